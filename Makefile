@@ -1,0 +1,48 @@
+# The two commands a newcomer needs are `make quickstart` and `make test` (see README.md).
+# Both create and use the virtual environment in .venv/.
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: quickstart test test-fast system-deps cluster-build cluster-up cluster-down bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# Reinstall when the package's metadata changes. PyTorch (CPU use, gloo) comes from PyPI
+# once; pip's cache serves later installs.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,torch]'
+	touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(PY) examples/quickstart/run.py
+
+system-deps:
+	bash scripts/system-deps.sh
+
+cluster-build:
+	bash tests/cluster/build.sh
+
+cluster-up: $(STAMP) cluster-build
+	bash tests/cluster/up.sh
+
+cluster-down:
+	bash tests/cluster/down.sh
+
+# The whole suite: unit, local processes, the real control plane (built and started by the
+# session fixture), the server extension and the browser.
+test: system-deps $(STAMP) cluster-build
+	$(PY) -m pytest
+
+# Only what needs neither the control plane nor a browser.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit tests/local
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

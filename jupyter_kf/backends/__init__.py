@@ -1,0 +1,1 @@
+"""Backends run jobs. Each one implements ``base.Backend`` and passes tests/contract."""

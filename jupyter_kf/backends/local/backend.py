@@ -1,0 +1,422 @@
+"""The local backend: each job a folder and a detached supervisor process (see layout.py).
+
+Any process (the kernel, the server extension, the CLI) reads the same folders, so jobs
+survive kernel restarts and show everywhere. Nothing here changes the calling process: no
+chdir, no environment edits; workers get the caller's environment plus the contract.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+from ...errors import BackendUnavailableError, ConflictError, InvalidSpecError, NotFoundError
+from ...jobs import Change, Event, Job, JobSpec, Replica, parse_status, replica_keys
+from ...jobs.validation import DNS1035
+from ..base import Backend
+from .layout import JobDir, default_root, now, read_json, read_jsonl, write_json
+from .supervisor import ENV_JOB_DIR, _start_ticks
+
+NAMESPACE = "local"
+WATCH_TICK = 0.1
+ACK_TIMEOUT = 15.0  # how long scale/suspend/resume wait for the supervisor to act
+STARTUP_GRACE = 30.0  # a job younger than this may not have its supervisor.json yet
+RANK0_ROLES = ("Master", "Chief", "Launcher", "Worker")
+
+
+class LocalBackend(Backend):
+    """Jobs as real processes on this machine. ``root`` holds one folder per job."""
+
+    name = "local"
+    default_namespace = NAMESPACE
+
+    def __init__(self, root: str | Path | None = None, *, python: str | None = None):
+        self.root = Path(root).expanduser() if root else default_root()
+        self.python = python or sys.executable
+
+    # -- helpers --------------------------------------------------------------------------
+    def _dir(self, name: str) -> JobDir:
+        if not isinstance(name, str) or not DNS1035.match(name):
+            raise NotFoundError(f"no local job named {name!r}")
+        return JobDir(self.root / name)
+
+    def _existing(self, name: str) -> JobDir:
+        d = self._dir(name)
+        if not d.spec.exists():
+            raise NotFoundError(
+                f"no local job named {name!r} (jobs live in {self.root}); "
+                "`jupyter kf list` shows them"
+            )
+        return d
+
+    def _supervisor_alive(self, d: JobDir) -> bool | None:
+        """True/False, or None when the supervisor has not written its pid yet."""
+        info = read_json(d.supervisor)
+        if not info:
+            return None
+        if info.get("started") is None:
+            return psutil.pid_exists(info["pid"])
+        # The pid with the same start time: a reused pid is another process.
+        return _start_ticks(info["pid"]) == info["started"]
+
+    def _load(self, d: JobDir) -> Job:
+        data = read_json(d.spec)
+        if data is None:
+            raise NotFoundError(f"no local job named {d.name!r}")
+        try:
+            spec = JobSpec.from_dict(data)
+        except InvalidSpecError:
+            spec = None
+        status_data = read_json(d.status, {}) or {}
+        status = parse_status(status_data)
+        meta = read_json(d.path / "meta.json", {}) or {}
+        if not status.finished and self._lost(d, meta):
+            status_data = self._mark_lost(d, status_data)
+            status = parse_status(status_data)
+        replicas = tuple(
+            Replica(role=r["role"], index=r["index"], phase=r["phase"],
+                    restarts=r.get("restarts", 0), node="localhost" if r.get("pid") else None,
+                    reason=r.get("reason", ""), message=r.get("message", ""),
+                    exit_code=r.get("exitCode"))
+            for r in status_data.get("replicas") or ()
+        )
+        if not replicas and spec is not None:
+            replicas = tuple(Replica(role, i, "Pending") for role, i in replica_keys(spec))
+        return Job(
+            name=d.name, namespace=NAMESPACE, kind=spec.kind if spec else data.get("kind", "?"),
+            status=status, spec=spec, replicas=replicas, created=meta.get("created"),
+            backend=self.name,
+            workers=status_data.get("workers", spec.workers if spec else None),
+        )
+
+    def _lost(self, d: JobDir, meta: dict) -> bool:
+        alive = self._supervisor_alive(d)
+        if alive is None:
+            return time.time() - meta.get("createdEpoch", time.time()) > STARTUP_GRACE
+        return not alive
+
+    def _mark_lost(self, d: JobDir, status: dict) -> dict:
+        """The supervisor died (kill -9, a reboot): stop what is left and say so, once."""
+        _kill_leftovers(d)
+        info = read_json(d.supervisor, {}) or {}
+        message = (f"the job's supervisor process (pid {info.get('pid', '?')}) stopped "
+                   "unexpectedly; its replicas were stopped. Logs are kept.")
+        stamp = now()
+        conditions = [
+            {**c, "status": "False", "lastTransitionTime": stamp}
+            if c.get("type") in ("Running", "Restarting") and c.get("status") == "True" else c
+            for c in status.get("conditions") or [] if c.get("type") != "Failed"
+        ]
+        conditions.append({"type": "Failed", "status": "True", "reason": "SupervisorLost",
+                           "message": message, "lastTransitionTime": stamp,
+                           "lastUpdateTime": stamp})
+        replicas = [
+            {**r, "phase": "Failed", "reason": "SupervisorLost", "pid": None}
+            if r.get("phase") in ("Running", "Pending", "Restarting") else r
+            for r in status.get("replicas") or []
+        ]
+        new = {**status, "conditions": conditions, "replicas": replicas,
+               "completionTime": stamp}
+        write_json(d.status, new)
+        d.event("Warning", "SupervisorLost", message)
+        return new
+
+    def _wait_ack(self, name: str, done) -> Job:
+        deadline = time.monotonic() + ACK_TIMEOUT
+        job = self.get(name)
+        while not done(job) and time.monotonic() < deadline and not job.status.finished:
+            time.sleep(WATCH_TICK)
+            job = self.get(name)
+        return job
+
+    def _rewrite_spec(self, d: JobDir, spec: JobSpec) -> None:
+        write_json(d.spec, spec.to_dict())
+
+    # -- the contract ---------------------------------------------------------------------
+    def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
+        if spec.kind == "MPIJob" and shutil.which("mpirun") is None:
+            raise BackendUnavailableError(
+                "MPI jobs run locally through mpirun, which is not installed here: install "
+                "Open MPI (e.g. `apt-get install openmpi-bin`) or run the job on a cluster"
+            )
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        d = self._dir(spec.name)
+        try:
+            d.path.mkdir(mode=0o700)
+        except FileExistsError:
+            phase = "unknown state"
+            try:
+                phase = self._load(d).phase
+            except NotFoundError:
+                pass
+            raise ConflictError(
+                f"a local job named {spec.name!r} already exists ({phase}); "
+                "choose another name or delete it first"
+            ) from None
+        try:
+            d.code.mkdir()
+            d.logs.mkdir()
+            if spec.code is not None:
+                for rel, text in spec.code.all_files().items():
+                    target = d.code / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(text)
+            write_json(d.path / "meta.json", {"created": now(), "createdEpoch": time.time(),
+                                              "python": self.python})
+            write_json(d.status, {"conditions": []})
+            self._rewrite_spec(d, spec)
+            proc = subprocess.run(
+                [self.python, "-m", "jupyter_kf.backends.local.supervisor", "--detach", str(d.path)],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                cwd=d.path, env={**os.environ, "PYTHONPATH": _package_path()},
+            )
+            if proc.returncode != 0:
+                raise BackendUnavailableError(
+                    f"could not start the job's supervisor: {proc.stderr.strip()[-500:]}")
+        except BaseException:
+            shutil.rmtree(d.path, ignore_errors=True)
+            raise
+        deadline = time.monotonic() + STARTUP_GRACE
+        # Return once the supervisor has written its first status (Created, Running...).
+        while not (read_json(d.status, {}) or {}).get("conditions") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.get(spec.name)
+
+    def get(self, name: str, namespace: str | None = None) -> Job:
+        return self._load(self._existing(name))
+
+    def list(self, namespace: str | None = None) -> list[Job]:
+        jobs = []
+        if not self.root.is_dir():
+            return jobs
+        for path in sorted(self.root.iterdir()):
+            if (path / "spec.json").exists():
+                try:
+                    jobs.append(self._load(JobDir(path)))
+                except NotFoundError:
+                    continue  # deleted while listing
+        return jobs
+
+    def watch(self, namespace: str | None = None, *, name: str | None = None,
+              timeout: float | None = None) -> Iterator[Change]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        seen: dict[str, tuple] = {}
+        last_check = 0.0
+        while True:
+            names = [name] if name else (
+                sorted(p.name for p in self.root.iterdir()) if self.root.is_dir() else [])
+            check_alive = time.monotonic() - last_check > 1.0
+            if check_alive:
+                last_check = time.monotonic()
+            current = set()
+            for n in names:
+                d = JobDir(self.root / n)
+                stamp = _stamp(d)
+                if stamp is None:
+                    continue
+                current.add(n)
+                if seen.get(n) == stamp and not check_alive:
+                    continue
+                try:
+                    job = self._load(d)
+                except NotFoundError:
+                    continue
+                stamp = _stamp(d)
+                if n not in seen:
+                    seen[n] = stamp
+                    yield Change("ADDED", job)
+                elif seen[n] != stamp:
+                    seen[n] = stamp
+                    yield Change("MODIFIED", job)
+            for gone in set(seen) - current:
+                del seen[gone]
+                yield Change("DELETED", Job(name=gone, namespace=NAMESPACE, kind="",
+                                            status=parse_status(None), backend=self.name))
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            time.sleep(WATCH_TICK)
+
+    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
+             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
+        d = self._existing(name)
+        job = self._load(d)
+        replica = replica or _rank0(job)
+        names = [r.name for r in job.replicas]
+        if replica not in names:
+            raise NotFoundError(
+                f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}")
+        return _read_log(self, d, name, replica, follow, tail_lines)
+
+    def events(self, name: str, namespace: str | None = None) -> list[Event]:
+        d = self._existing(name)
+        return [Event(time=e.get("time", ""), type=e.get("type", "Normal"),
+                      reason=e.get("reason", ""), message=e.get("message", ""),
+                      object=e.get("object", "")) for e in read_jsonl(d.events)]
+
+    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+        return read_jsonl(self._existing(name).metrics)
+
+    def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:
+        d = self._existing(name)
+        job = self._load(d)
+        if job.status.finished:
+            raise ConflictError(f"job {name} is {job.phase}; only a running or suspended job scales")
+        if job.spec is None:
+            raise ConflictError(f"job {name} has an unreadable spec.json and cannot be scaled")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
+        new = job.spec.with_workers(workers)  # validates: elastic bounds, roles, ...
+        if new.replicas == job.spec.replicas:
+            return job
+        self._rewrite_spec(d, new)
+        return self._wait_ack(name, lambda j: j.workers == workers and j.phase != "Restarting")
+
+    def suspend(self, name: str, namespace: str | None = None) -> Job:
+        return self._set_suspend(name, True)
+
+    def resume(self, name: str, namespace: str | None = None) -> Job:
+        return self._set_suspend(name, False)
+
+    def _set_suspend(self, name: str, suspend: bool) -> Job:
+        import dataclasses
+
+        d = self._existing(name)
+        job = self._load(d)
+        if job.status.finished:
+            verb = "suspended" if suspend else "resumed"
+            raise ConflictError(f"job {name} is {job.phase} and cannot be {verb}")
+        if job.spec is None or job.spec.run_policy.suspend == suspend:
+            return job
+        policy = dataclasses.replace(job.spec.run_policy, suspend=suspend)
+        self._rewrite_spec(d, dataclasses.replace(job.spec, run_policy=policy))
+        if suspend:
+            return self._wait_ack(name, lambda j: j.phase == "Suspended")
+        return self._wait_ack(name, lambda j: j.phase != "Suspended")
+
+    def delete(self, name: str, namespace: str | None = None) -> None:
+        d = self._existing(name)
+        info = read_json(d.supervisor, {}) or {}
+        if info and self._supervisor_alive(d):
+            try:
+                os.kill(info["pid"], signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 20
+            while self._supervisor_alive(d) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if self._supervisor_alive(d):
+                try:
+                    os.kill(info["pid"], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        _kill_leftovers(d)
+        shutil.rmtree(d.path, ignore_errors=True)
+
+
+def _package_path() -> str:
+    """Make ``python -m jupyter_kf...`` work for a supervisor started from any folder."""
+    here = str(Path(__file__).resolve().parents[3])
+    extra = os.environ.get("PYTHONPATH")
+    return here if not extra else f"{here}{os.pathsep}{extra}"
+
+
+def _stamp(d: JobDir) -> tuple | None:
+    try:
+        spec = d.spec.stat()
+    except FileNotFoundError:
+        return None
+    try:
+        status = d.status.stat()
+        return (spec.st_mtime_ns, status.st_mtime_ns, status.st_size)
+    except FileNotFoundError:
+        return (spec.st_mtime_ns, None, None)
+
+
+def _rank0(job: Job) -> str:
+    roles = {r.role for r in job.replicas}
+    for role in RANK0_ROLES:
+        if role in roles:
+            return f"{role.lower()}-0"
+    return job.replicas[0].name if job.replicas else "worker-0"
+
+
+def _read_log(backend: LocalBackend, d: JobDir, name: str, replica: str, follow: bool,
+              tail_lines: int | None) -> Iterator[str]:
+    path = d.log_of(replica)
+    while follow and not path.exists():
+        job = backend.get(name)
+        if job.status.finished:
+            return
+        time.sleep(WATCH_TICK)
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        if tail_lines is not None:
+            lines = collections.deque(fh, maxlen=max(tail_lines, 0))
+        else:
+            lines = fh
+        partial = b""
+        for raw in lines:
+            if raw.endswith(b"\n"):
+                yield raw[:-1].decode("utf-8", "replace")
+            else:
+                partial = raw
+        if not follow:
+            if partial:
+                yield partial.decode("utf-8", "replace")
+            return
+        idle_since = None
+        while True:
+            chunk = fh.read()
+            if chunk:
+                idle_since = None
+                data = partial + chunk
+                *complete, partial = data.split(b"\n")
+                for raw in complete:
+                    yield raw.decode("utf-8", "replace")
+                continue
+            try:
+                job = backend.get(name)
+            except NotFoundError:
+                return
+            rep = next((r for r in job.replicas if r.name == replica), None)
+            over = job.status.finished or (rep is not None and rep.phase in ("Succeeded", "Failed", "Stopped"))
+            if over:
+                # One more read after the end, for what was written just before it.
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > 0.3:
+                    if partial:
+                        yield partial.decode("utf-8", "replace")
+                    return
+            time.sleep(WATCH_TICK)
+
+
+def _kill_leftovers(d: JobDir) -> None:
+    """Kill every process of this job still alive, found by the marker in its environment."""
+    marker = str(d.path)
+    victims = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid == os.getpid():
+                continue
+            if proc.environ().get(ENV_JOB_DIR) == marker:
+                victims.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    for proc in victims:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(victims, timeout=5)

@@ -1,0 +1,473 @@
+"""The process that runs one local job: ``python -m jupyter_kf.backends.local.supervisor DIR``.
+
+It starts the job's replicas as real processes with the notebook's own interpreter and the
+operator's env contract on loopback ports, applies the restart policy, backoffLimit and
+activeDeadlineSeconds, follows spec.json for scale/suspend/resume, collects metric lines,
+and writes status.json. It is detached (its own session, parent is init), so the job
+outlives the kernel that submitted it. Workers die with it (PR_SET_PDEATHSIG), and SIGTERM
+stops the job: every replica's process group is terminated before it exits.
+
+It is single-threaded on purpose: PR_SET_PDEATHSIG fires when the *thread* that forked a
+child exits, so the one thread that starts workers must live as long as they do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...jobs import JobSpec, LocalAddressing, env_for, parse_metric_line, replica_keys, worker_command
+from ...jobs.kinds import kind_info
+from . import policy
+from .layout import JobDir, append_jsonl, now, read_json, write_json
+
+TICK = 0.05  # seconds between looks at the children and spec.json
+STOP_GRACE = 5.0  # SIGTERM, then SIGKILL after this long
+FINISH_GRACE = 10.0  # after success, how long the other replicas may take to exit
+RESTART_DELAY = (1.0, 30.0)  # first restart delay, doubling up to the cap (like kubelet's)
+ENV_JOB_DIR = "JUPYTER_KF_JOB_DIR"  # marks every process of a job, for cleanup
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Proc:
+    role: str
+    index: int
+    phase: str = "Pending"
+    restarts: int = 0
+    popen: subprocess.Popen | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    message: str = ""
+    restart_at: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.role.lower()}-{self.index}"
+
+
+@dataclass
+class Supervisor:
+    dir: JobDir
+    spec: JobSpec = field(init=False)
+    procs: dict[tuple[str, int], Proc] = field(default_factory=dict)
+    conditions: list[dict] = field(default_factory=list)
+    start_time: str | None = None
+    completion_time: str | None = None
+    started_at: float | None = None
+    restarts_total: int = 0
+    finishing_until: float | None = None
+    stop_requested: bool = False
+    log_offsets: dict[str, int] = field(default_factory=dict)
+    log_partial: dict[str, bytes] = field(default_factory=dict)
+    spec_mtime: float = 0.0
+    last_status: dict | None = None
+    python: str = sys.executable
+    addressing: LocalAddressing | None = None
+
+    def __post_init__(self) -> None:
+        self.spec = JobSpec.from_dict(read_json(self.dir.spec))
+        self.spec_mtime = self.dir.spec.stat().st_mtime
+        status = read_json(self.dir.status, {}) or {}
+        self.conditions = list(status.get("conditions") or [])
+
+    # -- conditions, as the operator's UpdateJobConditions --------------------------------
+    def set_condition(self, type_: str, status: str, reason_suffix: str, message: str) -> None:
+        kind = self.spec.kind
+        reason = f"{kind}{reason_suffix}"
+        current = next((c for c in self.conditions if c["type"] == type_), None)
+        if current and current["status"] == status and current["reason"] == reason \
+                and current["message"] == message:
+            return
+        stamp = now()
+        kept = []
+        for c in self.conditions:
+            if c["type"] == type_:
+                continue
+            if (type_ == "Restarting" and c["type"] == "Running") or \
+               (type_ == "Running" and c["type"] == "Restarting") or \
+               (type_ in ("Succeeded", "Failed") and c["type"] == "Running"):
+                if c["status"] == "True" and status == "True":
+                    c = {**c, "status": "False", "lastTransitionTime": stamp, "lastUpdateTime": stamp}
+            kept.append(c)
+        kept.append({"type": type_, "status": status, "reason": reason, "message": message,
+                     "lastTransitionTime": stamp, "lastUpdateTime": stamp})
+        self.conditions = kept
+
+    def phase(self) -> str:
+        phase = "Pending"
+        for c in self.conditions:
+            if c["status"] == "True":
+                phase = c["type"]
+        return phase
+
+    def finished(self) -> bool:
+        return self.phase() in ("Succeeded", "Failed")
+
+    # -- the world of replicas ------------------------------------------------------------
+    def process_keys(self) -> list[tuple[str, int]]:
+        """Replicas that are processes here. An MPIJob's workers are ranks inside mpirun."""
+        keys = replica_keys(self.spec)
+        if self.spec.kind == "MPIJob":
+            keys = [k for k in keys if k[0] == "Launcher"]
+        return keys
+
+    def start_world(self) -> None:
+        self.procs = {key: Proc(*key) for key in replica_keys(self.spec)}
+        keys = replica_keys(self.spec)
+        self.addressing = LocalAddressing(ports={key: free_port() for key in keys})
+        if self.start_time is None:
+            self.start_time = now()
+            self.started_at = time.monotonic()
+        for key in self.process_keys():
+            self.launch(self.procs[key])
+        kind = self.spec.kind
+        self.set_condition("Running", "True", "Running", f"{kind} {self.spec.name} is running.")
+
+    def command_for(self, role: str) -> list[str]:
+        code_dir = str(self.dir.code)
+        command = worker_command(self.spec, role, python=self.python, code_dir=code_dir)
+        if self.spec.kind == "MPIJob" and role == "Launcher" and command[:1] == ["mpirun"]:
+            # Every rank on this machine, whatever its core count.
+            command = ["mpirun", "--oversubscribe", *command[1:]]
+        return command
+
+    def launch(self, proc: Proc) -> None:
+        env = dict(os.environ)
+        env.update(self.spec.env)
+        env.update(env_for(self.spec, proc.role, proc.index, self.addressing))
+        env.update({"JUPYTER_KF_JOB": self.spec.name, "JUPYTER_KF_REPLICA": proc.key,
+                    ENV_JOB_DIR: str(self.dir.path)})
+        if self.spec.kind == "MPIJob" and os.geteuid() == 0:
+            env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        self.dir.logs.mkdir(exist_ok=True)
+        with open(self.dir.log_of(proc.key), "ab") as log:
+            try:
+                proc.popen = subprocess.Popen(
+                    self.command_for(proc.role), cwd=self.dir.code, env=env,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    close_fds=True, process_group=0, preexec_fn=_die_with_parent,
+                )
+            except OSError as exc:
+                proc.popen = None
+                proc.phase, proc.exit_code = "Failed", 127
+                proc.reason, proc.message = "StartError", f"could not start: {exc}"
+                self.dir.event("Warning", "FailedStart", proc.message, proc.key)
+                return
+        proc.phase, proc.reason, proc.message, proc.exit_code = "Running", "", "", None
+        proc.restart_at = None
+        self.dir.event("Normal", "Started", f"started {proc.key} (pid {proc.popen.pid})", proc.key)
+
+    def stop_world(self, reason: str) -> None:
+        running = [p for p in self.procs.values() if p.popen is not None]
+        for p in running:
+            _signal_group(p.popen, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for p in running:
+            try:
+                p.popen.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(p.popen, signal.SIGKILL)
+                p.popen.wait()
+            _signal_group(p.popen, signal.SIGKILL)  # whatever it left behind in its group
+            p.exit_code = policy.exit_code_of(p.popen.returncode)
+            p.popen = None
+            p.phase, p.reason = "Stopped", reason
+        for p in self.procs.values():
+            p.restart_at = None
+            if p.phase in ("Pending", "Restarting"):
+                p.phase, p.reason = "Stopped", reason
+
+    # -- reacting -------------------------------------------------------------------------
+    def reap(self) -> None:
+        for proc in self.procs.values():
+            if proc.popen is None:
+                continue
+            rc = proc.popen.poll()
+            if rc is None:
+                continue
+            _signal_group(proc.popen, signal.SIGKILL)
+            proc.popen = None
+            self.on_exit(proc, policy.exit_code_of(rc))
+
+    def on_exit(self, proc: Proc, code: int) -> None:
+        proc.exit_code = code
+        if code == 0:
+            proc.phase, proc.reason = "Succeeded", "Completed"
+            self.dir.event("Normal", "Completed", f"{proc.key} exited with code 0", proc.key)
+            return
+        kind, name = self.spec.kind, self.spec.name
+        restart_policy = self.spec.restart_policy or kind_info(kind).default_restart_policy
+        proc.reason = "OOMKilled" if code == 137 else "Error"
+        if self.finishing_until is not None:
+            proc.phase = "Failed"  # stopped while the job was finishing: nothing to restart
+            return
+        if policy.should_restart(restart_policy, code):
+            limit = self.spec.run_policy.backoff_limit
+            if limit is not None and self.restarts_total >= limit:
+                proc.phase = "Failed"
+                self.fail("BackoffLimitExceeded",
+                          f"{kind} {name} has reached the specified backoff limit "
+                          f"({limit} restarts); {proc.key} exited with code {code}.")
+                return
+            self.restarts_total += 1
+            proc.restarts += 1
+            delay = min(RESTART_DELAY[0] * 2 ** (proc.restarts - 1), RESTART_DELAY[1])
+            proc.phase, proc.restart_at = "Restarting", time.monotonic() + delay
+            self.dir.event("Warning", "BackOff",
+                           f"{proc.key} exited with code {code}; restarting in {delay:g} s "
+                           f"(restart policy {restart_policy})", proc.key)
+            self.set_condition("Restarting", "True", "Restarting",
+                               f"{kind} {name} is restarting because 1 {proc.role} replica(s) "
+                               f"failed (exit code {code}).")
+            return
+        proc.phase = "Failed"
+        self.fail("Failed", f"{kind} {name} is failed because {proc.key} exited with code {code}.")
+
+    def fail(self, reason_suffix: str, message: str) -> None:
+        self.dir.event("Warning", reason_suffix, message)
+        self.set_condition("Failed", "True", "Failed" if reason_suffix == "Failed" else reason_suffix,
+                           message)
+        self.completion_time = now()
+        self.stop_world("JobFailed")
+
+    def restart_due(self) -> None:
+        tick = time.monotonic()
+        for proc in self.procs.values():
+            if proc.restart_at is not None and proc.restart_at <= tick:
+                self.launch(proc)
+                if proc.phase == "Running" and not any(
+                        p.phase == "Restarting" for p in self.procs.values()):
+                    kind = self.spec.kind
+                    self.set_condition("Running", "True", "Running",
+                                       f"{kind} {self.spec.name} is running.")
+
+    def check_success(self) -> None:
+        phases = {key: p.phase for key, p in self.procs.items()}
+        if policy.outcome(self.spec.kind, self.spec.replicas, phases) != "Succeeded":
+            return
+        if self.finishing_until is None:
+            self.finishing_until = time.monotonic() + FINISH_GRACE
+        still = [p for p in self.procs.values() if p.popen is not None]
+        if still and time.monotonic() < self.finishing_until:
+            return
+        if still:
+            self.stop_world("JobSucceeded")
+        kind = self.spec.kind
+        self.completion_time = now()
+        self.set_condition("Succeeded", "True", "Succeeded",
+                           f"{kind} {self.spec.name} is successfully completed.")
+        self.dir.event("Normal", "Succeeded", f"{kind} {self.spec.name} is successfully completed.")
+
+    def check_deadline(self) -> None:
+        limit = self.spec.run_policy.active_deadline_seconds
+        if limit is None or self.started_at is None:
+            return
+        if time.monotonic() - self.started_at >= limit:
+            self.fail("DeadlineExceeded", f"{self.spec.kind} {self.spec.name} was active longer "
+                      f"than its activeDeadlineSeconds ({limit} s).")
+
+    def follow_spec(self) -> None:
+        try:
+            mtime = self.dir.spec.stat().st_mtime
+        except FileNotFoundError:
+            self.stop_requested = True
+            return
+        if mtime == self.spec_mtime:
+            return
+        self.spec_mtime = mtime
+        try:
+            new = JobSpec.from_dict(read_json(self.dir.spec))
+        except Exception as exc:  # a bad spec.json must not kill the job
+            self.dir.event("Warning", "InvalidSpec", f"spec.json ignored: {exc}")
+            return
+        old, self.spec = self.spec, new
+        kind, name = new.kind, new.name
+        if new.run_policy.suspend and not old.run_policy.suspend:
+            self.stop_world("Suspended")
+            self.start_time, self.started_at = None, None  # the operator resets startTime
+            self.set_condition("Running", "False", "Suspended", f"{kind} {name} is suspended.")
+            self.set_condition("Suspended", "True", "Suspended", f"{kind} {name} is suspended.")
+            self.dir.event("Normal", "Suspended", f"{kind} {name} is suspended.")
+        elif old.run_policy.suspend and not new.run_policy.suspend:
+            self.set_condition("Suspended", "False", "Resumed", f"{kind} {name} is resumed.")
+            self.dir.event("Normal", "Resumed", f"{kind} {name} is resumed.")
+            self.start_world()
+        elif dict(new.replicas) != dict(old.replicas) and not new.run_policy.suspend:
+            self.dir.event("Normal", "Scaled",
+                           f"restarting every replica at {new.workers} workers (was {old.workers})")
+            self.set_condition("Restarting", "True", "Restarting",
+                               f"{kind} {name} is restarting at {new.workers} workers.")
+            self.stop_world("Scaled")
+            self.start_world()
+
+    # -- metrics --------------------------------------------------------------------------
+    def collect_metrics(self) -> None:
+        for proc in self.procs.values():
+            path = self.dir.log_of(proc.key)
+            offset = self.log_offsets.get(proc.key, 0)
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read()
+            except FileNotFoundError:
+                continue
+            if not chunk:
+                continue
+            self.log_offsets[proc.key] = offset + len(chunk)
+            data = self.log_partial.pop(proc.key, b"") + chunk
+            lines = data.split(b"\n")
+            if lines[-1]:
+                self.log_partial[proc.key] = lines[-1]
+            for raw in lines[:-1]:
+                point = parse_metric_line(raw.decode("utf-8", "replace"))
+                if point:
+                    append_jsonl(self.dir.metrics, {"replica": proc.key, "time": now(), **point})
+
+    # -- status ---------------------------------------------------------------------------
+    def status(self) -> dict:
+        counts: dict[str, dict[str, int]] = {}
+        launcher = self.procs.get(("Launcher", 0))
+        replicas = []
+        for (role, index), proc in self.procs.items():
+            phase = proc.phase
+            if self.spec.kind == "MPIJob" and role == "Worker" and launcher is not None:
+                phase = launcher.phase  # ranks live inside the launcher's mpirun
+            c = counts.setdefault(role, {"active": 0, "succeeded": 0, "failed": 0})
+            if phase == "Running":
+                c["active"] += 1
+            elif phase == "Succeeded":
+                c["succeeded"] += 1
+            elif phase == "Failed":
+                c["failed"] += 1
+            replicas.append({
+                "role": role, "index": index, "phase": phase, "restarts": proc.restarts,
+                "pid": proc.popen.pid if proc.popen else None, "exitCode": proc.exit_code,
+                "reason": proc.reason, "message": proc.message,
+            })
+        return {
+            "conditions": self.conditions, "replicaStatuses": counts,
+            "startTime": self.start_time, "completionTime": self.completion_time,
+            "replicas": replicas, "workers": self.spec.workers,
+        }
+
+    def write_status(self) -> None:
+        status = self.status()
+        if status != self.last_status:
+            write_json(self.dir.status, status)
+            self.last_status = status
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        write_json(self.dir.supervisor, {"pid": os.getpid(), "pgid": os.getpgid(0),
+                                         "started": _start_ticks(os.getpid())})
+        kind, name = self.spec.kind, self.spec.name
+        self.set_condition("Created", "True", "Created", f"{kind} {name} is created.")
+        self.procs = {key: Proc(*key) for key in replica_keys(self.spec)}
+        if self.spec.run_policy.suspend:
+            self.set_condition("Suspended", "True", "Suspended", f"{kind} {name} is suspended.")
+        else:
+            self.start_world()
+        self.write_status()
+        while not self.stop_requested:
+            self.follow_spec()
+            if self.stop_requested:
+                break
+            self.reap()
+            if not self.finished():
+                self.restart_due()
+                self.check_success()
+            if not self.finished():
+                self.check_deadline()
+            self.collect_metrics()
+            self.write_status()
+            if self.finished():
+                break
+            time.sleep(TICK)
+        if self.stop_requested:
+            self.stop_world("Deleted")
+        self.collect_metrics()
+        if self.dir.path.exists():
+            try:
+                self.write_status()
+            except FileNotFoundError:
+                pass  # the job's folder is being removed
+        return 0
+
+    def _on_term(self, signum, frame) -> None:
+        self.stop_requested = True
+
+
+def _signal_group(popen: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(popen.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot: with the pid, it names the
+    process even after the pid is reused."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: python -m jupyter_kf.backends.local.supervisor [--detach] JOB_DIR")
+        return 2
+    detach = args[0] == "--detach"
+    path = Path(args[-1])
+    if detach:
+        # Double fork: the supervisor's parent becomes init, so it is never left a zombie
+        # of the kernel and outlives it. The first child reports the pid and exits.
+        read_end, write_end = os.pipe()
+        if os.fork() > 0:
+            os.close(write_end)
+            pid = os.read(read_end, 32).decode()
+            sys.stdout.write(pid + "\n")
+            sys.stdout.flush()
+            os._exit(0)
+        os.close(read_end)
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        os.write(write_end, str(os.getpid()).encode())
+        os.close(write_end)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        log = os.open(JobDir(path).supervisor_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+    os.environ[ENV_JOB_DIR] = str(path)
+    return Supervisor(JobDir(path)).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""``jupyter kf`` (the ``jupyter-kf`` executable): jobs from a terminal.
+
+    jupyter kf submit train.py --name mnist --workers 2 --follow -- --epochs 3
+    jupyter kf list [--json]
+    jupyter kf status NAME [--json]
+    jupyter kf logs NAME [-f] [--replica worker-1] [--tail 100]
+    jupyter kf events NAME | metrics NAME
+    jupyter kf scale NAME N | suspend NAME | resume NAME | delete NAME
+
+Errors are one line on stderr and exit status 1; bad arguments exit 2 with the usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .client import Client
+from .errors import JupyterKFError
+from .jobs import Job
+from .jobs.kinds import FRAMEWORKS
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jupyter kf", description="Kubeflow training jobs from Jupyter.")
+    parser.add_argument("--backend", default="auto", help="auto (default) or local")
+    parser.add_argument("--namespace", help="namespace of the jobs (cluster backends)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("submit", help="launch a script as a distributed job",
+                       epilog="Arguments for the script go after --.")
+    p.add_argument("script", help="the Python file every worker runs")
+    p.add_argument("--name", required=True, help="the job's name (a DNS-1035 label)")
+    p.add_argument("--framework", default="pytorch", choices=sorted(FRAMEWORKS))
+    p.add_argument("--workers", type=int, default=1, help="training processes (default 1)")
+    p.add_argument("--cpu", help="CPU per worker, e.g. 2 or 500m")
+    p.add_argument("--memory", help="memory per worker, e.g. 4Gi")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs per worker")
+    p.add_argument("--image", help="container image (cluster backends)")
+    p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--wait", action="store_true", help="wait until the job finishes")
+    p.add_argument("--follow", "-f", action="store_true", help="stream rank 0's log until the end")
+    p.add_argument("--json", action="store_true", help="print the job as JSON")
+
+    p = sub.add_parser("list", help="list jobs")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("status", help="one job's status and replicas")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("logs", help="a replica's log")
+    p.add_argument("name")
+    p.add_argument("--replica", help="e.g. master-0, worker-1 (default: rank 0)")
+    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("--tail", type=int, help="only the last N lines")
+    for verb, text in (("events", "what happened to a job"), ("metrics", "reported metric points")):
+        p = sub.add_parser(verb, help=text)
+        p.add_argument("name")
+        p.add_argument("--json", action="store_true")
+    p = sub.add_parser("scale", help="resize a running job to N training processes")
+    p.add_argument("name")
+    p.add_argument("workers", type=int)
+    for verb, text in (("suspend", "stop a job's replicas, keep the job"),
+                       ("resume", "start a suspended job again"),
+                       ("delete", "stop and remove a job")):
+        p = sub.add_parser(verb, help=text)
+        p.add_argument("name")
+    return parser
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip() for r in [headers, *rows]]
+    return "\n".join(lines)
+
+
+def _summary(job: Job) -> str:
+    out = [f"{job.kind} {job.name} ({job.backend}/{job.namespace}): {job.phase}"]
+    if job.status.message:
+        out.append(f"  {job.status.message}")
+    out.append(f"  workers: {job.workers}  created: {job.created or '-'}")
+    rows = [[r.name, r.phase, str(r.restarts), r.node or "-",
+             "" if r.exit_code is None else str(r.exit_code), r.reason] for r in job.replicas]
+    if rows:
+        out.append(_table(rows, ["REPLICA", "PHASE", "RESTARTS", "NODE", "EXIT", "REASON"]))
+    return "\n".join(out)
+
+
+def run(args: argparse.Namespace, out=sys.stdout) -> int:
+    client = Client(args.backend, namespace=args.namespace)
+    cmd = args.command
+    if cmd == "submit":
+        script_args = args.script_args
+        resources = {"cpu": args.cpu, "memory": args.memory, "gpu": args.gpus}
+        from .jobs import Resources
+
+        job = client.submit(name=args.name, framework=args.framework, workers=args.workers,
+                            script=args.script, args=script_args, image=args.image,
+                            env=dict(args.env), resources=Resources(**resources))
+        print(f"submitted {job.kind} {job.name} ({job.workers} workers)", file=out)
+        if args.follow:
+            for line in client.logs(job.name, follow=True):
+                print(line, file=out, flush=True)
+        if args.wait or args.follow:
+            job = client.wait(job.name, conditions=("Succeeded", "Failed"), timeout=24 * 3600)
+        print(json.dumps(job.to_dict(), indent=1) if args.json else _summary(job), file=out)
+        return 0 if job.phase != "Failed" else 1
+    if cmd == "list":
+        jobs = client.list()
+        if args.json:
+            print(json.dumps([j.to_dict() for j in jobs], indent=1), file=out)
+        elif not jobs:
+            print("no jobs", file=out)
+        else:
+            rows = [[j.name, j.kind, j.phase, str(j.workers), j.created or "-"] for j in jobs]
+            print(_table(rows, ["NAME", "KIND", "PHASE", "WORKERS", "CREATED"]), file=out)
+        return 0
+    if cmd == "status":
+        job = client.get(args.name)
+        print(json.dumps(job.to_dict(), indent=1) if args.json else _summary(job), file=out)
+        return 0
+    if cmd == "logs":
+        for line in client.logs(args.name, replica=args.replica, follow=args.follow,
+                                tail_lines=args.tail):
+            print(line, file=out, flush=args.follow)
+        return 0
+    if cmd == "events":
+        events = client.events(args.name)
+        if args.json:
+            print(json.dumps([e.to_dict() for e in events], indent=1), file=out)
+        else:
+            rows = [[e.time, e.type, e.reason, e.object, e.message] for e in events]
+            print(_table(rows, ["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"]) if rows else "no events", file=out)
+        return 0
+    if cmd == "metrics":
+        points = client.metrics(args.name)
+        if args.json:
+            print(json.dumps(points, indent=1), file=out)
+        else:
+            for p in points:
+                values = " ".join(f"{k}={v}" for k, v in p.items() if k not in ("replica", "time"))
+                print(f"{p.get('replica', '?')}: {values}", file=out)
+        return 0
+    if cmd == "scale":
+        job = client.scale(args.name, args.workers)
+        print(f"{job.name}: {job.workers} workers, {job.phase}", file=out)
+        return 0
+    if cmd in ("suspend", "resume"):
+        job = getattr(client, cmd)(args.name)
+        print(f"{job.name}: {job.phase}", file=out)
+        return 0
+    if cmd == "delete":
+        client.delete(args.name)
+        print(f"deleted {args.name}", file=out)
+        return 0
+    raise AssertionError(cmd)  # argparse only lets the commands above through
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args: list[str] = []
+    if "--" in argv:  # everything after -- belongs to the training script
+        cut = argv.index("--")
+        argv, script_args = argv[:cut], argv[cut + 1:]
+    args = parser.parse_args(argv)
+    if script_args and args.command != "submit":
+        parser.error("only submit takes arguments after --")
+    args.script_args = script_args
+    try:
+        return run(args)
+    except JupyterKFError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""``Client``: the one facade every front end calls (magics, widgets, REST, CLI).
+
+It only delegates to a backend (``backends/base.py``). Method names follow the kubeflow
+training SDK's ``TrainingClient`` where one exists (``create_job``, ``get_job``,
+``list_jobs``, ``get_job_logs``, ``wait_for_job_conditions``, ``delete_job``), so its users
+find their way; the short names (``submit``, ``get``, ``logs``...) are the same methods.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .backends.base import Backend
+from .errors import InvalidSpecError
+from .jobs import Change, Event, Job, JobSpec
+from .packaging import code_from_cell, code_from_file, code_from_function
+
+BACKENDS = ("local",)
+
+
+def make_backend(name: str = "auto", **options: Any) -> Backend:
+    """A backend by name. ``auto`` is the local backend until a cluster backend is set up."""
+    if name in ("auto", "local"):
+        from .backends.local import LocalBackend
+
+        return LocalBackend(**options)
+    raise InvalidSpecError(f"unknown backend {name!r}; use one of: auto, {', '.join(BACKENDS)}")
+
+
+class Client:
+    """Launch, watch, scale and delete training jobs on one backend.
+
+    >>> client = Client()                       # the local backend
+    >>> job = client.submit(name="mnist", framework="pytorch", workers=2, script="train.py")
+    >>> client.wait(job.name)
+    """
+
+    def __init__(self, backend: str | Backend = "auto", *, namespace: str | None = None,
+                 **backend_options: Any):
+        self.backend = backend if isinstance(backend, Backend) else make_backend(backend, **backend_options)
+        self.namespace = namespace
+
+    def _ns(self, namespace: str | None) -> str | None:
+        return namespace or self.namespace
+
+    # -- launching ------------------------------------------------------------------------
+    def submit(self, spec: JobSpec | Mapping[str, Any] | None = None, *,
+               namespace: str | None = None, script: str | Path | None = None,
+               cell: str | None = None, args: Sequence[str] = (), **fields: Any) -> Job:
+        """Start a job, from a ``JobSpec``, a dict, or keyword fields.
+
+        ``script`` (a file) or ``cell`` (source text) become the job's code; other keywords
+        are ``JobSpec`` fields, plus ``framework`` and ``workers`` (see ``JobSpec.create``).
+        """
+        if spec is None:
+            spec = self._spec_from_fields(script=script, cell=cell, args=args, **fields)
+        elif isinstance(spec, Mapping):
+            spec = JobSpec.from_dict(spec)
+        elif not isinstance(spec, JobSpec):
+            raise InvalidSpecError(f"submit() takes a JobSpec or a dict, not {type(spec).__name__}")
+        return self.backend.submit(spec, self._ns(namespace))
+
+    create_job = submit
+
+    def train(self, func: Callable[..., Any], *, name: str, args: Sequence[Any] = (),
+              kwargs: Mapping[str, Any] | None = None, framework: str = "pytorch",
+              workers: int = 1, namespace: str | None = None, **fields: Any) -> Job:
+        """Run ``func(*args, **kwargs)`` on every worker of a new job."""
+        code = code_from_function(func, args=args, kwargs=kwargs)
+        spec = JobSpec.create(framework, name=name, workers=workers, code=code, **fields)
+        return self.backend.submit(spec, self._ns(namespace))
+
+    @staticmethod
+    def _spec_from_fields(*, script, cell, args, **fields: Any) -> JobSpec:
+        if "name" not in fields:
+            raise InvalidSpecError("a job needs a name, e.g. name='mnist'")
+        if script is not None and cell is not None:
+            raise InvalidSpecError("give script or cell, not both")
+        if script is not None:
+            fields["code"] = code_from_file(script, args=args)
+        elif cell is not None:
+            fields["code"] = code_from_cell(cell, folder=os.getcwd(), args=args)
+        framework = fields.pop("framework", None) or fields.pop("kind", None) or "pytorch"
+        workers = fields.pop("workers", 1)
+        if "replicas" in fields:
+            return JobSpec(kind=framework, **fields)
+        return JobSpec.create(framework, workers=workers, **fields)
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, name: str, namespace: str | None = None) -> Job:
+        return self.backend.get(name, self._ns(namespace))
+
+    get_job = get
+
+    def list(self, namespace: str | None = None) -> list[Job]:
+        return self.backend.list(self._ns(namespace))
+
+    list_jobs = list
+
+    def watch(self, namespace: str | None = None, *, name: str | None = None,
+              timeout: float | None = None) -> Iterator[Change]:
+        return self.backend.watch(self._ns(namespace), name=name, timeout=timeout)
+
+    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
+             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
+        return self.backend.logs(name, self._ns(namespace), replica=replica, follow=follow,
+                                 tail_lines=tail_lines)
+
+    def get_job_logs(self, name: str, namespace: str | None = None, *,
+                     replica: str | None = None, follow: bool = False,
+                     tail_lines: int | None = None) -> Iterator[str]:
+        return self.logs(name, namespace, replica=replica, follow=follow, tail_lines=tail_lines)
+
+    def events(self, name: str, namespace: str | None = None) -> list[Event]:
+        return self.backend.events(name, self._ns(namespace))
+
+    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+        return self.backend.metrics(name, self._ns(namespace))
+
+    # -- changing -------------------------------------------------------------------------
+    def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:
+        return self.backend.scale(name, workers, self._ns(namespace))
+
+    def suspend(self, name: str, namespace: str | None = None) -> Job:
+        return self.backend.suspend(name, self._ns(namespace))
+
+    def resume(self, name: str, namespace: str | None = None) -> Job:
+        return self.backend.resume(name, self._ns(namespace))
+
+    def delete(self, name: str, namespace: str | None = None) -> None:
+        self.backend.delete(name, self._ns(namespace))
+
+    delete_job = delete
+
+    def wait(self, name: str, namespace: str | None = None, *,
+             conditions: Iterable[str] = ("Succeeded",), timeout: float = 600) -> Job:
+        return self.backend.wait(name, self._ns(namespace), conditions=conditions, timeout=timeout)
+
+    def wait_for_job_conditions(self, name: str, namespace: str | None = None, *,
+                                expected_conditions: Iterable[str] = ("Succeeded",),
+                                wait_timeout: float = 600) -> Job:
+        return self.wait(name, namespace, conditions=expected_conditions, timeout=wait_timeout)
+
+    def is_job_running(self, name: str, namespace: str | None = None) -> bool:
+        return self.get(name, namespace).phase == "Running"
+
+    def is_job_succeeded(self, name: str, namespace: str | None = None) -> bool:
+        return self.get(name, namespace).phase == "Succeeded"
+
+    def is_job_failed(self, name: str, namespace: str | None = None) -> bool:
+        return self.get(name, namespace).phase == "Failed"
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,56 @@
+"""One error tree for every front end.
+
+Backends raise these; the REST API maps them to HTTP statuses, magics and widgets show
+``str(error)``. ``ApiException`` from the Kubernetes client is translated into this tree in
+exactly one place (``jupyter_kf.k8s.errors``), never here: this module imports nothing.
+"""
+
+from __future__ import annotations
+
+
+class JupyterKFError(Exception):
+    """Base of every error jupyter-kf raises on purpose. Its message is for the user."""
+
+    http_status = 500
+
+
+class InvalidSpecError(JupyterKFError, ValueError):
+    """The job as given cannot run. ``problems`` lists every problem, one sentence each."""
+
+    http_status = 422
+
+    def __init__(self, problems: list[str] | str, *, subject: str = "job"):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"The {subject} is not valid ({len(self.problems)} {noun}):\n{lines}")
+
+
+class NotFoundError(JupyterKFError, LookupError):
+    http_status = 404
+
+
+class ConflictError(JupyterKFError):
+    """The name is taken, or the job is in a state that does not allow the request."""
+
+    http_status = 409
+
+
+class ForbiddenError(JupyterKFError, PermissionError):
+    http_status = 403
+
+
+class BackendUnavailableError(JupyterKFError):
+    """The backend cannot be reached (API server down, job folder unreadable, ...)."""
+
+    http_status = 503
+
+
+class JobTimeoutError(JupyterKFError, TimeoutError):
+    http_status = 504
+
+
+class JobFailedError(JupyterKFError):
+    """``wait`` saw the job fail while waiting for something else."""
+
+    http_status = 409

@@ -1,0 +1,166 @@
+"""A ``JobSpec`` as the Training Operator's manifest, and the ConfigMap its code ships in.
+
+Pure functions returning plain dicts (as kubespawner's ``objects.py`` does): no client, no
+I/O, the caller's arguments never mutated. tests/unit compares them with literal manifests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .kinds import API_VERSION, kind_info
+from .spec import CODE_MOUNT, JobSpec
+
+MANAGED_BY = "jupyter-kf"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+CODE_VOLUME = "code"
+
+
+def code_configmap_name(job: str) -> str:
+    return f"{job}-code"
+
+
+def code_keys(spec: JobSpec) -> list[tuple[str, str]]:
+    """(ConfigMap key, path under the code mount) for every shipped file, in a fixed order.
+
+    ConfigMap keys may not hold '/', so each file gets an indexed key and its real path is
+    restored by the volume's ``items``.
+    """
+    if spec.code is None:
+        return []
+    paths = sorted(spec.code.all_files())
+    return [(f"f{i}-{path.rsplit('/', 1)[-1]}", path) for i, path in enumerate(paths)]
+
+
+def worker_command(spec: JobSpec, role: str, *, python: str = "python",
+                   code_dir: str = CODE_MOUNT) -> list[str]:
+    """The command replica ``role`` runs. Locally ``python`` is the notebook's interpreter."""
+    if spec.code is None:
+        return list(spec.command)
+    script = [python, "-u", f"{code_dir}/{spec.code.filename}", *spec.code.args]
+    if spec.kind == "MPIJob":
+        if role == "Launcher":
+            slots = spec.slots_per_worker or 1
+            return ["mpirun", "-np", str(spec.replicas.get("Worker", 0) * slots), *script]
+        # Workers only host the ranks mpirun starts in them; they wait to be reached.
+        return ["sleep", "365d"]
+    return script
+
+
+def resources_of(spec: JobSpec) -> dict[str, dict[str, str]]:
+    r = spec.resources
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    if r.cpu is not None:
+        requests["cpu"] = limits["cpu"] = str(r.cpu)
+    if r.memory is not None:
+        requests["memory"] = limits["memory"] = str(r.memory)
+    if r.gpu:
+        # Extended resources are limits only; Kubernetes copies the limit to the request.
+        limits["nvidia.com/gpu"] = str(r.gpu)
+    out: dict[str, dict[str, str]] = {}
+    if requests:
+        out["requests"] = requests
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
+    """The CR for ``spec`` in ``namespace``; ``image`` is used where the spec names none."""
+    info = kind_info(spec.kind)
+    labels = {**spec.labels, LABEL_MANAGED_BY: MANAGED_BY}
+    metadata: dict[str, Any] = {"name": spec.name, "namespace": namespace, "labels": labels}
+    if spec.annotations:
+        metadata["annotations"] = dict(spec.annotations)
+    restart = spec.restart_policy or info.default_restart_policy
+    replica_specs = {}
+    for role in info.roles:
+        count = spec.replicas.get(role)
+        if count is None:
+            continue
+        replica_specs[role] = {
+            "replicas": count,
+            "restartPolicy": restart,
+            "template": _pod_template(spec, role, image=spec.image or image),
+        }
+    body: dict[str, Any] = {info.replica_specs_field: replica_specs}
+    run_policy = _run_policy(spec)
+    if run_policy:
+        body["runPolicy"] = run_policy
+    if spec.kind == "PyTorchJob":
+        if spec.nproc_per_node is not None:
+            body["nprocPerNode"] = spec.nproc_per_node
+        if spec.elastic_policy is not None:
+            e = spec.elastic_policy
+            elastic = {"rdzvBackend": e.rdzv_backend}
+            for key, value in (("minReplicas", e.min_replicas), ("maxReplicas", e.max_replicas),
+                               ("maxRestarts", e.max_restarts)):
+                if value is not None:
+                    elastic[key] = value
+            body["elasticPolicy"] = elastic
+    if spec.kind == "MPIJob" and spec.slots_per_worker is not None:
+        body["slotsPerWorker"] = spec.slots_per_worker
+    return {"apiVersion": API_VERSION, "kind": info.kind, "metadata": metadata, "spec": body}
+
+
+def _run_policy(spec: JobSpec) -> dict[str, Any]:
+    rp = spec.run_policy
+    out: dict[str, Any] = {}
+    for key, value in (("cleanPodPolicy", rp.clean_pod_policy),
+                       ("ttlSecondsAfterFinished", rp.ttl_seconds_after_finished),
+                       ("activeDeadlineSeconds", rp.active_deadline_seconds),
+                       ("backoffLimit", rp.backoff_limit)):
+        if value is not None:
+            out[key] = value
+    if rp.suspend:
+        out["suspend"] = True
+    return out
+
+
+def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
+    info = kind_info(spec.kind)
+    container: dict[str, Any] = {
+        "name": info.container,
+        "image": image,
+        "command": worker_command(spec, role),
+        "ports": [{"name": info.port_name, "containerPort": info.port}],
+    }
+    if spec.env:
+        container["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    resources = resources_of(spec)
+    if resources:
+        container["resources"] = resources
+    pod: dict[str, Any] = {"containers": [container]}
+    if spec.code is not None:
+        container["workingDir"] = CODE_MOUNT
+        container["volumeMounts"] = [{"name": CODE_VOLUME, "mountPath": CODE_MOUNT, "readOnly": True}]
+        pod["volumes"] = [{
+            "name": CODE_VOLUME,
+            "configMap": {
+                "name": code_configmap_name(spec.name),
+                "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
+            },
+        }]
+    return {"metadata": {"labels": {LABEL_MANAGED_BY: MANAGED_BY}}, "spec": pod}
+
+
+def render_code_configmap(spec: JobSpec, *, namespace: str) -> dict[str, Any] | None:
+    """The ConfigMap holding the job's code, or None when the job ships none.
+
+    The Kubernetes backend adds an ownerReference to the job, so the cluster's garbage
+    collector removes it with the job.
+    """
+    if spec.code is None:
+        return None
+    files = spec.code.all_files()
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": code_configmap_name(spec.name),
+            "namespace": namespace,
+            "labels": {LABEL_MANAGED_BY: MANAGED_BY, "training.kubeflow.org/job-name": spec.name},
+        },
+        "data": {key: files[path] for key, path in code_keys(spec)},
+    }

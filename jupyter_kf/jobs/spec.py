@@ -1,0 +1,281 @@
+"""The job a user asks for: one ``JobSpec`` for every Training Operator kind.
+
+A ``JobSpec`` is frozen and checks itself when made: a bad one raises ``InvalidSpecError``
+listing every problem at once (see ``validation.py``). It round-trips through plain JSON
+(``to_dict``/``from_dict``) so the local backend, the REST API and the CLI share it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import InvalidSpecError
+from .kinds import canonical_role, kind_info
+
+CODE_MOUNT = "/opt/jupyter-kf/code"  # where a job's code is mounted in its pods
+
+
+def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What each replica asks for. ``cpu`` and ``memory`` are Kubernetes quantities."""
+
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, 0)}
+
+
+@dataclass(frozen=True)
+class Code:
+    """Python source the workers run, shipped with the job (a cell, a file or a function).
+
+    ``files`` holds more modules that travel with it (``{"utils.py": "..."}``), so a script
+    that imports a helper from the notebook's folder works on a cluster too.
+    """
+
+    source: str
+    filename: str = "train.py"
+    args: tuple[str, ...] = ()
+    origin: str = "cell"  # "cell" | "file" | "function"
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "args", tuple(str(a) for a in self.args))
+        object.__setattr__(self, "files", _frozen_map(self.files))
+
+    def all_files(self) -> dict[str, str]:
+        """Every file to ship, the entry point included."""
+        return {**self.files, self.filename: self.source}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "filename": self.filename, "args": list(self.args),
+            "origin": self.origin, "files": dict(self.files),
+        }
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    """The operator's ``runPolicy``."""
+
+    clean_pod_policy: str | None = None  # All | Running | None
+    ttl_seconds_after_finished: int | None = None
+    active_deadline_seconds: int | None = None
+    backoff_limit: int | None = None
+    suspend: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, False)}
+
+
+@dataclass(frozen=True)
+class ElasticPolicy:
+    """PyTorch ``elasticPolicy``: workers may join and leave between min and max."""
+
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    rdzv_backend: str = "c10d"
+    max_restarts: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A distributed training job, the same on the local backend and on a cluster.
+
+    ``replicas`` maps the kind's roles to counts (``{"Master": 1, "Worker": 3}``); use
+    ``JobSpec.create(framework, workers=N, ...)`` to get the conventional layout.
+    """
+
+    name: str
+    kind: str
+    replicas: Mapping[str, int]
+    code: Code | None = None
+    command: tuple[str, ...] = ()  # the container command when there is no code
+    image: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    restart_policy: str | None = None  # default: the kind's (see kinds.py)
+    run_policy: RunPolicy = field(default_factory=RunPolicy)
+    elastic_policy: ElasticPolicy | None = None
+    nproc_per_node: str | None = None  # PyTorch: an integer or "auto"
+    slots_per_worker: int | None = None  # MPI
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Normalise what is unambiguous, then let validation report everything else.
+        try:
+            object.__setattr__(self, "kind", kind_info(self.kind).kind)
+        except (KeyError, AttributeError):
+            pass  # validation names the problem
+        if isinstance(self.replicas, Mapping):
+            object.__setattr__(self, "replicas", _frozen_map(self._canonical_roles()))
+        object.__setattr__(self, "command", tuple(str(c) for c in self.command or ()))
+        for name in ("env", "labels", "annotations"):
+            value = getattr(self, name)
+            if isinstance(value, Mapping):
+                object.__setattr__(self, name, _frozen_map(value))
+        if isinstance(self.nproc_per_node, int) and not isinstance(self.nproc_per_node, bool):
+            object.__setattr__(self, "nproc_per_node", str(self.nproc_per_node))
+        from .validation import problems_of
+
+        problems = problems_of(self)
+        if problems:
+            raise InvalidSpecError(problems)
+
+    def _canonical_roles(self) -> dict[Any, Any]:
+        """Role names match case-insensitively, as the operator's defaulting does."""
+        try:
+            info = kind_info(self.kind)
+        except (KeyError, AttributeError):
+            return dict(self.replicas)
+        out: dict[Any, Any] = {}
+        for role, count in self.replicas.items():
+            canonical = canonical_role(info, role) if isinstance(role, str) else None
+            key = canonical or role
+            out[key] = count + out[key] if key in out and isinstance(count, int) else count
+        return out
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, framework: str = "pytorch", *, name: str, workers: int = 1,
+               **kwargs: Any) -> "JobSpec":
+        """The conventional layout for ``workers`` training processes of a framework.
+
+        PyTorch and XGBoost get a Master plus ``workers - 1`` Workers (the operator injects
+        RANK and WORLD_SIZE only when a Master exists); MPI a Launcher plus ``workers``
+        Workers; TensorFlow, JAX and Paddle ``workers`` Workers.
+        """
+        try:
+            info = kind_info(framework)
+        except KeyError as exc:
+            raise InvalidSpecError(str(exc.args[0])) from None
+        return cls(name=name, kind=info.kind, replicas=default_replicas(info.kind, workers),
+                   **kwargs)
+
+    @property
+    def info(self):
+        return kind_info(self.kind)
+
+    @property
+    def framework(self) -> str:
+        return self.info.framework
+
+    @property
+    def total_replicas(self) -> int:
+        return sum(self.replicas.values())
+
+    @property
+    def workers(self) -> int:
+        """Training processes, as ``--workers`` counts them (see ``JobSpec.create``)."""
+        return self.replicas.get(self.info.worker_role, 0) + self._leading_master()
+
+    def with_workers(self, workers: int) -> "JobSpec":
+        """The same job resized to ``workers`` training processes (the inverse of ``workers``).
+
+        Only the worker role changes: for PyTorch and XGBoost the Master counts as one of
+        the ``workers``, as in ``JobSpec.create``.
+        """
+        replicas = dict(self.replicas)
+        replicas[self.info.worker_role] = workers - self._leading_master()
+        return dataclasses.replace(self, replicas=replicas)
+
+    def _leading_master(self) -> int:
+        return self.replicas.get("Master", 0) if self.kind in ("PyTorchJob", "XGBoostJob") else 0
+
+    # -- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name, "kind": self.kind, "replicas": dict(self.replicas),
+        }
+        if self.code is not None:
+            out["code"] = self.code.to_dict()
+        if self.command:
+            out["command"] = list(self.command)
+        for key in ("image", "restart_policy", "nproc_per_node", "slots_per_worker"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        for key in ("env", "labels", "annotations"):
+            if getattr(self, key):
+                out[key] = dict(getattr(self, key))
+        for key in ("resources", "run_policy", "elastic_policy"):
+            value = getattr(self, key)
+            if value is not None and value.to_dict():
+                out[key] = value.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "JobSpec":
+        """Build from JSON-like data (REST bodies, spec.json). Unknown keys are refused."""
+        if not isinstance(data, Mapping):
+            raise InvalidSpecError("the job must be a JSON object")
+        problems: list[str] = []
+        known = {f.name for f in dataclasses.fields(cls)} | {"framework", "workers"}
+        for key in data:
+            if key not in known:
+                problems.append(f"unknown field {key!r}; known fields: {', '.join(sorted(known))}")
+        kwargs = {k: v for k, v in data.items() if k in known}
+        nested = {"code": Code, "resources": Resources, "run_policy": RunPolicy,
+                  "elastic_policy": ElasticPolicy}
+        for key, typ in nested.items():
+            value = kwargs.get(key)
+            if value is None or isinstance(value, typ):
+                continue
+            if not isinstance(value, Mapping):
+                problems.append(f"{key} must be an object")
+                kwargs.pop(key)
+                continue
+            names = {f.name for f in dataclasses.fields(typ)}
+            unknown = sorted(set(value) - names)
+            if unknown:
+                problems.append(f"{key} has unknown fields {unknown}; known: {sorted(names)}")
+            try:
+                kwargs[key] = typ(**{k: v for k, v in value.items() if k in names})
+            except (TypeError, ValueError) as exc:
+                problems.append(f"{key}: {exc}")
+                kwargs.pop(key)
+        if problems:
+            raise InvalidSpecError(problems)
+        framework = kwargs.pop("framework", None)
+        workers = kwargs.pop("workers", None)
+        if "replicas" not in kwargs:
+            if not isinstance(workers, int) or isinstance(workers, bool):
+                workers = 1 if workers is None else workers
+            kind = kwargs.pop("kind", None) or framework or "pytorch"
+            if not isinstance(kind, str):
+                raise InvalidSpecError(f"kind must be a string, not {kind!r}")
+            if not isinstance(workers, int):
+                raise InvalidSpecError(f"workers must be a whole number, not {workers!r}")
+            return cls.create(kind, workers=workers, **kwargs)
+        if "kind" not in kwargs:
+            kwargs["kind"] = framework or "pytorch"
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise InvalidSpecError(str(exc)) from None
+
+
+def default_replicas(kind: str, workers: int) -> dict[str, int]:
+    """Roles and counts for ``workers`` training processes (see ``JobSpec.create``)."""
+    info = kind_info(kind)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        # Leave the count as given: validation reports it with the rest.
+        return {info.worker_role: workers}
+    if info.kind in ("PyTorchJob", "XGBoostJob"):
+        return {"Master": 1, "Worker": workers - 1} if workers > 1 else {"Master": 1}
+    if info.kind == "MPIJob":
+        return {"Launcher": 1, "Worker": workers}
+    return {"Worker": workers}

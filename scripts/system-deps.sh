@@ -3,7 +3,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mapfile -t wanted < <(cat "$here"/scripts/apt-packages.txt "$here"/tests/cluster/apt-packages.txt 2>/dev/null \
-  | sed 's/#.*//' | awk 'NF')
+  | sed 's/#.*//' | awk 'NF {print $1}')
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -163,8 +163,19 @@ class JobSpec:
             info = kind_info(framework)
         except KeyError as exc:
             raise InvalidSpecError(str(exc.args[0])) from None
-        return cls(name=name, kind=info.kind, replicas=default_replicas(info.kind, workers),
-                   **kwargs)
+        bad_workers = not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
+        problems: list[str] = []
+        if bad_workers:
+            problems.append(f"workers must be a whole number >= 1, not {workers!r}")
+        try:
+            spec = cls(name=name, kind=info.kind,
+                       replicas=default_replicas(info.kind, 1 if bad_workers else workers),
+                       **kwargs)
+        except InvalidSpecError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise InvalidSpecError(problems)
+        return spec
 
     @property
     def info(self):
@@ -271,9 +282,6 @@ class JobSpec:
 def default_replicas(kind: str, workers: int) -> dict[str, int]:
     """Roles and counts for ``workers`` training processes (see ``JobSpec.create``)."""
     info = kind_info(kind)
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        # Leave the count as given: validation reports it with the rest.
-        return {info.worker_role: workers}
     if info.kind in ("PyTorchJob", "XGBoostJob"):
         return {"Master": 1, "Worker": workers - 1} if workers > 1 else {"Master": 1}
     if info.kind == "MPIJob":

@@ -104,7 +104,7 @@ def test_create_layouts():
         assert JobSpec.create(fw, name="a", workers=3, code=CODE).replicas == {"Worker": 3}
     with pytest.raises(InvalidSpecError, match="unknown job kind or framework 'caffe'"):
         JobSpec.create("caffe", name="a", code=CODE)
-    with pytest.raises(InvalidSpecError, match="whole number >= 0"):
+    with pytest.raises(InvalidSpecError, match="workers must be a whole number >= 1, not -1"):
         JobSpec.create("pytorch", name="a", workers=-1, code=CODE)
 
 

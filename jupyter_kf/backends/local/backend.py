@@ -177,7 +177,8 @@ class LocalBackend(Backend):
             proc = subprocess.run(
                 [self.python, "-m", "jupyter_kf.backends.local.supervisor", "--detach", str(d.path)],
                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-                cwd=d.path, env={**os.environ, "PYTHONPATH": _package_path()},
+                cwd=d.path,
+                env={**os.environ, ENV_JOB_DIR: str(d.path)},
             )
             if proc.returncode != 0:
                 raise BackendUnavailableError(
@@ -320,13 +321,6 @@ class LocalBackend(Backend):
                     pass
         _kill_leftovers(d)
         shutil.rmtree(d.path, ignore_errors=True)
-
-
-def _package_path() -> str:
-    """Make ``python -m jupyter_kf...`` work for a supervisor started from any folder."""
-    here = str(Path(__file__).resolve().parents[3])
-    extra = os.environ.get("PYTHONPATH")
-    return here if not extra else f"{here}{os.pathsep}{extra}"
 
 
 def _stamp(d: JobDir) -> tuple | None:

@@ -227,8 +227,8 @@ class Supervisor:
             if limit is not None and self.restarts_total >= limit:
                 proc.phase = "Failed"
                 self.fail("BackoffLimitExceeded",
-                          f"{kind} {name} has reached the specified backoff limit "
-                          f"({limit} restarts); {proc.key} exited with code {code}.")
+                          f"{kind} {name} has failed because it has reached the specified "
+                          f"backoff limit ({limit} restarts); {proc.key} exited with code {code}.")
                 return
             self.restarts_total += 1
             proc.restarts += 1
@@ -244,10 +244,11 @@ class Supervisor:
         proc.phase = "Failed"
         self.fail("Failed", f"{kind} {name} is failed because {proc.key} exited with code {code}.")
 
-    def fail(self, reason_suffix: str, message: str) -> None:
-        self.dir.event("Warning", reason_suffix, message)
-        self.set_condition("Failed", "True", "Failed" if reason_suffix == "Failed" else reason_suffix,
-                           message)
+    def fail(self, event_reason: str, message: str) -> None:
+        # The operator's Failed condition always has the reason <Kind>Failed; the event
+        # says which limit was hit.
+        self.dir.event("Warning", event_reason, message)
+        self.set_condition("Failed", "True", "Failed", message)
         self.completion_time = now()
         self.stop_world("JobFailed")
 
@@ -284,8 +285,9 @@ class Supervisor:
         if limit is None or self.started_at is None:
             return
         if time.monotonic() - self.started_at >= limit:
-            self.fail("DeadlineExceeded", f"{self.spec.kind} {self.spec.name} was active longer "
-                      f"than its activeDeadlineSeconds ({limit} s).")
+            self.fail("DeadlineExceeded", f"{self.spec.kind} {self.spec.name} has failed because "
+                      f"it was active longer than specified deadline ({limit} s, "
+                      "activeDeadlineSeconds).")
 
     def follow_spec(self) -> None:
         try:
@@ -465,7 +467,6 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-    os.environ[ENV_JOB_DIR] = str(path)
     return Supervisor(JobDir(path)).run()
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from .client import Client
 from .errors import JupyterKFError
-from .jobs import Job
+from .display import events_table, job_summary, jobs_table, metrics_text
 from .jobs.kinds import FRAMEWORKS
 
 
@@ -76,24 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip() for r in [headers, *rows]]
-    return "\n".join(lines)
-
-
-def _summary(job: Job) -> str:
-    out = [f"{job.kind} {job.name} ({job.backend}/{job.namespace}): {job.phase}"]
-    if job.status.message:
-        out.append(f"  {job.status.message}")
-    out.append(f"  workers: {job.workers}  created: {job.created or '-'}")
-    rows = [[r.name, r.phase, str(r.restarts), r.node or "-",
-             "" if r.exit_code is None else str(r.exit_code), r.reason] for r in job.replicas]
-    if rows:
-        out.append(_table(rows, ["REPLICA", "PHASE", "RESTARTS", "NODE", "EXIT", "REASON"]))
-    return "\n".join(out)
-
-
 def run(args: argparse.Namespace, out=sys.stdout) -> int:
     client = Client(args.backend, namespace=args.namespace)
     cmd = args.command
@@ -111,21 +93,18 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
                 print(line, file=out, flush=True)
         if args.wait or args.follow:
             job = client.wait(job.name, conditions=("Succeeded", "Failed"), timeout=24 * 3600)
-        print(json.dumps(job.to_dict(), indent=1) if args.json else _summary(job), file=out)
+        print(json.dumps(job.to_dict(), indent=1) if args.json else job_summary(job), file=out)
         return 0 if job.phase != "Failed" else 1
     if cmd == "list":
         jobs = client.list()
         if args.json:
             print(json.dumps([j.to_dict() for j in jobs], indent=1), file=out)
-        elif not jobs:
-            print("no jobs", file=out)
         else:
-            rows = [[j.name, j.kind, j.phase, str(j.workers), j.created or "-"] for j in jobs]
-            print(_table(rows, ["NAME", "KIND", "PHASE", "WORKERS", "CREATED"]), file=out)
+            print(jobs_table(jobs), file=out)
         return 0
     if cmd == "status":
         job = client.get(args.name)
-        print(json.dumps(job.to_dict(), indent=1) if args.json else _summary(job), file=out)
+        print(json.dumps(job.to_dict(), indent=1) if args.json else job_summary(job), file=out)
         return 0
     if cmd == "logs":
         for line in client.logs(args.name, replica=args.replica, follow=args.follow,
@@ -137,17 +116,14 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         if args.json:
             print(json.dumps([e.to_dict() for e in events], indent=1), file=out)
         else:
-            rows = [[e.time, e.type, e.reason, e.object, e.message] for e in events]
-            print(_table(rows, ["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"]) if rows else "no events", file=out)
+            print(events_table(events), file=out)
         return 0
     if cmd == "metrics":
         points = client.metrics(args.name)
         if args.json:
             print(json.dumps(points, indent=1), file=out)
         else:
-            for p in points:
-                values = " ".join(f"{k}={v}" for k, v in p.items() if k not in ("replica", "time"))
-                print(f"{p.get('replica', '?')}: {values}", file=out)
+            print(metrics_text(points), file=out)
         return 0
     if cmd == "scale":
         job = client.scale(args.name, args.workers)

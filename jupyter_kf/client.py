@@ -15,18 +15,31 @@ from typing import Any
 
 from .backends.base import Backend
 from .errors import InvalidSpecError
-from .jobs import Change, Event, Job, JobSpec
+from .jobs import Change, Code, Event, Job, JobSpec
 from .packaging import code_from_cell, code_from_file, code_from_function
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "kubernetes")
+
+
+def detect_backend() -> str:
+    """``kubernetes`` when a cluster is configured (in a pod, or a kubeconfig), else ``local``."""
+    from .k8s.config import cluster_configured
+
+    return "kubernetes" if cluster_configured() else "local"
 
 
 def make_backend(name: str = "auto", **options: Any) -> Backend:
-    """A backend by name. ``auto`` is the local backend until a cluster backend is set up."""
-    if name in ("auto", "local"):
+    """A backend by name: ``local``, ``kubernetes``, or ``auto`` (see ``detect_backend``)."""
+    if name == "auto":
+        name = detect_backend()
+    if name == "local":
         from .backends.local import LocalBackend
 
         return LocalBackend(**options)
+    if name == "kubernetes":
+        from .backends.kubernetes import KubernetesBackend
+
+        return KubernetesBackend(**options)
     raise InvalidSpecError(f"unknown backend {name!r}; use one of: auto, {', '.join(BACKENDS)}")
 
 
@@ -79,15 +92,27 @@ class Client:
             raise InvalidSpecError("a job needs a name, e.g. name='mnist'")
         if script is not None and cell is not None:
             raise InvalidSpecError("give script or cell, not both")
-        if script is not None:
-            fields["code"] = code_from_file(script, args=args)
-        elif cell is not None:
-            fields["code"] = code_from_cell(cell, folder=os.getcwd(), args=args)
+        problems: list[str] = []
+        try:
+            if script is not None:
+                fields["code"] = code_from_file(script, args=args)
+            elif cell is not None:
+                fields["code"] = code_from_cell(cell, folder=os.getcwd(), args=args)
+        except InvalidSpecError as exc:  # reported with the spec's own problems below
+            problems.extend(exc.problems)
+            fields["code"] = Code("pass")
         framework = fields.pop("framework", None) or fields.pop("kind", None) or "pytorch"
         workers = fields.pop("workers", 1)
-        if "replicas" in fields:
-            return JobSpec(kind=framework, **fields)
-        return JobSpec.create(framework, workers=workers, **fields)
+        try:
+            if "replicas" in fields:
+                spec = JobSpec(kind=framework, **fields)
+            else:
+                spec = JobSpec.create(framework, workers=workers, **fields)
+        except InvalidSpecError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise InvalidSpecError(problems)
+        return spec
 
     # -- reading --------------------------------------------------------------------------
     def get(self, name: str, namespace: str | None = None) -> Job:

@@ -19,44 +19,48 @@ from .jobs import Code
 MAX_SHIPPED_BYTES = 900 * 1024  # a ConfigMap holds at most 1 MiB, metadata included
 
 
+# Never shipped, even when the code sits next to them: they are installed where it runs.
+NEVER_SHIPPED = frozenset({"jupyter_kf"})
+
+
 def local_imports(source: str, folder: Path) -> dict[str, str]:
-    """Modules imported by ``source`` that are files in ``folder`` (followed transitively)."""
+    """Modules imported by ``source`` that are files in ``folder`` (followed transitively).
+
+    A module is one file; a package is shipped whole (every ``.py`` under it), so its own
+    relative imports resolve on the workers as they do here.
+    """
     found: dict[str, str] = {}
     pending = [source]
     while pending:
-        text = pending.pop()
         try:
-            tree = ast.parse(text)
+            tree = ast.parse(pending.pop())
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            names: list[str] = []
             if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
+                tops = [alias.name.split(".")[0] for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            for dotted in names:
-                for rel in _candidates(dotted, folder):
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top in NEVER_SHIPPED:
+                    continue
+                for rel in _files_of(top, folder):
                     if rel not in found:
                         found[rel] = (folder / rel).read_text()
-                        if rel.endswith(".py"):
-                            pending.append(found[rel])
+                        pending.append(found[rel])
     return found
 
 
-def _candidates(dotted: str, folder: Path) -> list[str]:
-    parts = dotted.split(".")
-    out = []
-    for depth in range(1, len(parts) + 1):
-        base = "/".join(parts[:depth])
-        if (folder / f"{base}.py").is_file():
-            out.append(f"{base}.py")
-            break
-        if (folder / base / "__init__.py").is_file():
-            out.append(f"{base}/__init__.py")
-            continue
-        break
-    return out
+def _files_of(top: str, folder: Path) -> list[str]:
+    if (folder / f"{top}.py").is_file():
+        return [f"{top}.py"]
+    package = folder / top
+    if (package / "__init__.py").is_file():
+        return sorted(str(p.relative_to(folder)) for p in package.rglob("*.py")
+                      if "__pycache__" not in p.parts)
+    return []
 
 
 def _checked(code: Code) -> Code:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-# The real control plane (tests/cluster): session cluster, admin client, namespaces, SA tokens.
-pytest_plugins = ["tests.cluster.plugin"]
+# The real control plane (tests/cluster): session cluster, admin client, namespaces, SA
+# tokens; and notebook users on it with jupyter-kf's Role (tests/kubernetes).
+pytest_plugins = ["tests.cluster.plugin", "tests.kubernetes.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -33,10 +33,14 @@ RESERVED_ENV = frozenset({
     "WORKER_PORT", "WORKER_ADDRS",
     "PADDLE_JOB_ID", "PADDLE_NNODES", "PADDLE_MASTER", "PADDLE_SERVER_NUM", "PADDLE_TRAINER_NUM",
     "POD_IP_DUMMY",
+    "OMPI_MCA_plm_rsh_agent", "OMPI_MCA_orte_default_hostfile",
+    "I_MPI_HYDRA_BOOTSTRAP", "I_MPI_HYDRA_BOOTSTRAP_EXEC",
 })
 
 
 class Addressing(Protocol):
+    on_cluster: bool
+
     def host(self, role: str, index: int) -> str:
         """The short host name (or IP) other replicas reach this one at."""
 
@@ -57,6 +61,7 @@ class ClusterAddressing:
     namespace: str
     info: KindInfo
     cluster_domain: str | None = None  # the operator's CUSTOM_CLUSTER_DOMAIN
+    on_cluster = True
 
     def host(self, role: str, index: int) -> str:
         return f"{self.job}-{role.lower()}-{index}"
@@ -78,6 +83,7 @@ class LocalAddressing:
 
     ports: Mapping[tuple[str, int], int] = field(default_factory=dict)
     ip: str = "127.0.0.1"
+    on_cluster = False
 
     def host(self, role: str, index: int) -> str:
         return self.ip
@@ -193,9 +199,20 @@ def _paddle(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[st
 
 
 def _mpi(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
-    # The v1 MPI controller wires ranks through a hostfile and kubectl exec, not env; the
-    # launcher's mpirun gives each rank OMPI_COMM_WORLD_RANK/SIZE itself.
-    return {}
+    # The v1 MPI controller wires ranks through a hostfile and `kubectl exec`, not env: the
+    # launcher gets the variables that point mpirun (Open MPI or Intel MPI) at them. Locally
+    # mpirun starts its ranks itself, so none of these apply there.
+    if role != "Launcher" or not addr.on_cluster:
+        return {}
+    env = {
+        "OMPI_MCA_plm_rsh_agent": "/etc/mpi/kubexec.sh",
+        "OMPI_MCA_orte_default_hostfile": "/etc/mpi/hostfile",
+        "I_MPI_HYDRA_BOOTSTRAP": "rsh",
+        "I_MPI_HYDRA_BOOTSTRAP_EXEC": "/etc/mpi/kubexec.sh",
+    }
+    if not spec.resources.gpu:  # keeps a CPU launcher off the node's GPUs
+        env.update(NVIDIA_VISIBLE_DEVICES="", NVIDIA_DRIVER_CAPABILITIES="")
+    return env
 
 
 _BUILDERS = {

@@ -8,6 +8,8 @@ from typing import Any
 from .spec import JobSpec
 from .status import JobStatus
 
+RANK0_ROLES = ("Master", "Chief", "Launcher", "Worker")
+
 
 @dataclass(frozen=True)
 class Replica:
@@ -48,6 +50,15 @@ class Job:
     @property
     def phase(self) -> str:
         return self.status.phase
+
+    @property
+    def rank0(self) -> str:
+        """The replica whose log is the job's: master-0, chief-0, launcher-0 or worker-0."""
+        roles = {r.role for r in self.replicas}
+        for role in RANK0_ROLES:
+            if role in roles:
+                return f"{role.lower()}-0"
+        return self.replicas[0].name if self.replicas else "worker-0"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -142,7 +142,10 @@ def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
                 "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
             },
         }]
-    return {"metadata": {"labels": {LABEL_MANAGED_BY: MANAGED_BY}}, "spec": pod}
+    metadata: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
+    if spec.pod_annotations:
+        metadata["annotations"] = dict(spec.pod_annotations)
+    return {"metadata": metadata, "spec": pod}
 
 
 def render_code_configmap(spec: JobSpec, *, namespace: str) -> dict[str, Any] | None:

@@ -114,6 +114,9 @@ class JobSpec:
     slots_per_worker: int | None = None  # MPI
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # On every replica's pod, e.g. {"sidecar.istio.io/inject": "false"} (cluster only).
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Normalise what is unambiguous, then let validation report everything else.
@@ -124,7 +127,7 @@ class JobSpec:
         if isinstance(self.replicas, Mapping):
             object.__setattr__(self, "replicas", _frozen_map(self._canonical_roles()))
         object.__setattr__(self, "command", tuple(str(c) for c in self.command or ()))
-        for name in ("env", "labels", "annotations"):
+        for name in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
             value = getattr(self, name)
             if isinstance(value, Mapping):
                 object.__setattr__(self, name, _frozen_map(value))
@@ -219,7 +222,7 @@ class JobSpec:
         for key in ("image", "restart_policy", "nproc_per_node", "slots_per_worker"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        for key in ("env", "labels", "annotations"):
+        for key in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
             if getattr(self, key):
                 out[key] = dict(getattr(self, key))
         for key in ("resources", "run_policy", "elastic_policy"):

@@ -242,7 +242,8 @@ def _check_policies(spec: "JobSpec", problems: list[str]) -> None:
 
 
 def _check_metadata(spec: "JobSpec", problems: list[str]) -> None:
-    for label, mapping in (("labels", spec.labels), ("annotations", spec.annotations)):
+    for label, mapping in (("labels", spec.labels), ("annotations", spec.annotations),
+                           ("pod_labels", spec.pod_labels), ("pod_annotations", spec.pod_annotations)):
         if not isinstance(mapping, Mapping):
             problems.append(f"{label} must map names to strings")
             continue
@@ -251,5 +252,5 @@ def _check_metadata(spec: "JobSpec", problems: list[str]) -> None:
                 problems.append(f"{label[:-1]} name {key!r} is not a valid Kubernetes key")
             if not isinstance(value, str):
                 problems.append(f"{label[:-1]} {key!r} must have a string value")
-            elif label == "labels" and (len(value) > 63 or not LABEL_VALUE.match(value)):
+            elif label.endswith("labels") and (len(value) > 63 or not LABEL_VALUE.match(value)):
                 problems.append(f"label {key!r} has a value that is not a valid label value: {value!r}")

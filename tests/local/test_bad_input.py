@@ -52,3 +52,9 @@ def test_nothing_goes_through_a_shell(client, tmp_path):
     client.wait("cmd", timeout=30)
     assert list(client.logs("cmd")) == [f"$(touch {canary})"]
     assert not canary.exists()
+
+
+def test_the_local_backend_refuses_more_processes_than_it_runs(client):
+    with pytest.raises(InvalidSpecError, match="more than the local backend runs at once"):
+        client.submit(JobSpec.create("pytorch", name="huge", workers=1000, code=Code("pass")))
+    assert client.list() == []

@@ -13,9 +13,12 @@ def test_local_imports_follow_modules_and_packages(tmp_path):
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "inner.py").write_text("from helpers import x\n")
     (tmp_path / "helpers.py").write_text("x = 2\n")
+    (tmp_path / "pkg" / "rel.py").write_text("from . import inner\n")
     (tmp_path / "unused.py").write_text("y = 3\n")
-    found = local_imports("import os\nimport utils\nimport torch\n", tmp_path)
-    assert sorted(found) == ["helpers.py", "pkg/__init__.py", "pkg/inner.py", "utils.py"]
+    (tmp_path / "jupyter_kf").mkdir()  # installed where the code runs: never shipped
+    (tmp_path / "jupyter_kf" / "__init__.py").write_text("")
+    found = local_imports("import os\nimport utils\nimport torch\nimport jupyter_kf\n", tmp_path)
+    assert sorted(found) == ["helpers.py", "pkg/__init__.py", "pkg/inner.py", "pkg/rel.py", "utils.py"]
 
 
 def test_cell_and_file(tmp_path):

@@ -30,7 +30,6 @@ NAMESPACE = "local"
 WATCH_TICK = 0.1
 ACK_TIMEOUT = 15.0  # how long scale/suspend/resume wait for the supervisor to act
 STARTUP_GRACE = 30.0  # a job younger than this may not have its supervisor.json yet
-RANK0_ROLES = ("Master", "Chief", "Launcher", "Worker")
 
 
 class LocalBackend(Backend):
@@ -39,9 +38,11 @@ class LocalBackend(Backend):
     name = "local"
     default_namespace = NAMESPACE
 
-    def __init__(self, root: str | Path | None = None, *, python: str | None = None):
+    def __init__(self, root: str | Path | None = None, *, python: str | None = None,
+                 max_replicas: int = 64):
         self.root = Path(root).expanduser() if root else default_root()
         self.python = python or sys.executable
+        self.max_replicas = max_replicas  # processes one job may start on this machine
 
     # -- helpers --------------------------------------------------------------------------
     def _dir(self, name: str) -> JobDir:
@@ -52,10 +53,7 @@ class LocalBackend(Backend):
     def _existing(self, name: str) -> JobDir:
         d = self._dir(name)
         if not d.spec.exists():
-            raise NotFoundError(
-                f"no local job named {name!r} (jobs live in {self.root}); "
-                "`jupyter kf list` shows them"
-            )
+            raise NotFoundError(f"no local job named {name!r} (local jobs live in {self.root})")
         return d
 
     def _supervisor_alive(self, d: JobDir) -> bool | None:
@@ -142,7 +140,14 @@ class LocalBackend(Backend):
         write_json(d.spec, spec.to_dict())
 
     # -- the contract ---------------------------------------------------------------------
+    def _check_size(self, spec: JobSpec) -> None:
+        if spec.total_replicas > self.max_replicas:
+            raise InvalidSpecError(
+                f"{spec.total_replicas} replicas is more than the local backend runs at once "
+                f"({self.max_replicas} processes on this machine); use fewer workers or a cluster")
+
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
+        self._check_size(spec)
         if spec.kind == "MPIJob" and shutil.which("mpirun") is None:
             raise BackendUnavailableError(
                 "MPI jobs run locally through mpirun, which is not installed here: install "
@@ -211,6 +216,7 @@ class LocalBackend(Backend):
               timeout: float | None = None) -> Iterator[Change]:
         deadline = None if timeout is None else time.monotonic() + timeout
         seen: dict[str, tuple] = {}
+        running: set[str] = set()  # unfinished jobs, whose supervisors are checked each second
         last_check = 0.0
         while True:
             names = [name] if name else (
@@ -225,13 +231,18 @@ class LocalBackend(Backend):
                 if stamp is None:
                     continue
                 current.add(n)
-                if seen.get(n) == stamp and not check_alive:
-                    continue
+                if seen.get(n) == stamp and not (check_alive and n in running and self._lost(
+                        d, read_json(d.path / "meta.json", {}) or {})):
+                    continue  # unchanged, and (if unfinished) its supervisor still lives
                 try:
                     job = self._load(d)
                 except NotFoundError:
                     continue
                 stamp = _stamp(d)
+                if job.status.finished:
+                    running.discard(n)
+                else:
+                    running.add(n)
                 if n not in seen:
                     seen[n] = stamp
                     yield Change("ADDED", job)
@@ -240,6 +251,7 @@ class LocalBackend(Backend):
                     yield Change("MODIFIED", job)
             for gone in set(seen) - current:
                 del seen[gone]
+                running.discard(gone)
                 yield Change("DELETED", Job(name=gone, namespace=NAMESPACE, kind="",
                                             status=parse_status(None), backend=self.name))
             if deadline is not None and time.monotonic() >= deadline:
@@ -250,7 +262,7 @@ class LocalBackend(Backend):
              follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
         d = self._existing(name)
         job = self._load(d)
-        replica = replica or _rank0(job)
+        replica = replica or job.rank0
         names = [r.name for r in job.replicas]
         if replica not in names:
             raise NotFoundError(
@@ -276,6 +288,7 @@ class LocalBackend(Backend):
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
         new = job.spec.with_workers(workers)  # validates: elastic bounds, roles, ...
+        self._check_size(new)
         if new.replicas == job.spec.replicas:
             return job
         self._rewrite_spec(d, new)
@@ -333,14 +346,6 @@ def _stamp(d: JobDir) -> tuple | None:
         return (spec.st_mtime_ns, status.st_mtime_ns, status.st_size)
     except FileNotFoundError:
         return (spec.st_mtime_ns, None, None)
-
-
-def _rank0(job: Job) -> str:
-    roles = {r.role for r in job.replicas}
-    for role in RANK0_ROLES:
-        if role in roles:
-            return f"{role.lower()}-0"
-    return job.replicas[0].name if job.replicas else "worker-0"
 
 
 def _read_log(backend: LocalBackend, d: JobDir, name: str, replica: str, follow: bool,

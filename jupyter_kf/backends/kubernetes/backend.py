@@ -1,0 +1,432 @@
+"""The Kubernetes backend: Training Operator CRs (``kubeflow.org/v1``) on a real cluster.
+
+Reads are served from one list+watch cache per namespace (every job kind, the jobs' pods,
+the namespace's events); writes go to the API server. It acts with whatever identity it
+was given (in a notebook pod, the pod's ServiceAccount), and an API error reaches the user
+as one of jupyter_kf.errors, translated in ``jupyter_kf.k8s.errors``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+
+from ...errors import ConflictError, InvalidSpecError, JupyterKFError, NotFoundError
+from ...jobs import Change, Event, Job, JobSpec, parse_metric_line, parse_status
+from ...jobs.kinds import GROUP, KINDS, VERSION, kind_info
+from ...jobs.render import render_code_configmap, render_job
+from ...k8s import ClusterConfig, Informer, load_api_client, translate
+from ..base import Backend
+from .convert import LABEL_JOB, job_from_cr, pod_name, replica_counts
+
+ACK_TIMEOUT = 30.0  # how long a write waits to see its effect in the cache
+IMAGE_ENV = ("JUPYTER_KF_IMAGE", "JUPYTER_IMAGE")  # the notebook's image, set by the spawner
+METRICS_LOG_LIMIT = 8 * 1024 * 1024  # bytes of rank 0's log read for metric points
+
+
+class _Namespace:
+    """The caches of one namespace and the listeners waiting on them."""
+
+    def __init__(self, backend: "KubernetesBackend", namespace: str):
+        self.namespace = namespace
+        self.listeners: list[queue.Queue] = []
+        self.lock = threading.Lock()
+        custom = client.CustomObjectsApi(backend.api)
+        core = client.CoreV1Api(backend.api)
+        self.jobs: dict[str, Informer] = {}
+        informers = []
+        for info in KINDS.values():
+            fn = functools.partial(custom.list_namespaced_custom_object, GROUP, VERSION,
+                                   namespace, info.plural)
+            informers.append((info.kind, Informer(fn, resource=info.plural, namespace=namespace,
+                                                  on_change=self._on_job)))
+        self.pods = Informer(functools.partial(core.list_namespaced_pod, namespace,
+                                               label_selector=LABEL_JOB),
+                             resource="pods", namespace=namespace, on_change=self._on_pod)
+        self.events = Informer(functools.partial(core.list_namespaced_event, namespace),
+                               resource="events", namespace=namespace, on_change=self._on_event)
+        started = []
+        try:
+            for kind, informer in informers:
+                try:
+                    informer.start()
+                except NotFoundError:
+                    continue  # that kind's CRD is not installed: jobs of it cannot exist
+                self.jobs[kind] = informer
+                started.append(informer)
+            self.pods.start()
+            started.append(self.pods)
+            self.events.start()
+            started.append(self.events)
+        except BaseException:
+            for informer in started:
+                informer.stop()
+            raise
+
+    def informers(self) -> list[Informer]:
+        return [*self.jobs.values(), self.pods, self.events]
+
+    def close(self) -> None:
+        for informer in self.informers():
+            informer.stop()
+
+    # -- change fan-out ---------------------------------------------------------------------
+    def _emit(self, kind: str, name: str) -> None:
+        with self.lock:
+            listeners = list(self.listeners)
+        for q in listeners:
+            q.put((kind, name))
+
+    def _on_job(self, kind: str, obj: dict) -> None:
+        self._emit("DELETED" if kind == "DELETED" else "JOB", obj["metadata"]["name"])
+
+    def _on_pod(self, kind: str, obj: dict) -> None:
+        job = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB)
+        if job:
+            self._emit("POD", job)
+
+    def _on_event(self, kind: str, obj: dict) -> None:
+        involved = obj.get("involvedObject") or {}
+        if involved.get("kind") in KINDS:
+            self._emit("EVENT", involved.get("name", ""))
+
+    # -- reading ----------------------------------------------------------------------------
+    def find(self, name: str) -> dict | None:
+        for informer in self.jobs.values():
+            cr = informer.get(name)
+            if cr is not None:
+                return cr
+        return None
+
+    def job(self, cr: dict) -> Job:
+        pods = [p for p in self.pods.items()
+                if p["metadata"].get("labels", {}).get(LABEL_JOB) == cr["metadata"]["name"]]
+        return job_from_cr(cr, pods)
+
+    def all_jobs(self) -> list[Job]:
+        crs = [cr for informer in self.jobs.values() for cr in informer.items()]
+        pods_by_job: dict[str, list[dict]] = {}
+        for pod in self.pods.items():
+            pods_by_job.setdefault(pod["metadata"].get("labels", {}).get(LABEL_JOB, ""), []).append(pod)
+        jobs = [job_from_cr(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
+        return sorted(jobs, key=lambda j: j.name)
+
+
+class KubernetesBackend(Backend):
+    """Jobs as Training Operator CRs. ``namespace`` defaults to the identity's own."""
+
+    name = "kubernetes"
+
+    def __init__(self, *, namespace: str | None = None, image: str | None = None,
+                 config: ClusterConfig | None = None, api_client: client.ApiClient | None = None):
+        if api_client is None:
+            api_client, found = load_api_client(config)
+        else:
+            found = "default"
+        self.api = api_client
+        self.default_namespace = namespace or found
+        self.image = image
+        self._namespaces: dict[str, _Namespace] = {}
+        self._lock = threading.Lock()
+        self._custom = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _ns(self, namespace: str | None) -> _Namespace:
+        namespace = namespace or self.default_namespace
+        with self._lock:
+            cached = self._namespaces.get(namespace)
+        if cached is not None:
+            return cached
+        ns = _Namespace(self, namespace)  # lists synchronously: a 403 surfaces here
+        with self._lock:
+            if namespace in self._namespaces:
+                ns.close()
+                return self._namespaces[namespace]
+            self._namespaces[namespace] = ns
+        return ns
+
+    def _cr(self, name: str, namespace: str | None) -> tuple[_Namespace, dict]:
+        ns = self._ns(namespace)
+        cr = ns.find(name)
+        if cr is None:
+            raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
+        return ns, cr
+
+    def _image(self, spec: JobSpec) -> str:
+        if spec.image:
+            return spec.image
+        if self.image:
+            return self.image
+        for var in IMAGE_ENV:
+            if os.environ.get(var):
+                return os.environ[var]
+        raise InvalidSpecError(
+            "no image to run the job in: pass image=..., or set JUPYTER_KF_IMAGE (in a "
+            "notebook started by the jupyter-kf spawner it is the notebook's own image)")
+
+    def _until(self, ns: _Namespace, name: str, done, timeout: float = ACK_TIMEOUT) -> Job | None:
+        """Wait until ``done(cr_or_None)`` holds in the cache; return the job (None if gone)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            cr = ns.find(name)
+            if done(cr):
+                return ns.job(cr) if cr is not None else None
+            if time.monotonic() > deadline:
+                raise JupyterKFError(f"the cluster did not acknowledge the change to {name!r} "
+                                     f"within {timeout:g} s")
+            time.sleep(0.02)
+
+    def _patch(self, ns: _Namespace, cr: dict, body: dict, verb: str) -> None:
+        info = kind_info(cr["kind"])
+        try:
+            self._custom.patch_namespaced_custom_object(GROUP, VERSION, ns.namespace, info.plural,
+                                                        cr["metadata"]["name"], body)
+        except ApiException as exc:
+            raise translate(exc, verb=verb, resource=info.plural, namespace=ns.namespace,
+                            name=cr["metadata"]["name"]) from None
+
+    # -- the contract ---------------------------------------------------------------------
+    def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
+        ns = self._ns(namespace)
+        if ns.find(spec.name) is not None:
+            raise ConflictError(f"a training job named {spec.name!r} already exists in namespace "
+                                f"{ns.namespace!r}; choose another name or delete it first")
+        info = kind_info(spec.kind)
+        manifest = render_job(spec, namespace=ns.namespace, image=self._image(spec))
+        try:
+            created = self._custom.create_namespaced_custom_object(
+                GROUP, VERSION, ns.namespace, info.plural, manifest)
+        except ApiException as exc:
+            raise translate(exc, verb="create", resource=info.plural, namespace=ns.namespace,
+                            name=spec.name) from None
+        configmap = render_code_configmap(spec, namespace=ns.namespace)
+        if configmap is not None:
+            configmap["metadata"]["ownerReferences"] = [{
+                "apiVersion": created["apiVersion"], "kind": created["kind"],
+                "name": spec.name, "uid": created["metadata"]["uid"],
+            }]
+            try:
+                self._core.create_namespaced_config_map(ns.namespace, configmap)
+            except ApiException as exc:
+                self._delete_quietly(ns.namespace, info.plural, spec.name)
+                raise translate(exc, verb="create", resource="configmaps",
+                                namespace=ns.namespace, name=configmap["metadata"]["name"]) from None
+        return self._until(ns, spec.name, lambda cr: cr is not None)
+
+    def _delete_quietly(self, namespace: str, plural: str, name: str) -> None:
+        try:
+            self._custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        except ApiException:
+            pass
+
+    def get(self, name: str, namespace: str | None = None) -> Job:
+        ns, cr = self._cr(name, namespace)
+        return ns.job(cr)
+
+    def list(self, namespace: str | None = None) -> list[Job]:
+        return self._ns(namespace).all_jobs()
+
+    def watch(self, namespace: str | None = None, *, name: str | None = None,
+              timeout: float | None = None) -> Iterator[Change]:
+        ns = self._ns(namespace)
+        q: queue.Queue = queue.Queue()
+        with ns.lock:
+            ns.listeners.append(q)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            known: dict[str, Job] = {}
+            for job in ns.all_jobs():
+                if name is None or job.name == name:
+                    known[job.name] = job
+                    yield Change("ADDED", job)
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return
+                try:
+                    what, job_name = q.get(timeout=left)
+                except queue.Empty:
+                    return
+                if name is not None and job_name != name:
+                    continue
+                cr = ns.find(job_name)
+                if cr is None:
+                    if known.pop(job_name, None) is not None:
+                        yield Change("DELETED", Job(name=job_name, namespace=ns.namespace, kind="",
+                                                    status=parse_status(None), backend=self.name))
+                    continue
+                job = ns.job(cr)
+                if known.get(job_name) == job:
+                    continue  # nothing a reader can see changed
+                change = "MODIFIED" if job_name in known else "ADDED"
+                known[job_name] = job
+                yield Change(change, job)
+        finally:
+            with ns.lock:
+                ns.listeners.remove(q)
+
+    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
+             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
+        ns, cr = self._cr(name, namespace)
+        job = ns.job(cr)
+        replica = replica or job.rank0
+        names = [r.name for r in job.replicas]
+        if replica not in names:
+            raise NotFoundError(f"job {name} has no replica {replica!r}; its replicas are "
+                                f"{', '.join(names)}")
+        return self._stream_log(ns, name, replica, follow, tail_lines, None)
+
+    def _stream_log(self, ns: _Namespace, name: str, replica: str, follow: bool,
+                    tail_lines: int | None, limit_bytes: int | None) -> Iterator[str]:
+        cr = ns.find(name)
+        if cr is None:
+            raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
+        info = kind_info(cr["kind"])
+        container = info.container
+        role, _, index = replica.rpartition("-")
+        pod = pod_name(name, info.kind, next(r for r in info.roles if r.lower() == role), int(index))
+        # A pod that is not running yet has no log: following waits for it (the training
+        # SDK's follow skips such pods); a one-off read returns nothing.
+        while True:
+            phase = ((ns.pods.get(pod) or {}).get("status") or {}).get("phase")
+            if phase and phase != "Pending":
+                break
+            if not follow:
+                return
+            cr = ns.find(name)
+            if cr is None or parse_status(cr.get("status")).finished:
+                return
+            time.sleep(0.2)
+        kwargs = {"container": container, "follow": follow, "_preload_content": False}
+        if tail_lines is not None:
+            kwargs["tail_lines"] = tail_lines
+        if limit_bytes is not None:
+            kwargs["limit_bytes"] = limit_bytes
+        try:
+            response = self._core.read_namespaced_pod_log(pod, ns.namespace, **kwargs)
+        except ApiException as exc:
+            raise translate(exc, verb="read logs of", resource="pods", namespace=ns.namespace,
+                            name=pod) from None
+        try:
+            for line in iter_resp_lines(response):
+                yield line
+        finally:
+            response.release_conn()
+
+    def events(self, name: str, namespace: str | None = None) -> list[Event]:
+        ns, cr = self._cr(name, namespace)
+        pods = {pod_name(name, cr["kind"], r.role, r.index) for r in ns.job(cr).replicas}
+        out = []
+        for e in ns.events.items():
+            inv = e.get("involvedObject") or {}
+            if (inv.get("kind") == cr["kind"] and inv.get("name") == name) or \
+               (inv.get("kind") == "Pod" and inv.get("name") in pods):
+                stamp = e.get("lastTimestamp") or e.get("eventTime") or \
+                    (e.get("metadata") or {}).get("creationTimestamp") or ""
+                out.append(Event(time=stamp, type=e.get("type", "Normal"), reason=e.get("reason", ""),
+                                 message=e.get("message", ""), object=inv.get("name", "")))
+        return sorted(out, key=lambda ev: ev.time)
+
+    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+        ns, cr = self._cr(name, namespace)
+        replica = ns.job(cr).rank0
+        points = []
+        for line in self._stream_log(ns, name, replica, False, None, METRICS_LOG_LIMIT):
+            point = parse_metric_line(line)
+            if point:
+                points.append({"replica": replica, **point})
+        return points
+
+    def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:
+        ns, cr = self._cr(name, namespace)
+        info = kind_info(cr["kind"])
+        job = ns.job(cr)
+        if job.status.finished:
+            raise ConflictError(f"job {name} is {job.phase}; only a running or suspended job scales")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
+        counts = replica_counts(cr)
+        master = counts.get("Master", 0) if info.kind in ("PyTorchJob", "XGBoostJob") else 0
+        target = workers - master
+        if info.kind == "MPIJob" and target < 1 or target < 0:
+            raise InvalidSpecError(f"a {info.kind} needs more than {workers} workers")
+        elastic = (cr.get("spec") or {}).get("elasticPolicy") or {}
+        lo, hi = elastic.get("minReplicas"), elastic.get("maxReplicas")
+        if (lo is not None and target < lo) or (hi is not None and target > hi):
+            raise InvalidSpecError(f"{target} Worker replicas is outside the job's elasticPolicy "
+                                   f"[{lo}, {hi}]")
+        if counts.get(info.worker_role, 0) == target:
+            return job
+        field = info.replica_specs_field
+        if info.scale_subresource:
+            try:
+                self._custom.patch_namespaced_custom_object_scale(
+                    GROUP, VERSION, ns.namespace, info.plural, name, {"spec": {"replicas": target}})
+            except ApiException as exc:
+                raise translate(exc, verb="scale", resource=f"{info.plural}/scale",
+                                namespace=ns.namespace, name=name) from None
+        else:
+            # Running pods keep the TF_CONFIG / WORLD_SIZE they started with, so the world
+            # restarts: suspend (the operator deletes the pods), resize, resume.
+            was_suspended = job.phase == "Suspended"
+            if not was_suspended:
+                self._patch(ns, cr, {"spec": {"runPolicy": {"suspend": True}}}, "suspend")
+                self._until(ns, name, lambda c: c is not None and
+                            parse_status(c.get("status")).phase == "Suspended")
+            body = {"spec": {field: {info.worker_role: {"replicas": target}}}}
+            if not was_suspended:
+                body["spec"]["runPolicy"] = {"suspend": False}
+            self._patch(ns, cr, body, "scale")
+        job = self._until(ns, name, lambda c: c is not None and
+                          replica_counts(c).get(info.worker_role) == target)
+        if not info.scale_subresource:
+            job.extra["notice"] = (f"{info.kind} has no scale subresource: the job was suspended, "
+                                   "resized and resumed, so every replica restarted")
+        return job
+
+    def suspend(self, name: str, namespace: str | None = None) -> Job:
+        return self._set_suspend(name, namespace, True)
+
+    def resume(self, name: str, namespace: str | None = None) -> Job:
+        return self._set_suspend(name, namespace, False)
+
+    def _set_suspend(self, name: str, namespace: str | None, suspend: bool) -> Job:
+        ns, cr = self._cr(name, namespace)
+        job = ns.job(cr)
+        if job.status.finished:
+            raise ConflictError(f"job {name} is {job.phase} and cannot be "
+                                f"{'suspended' if suspend else 'resumed'}")
+        current = bool(((cr.get("spec") or {}).get("runPolicy") or {}).get("suspend"))
+        if current == suspend:
+            return job
+        self._patch(ns, cr, {"spec": {"runPolicy": {"suspend": suspend}}},
+                    "suspend" if suspend else "resume")
+        return self._until(ns, name, lambda c: c is not None and bool(
+            ((c.get("spec") or {}).get("runPolicy") or {}).get("suspend")) == suspend)
+
+    def delete(self, name: str, namespace: str | None = None) -> None:
+        ns, cr = self._cr(name, namespace)
+        info = kind_info(cr["kind"])
+        try:
+            self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, ns.namespace, info.plural, name,
+                body=client.V1DeleteOptions(propagation_policy="Background"))
+        except ApiException as exc:
+            raise translate(exc, verb="delete", resource=info.plural, namespace=ns.namespace,
+                            name=name) from None
+        self._until(ns, name, lambda c: c is None)
+
+    def close(self) -> None:
+        with self._lock:
+            namespaces, self._namespaces = list(self._namespaces.values()), {}
+        for ns in namespaces:
+            ns.close()

@@ -1,0 +1,236 @@
+"""A list+watch cache of one resource in one namespace (STYLE.md item 7: watch, don't poll).
+
+It lists once, then watches from the list's resourceVersion with bookmarks, resuming from
+the last resourceVersion it saw whenever a watch ends. Only a 410 Gone (the history it
+would resume from was compacted) makes it list again. When the API server goes away the
+cache says so (``synced`` is False and readers get ``BackendUnavailableError``) instead of
+serving a frozen picture, and it keeps trying, with a capped back-off, for as long as it
+lives: no thread dies of a lost connection.
+
+Events are read as raw JSON (``_preload_content=False``), so objects are plain dicts in the
+API's own camelCase for typed and custom resources alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+
+from ..errors import BackendUnavailableError
+from .errors import translate
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[str, dict], None]
+
+
+class _Gone(Exception):
+    """The watch's resourceVersion is too old (410): list again."""
+
+
+def _name(obj: dict) -> str:
+    return obj["metadata"]["name"]
+
+
+class Informer:
+    def __init__(self, list_fn: Callable[..., Any], *, resource: str, namespace: str,
+                 on_change: Listener | None = None, watch_seconds: int = 240,
+                 max_backoff: float = 5.0, key: Callable[[dict], str] | None = None,
+                 keep: Callable[[dict], bool] | None = None):
+        """``key`` names an object in the cache (default: its name; a watch across
+        namespaces needs ``namespace/name``). ``keep``, when given, drops objects it
+        refuses: they are neither stored nor reported (a cluster-wide event watch keeps
+        only the events of the pods it cares about)."""
+        self._list_fn = list_fn
+        self._key = key or _name
+        self._keep = keep
+        self.resource = resource
+        self.namespace = namespace
+        self._on_change = on_change
+        self._watch_seconds = watch_seconds
+        self._max_backoff = max_backoff
+        self._lock = threading.Lock()
+        self._store: dict[str, dict] = {}
+        self._rv: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._response = None
+        self.synced = False
+        self.unsynced_since: float | None = None
+        self.last_error: str = ""
+        self.lists = 0  # requests made, for benchmarks and tests
+        self.watches = 0
+        self.last_seen = time.monotonic()  # last list or watch line: a stalled watch shows here
+
+    # -- reading ---------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise ``BackendUnavailableError`` unless the cache reflects the API server now."""
+        if not self.synced:
+            since = ""
+            if self.unsynced_since is not None:
+                since = f" for {time.monotonic() - self.unsynced_since:.0f} s"
+            raise BackendUnavailableError(
+                f"cannot see {self.resource} in namespace {self.namespace!r}{since}: "
+                f"{self.last_error or 'not loaded yet'} (retrying)")
+
+    def items(self) -> list[dict]:
+        self.check()
+        with self._lock:
+            return list(self._store.values())
+
+    def get(self, name: str) -> dict | None:
+        self.check()
+        with self._lock:
+            return self._store.get(name)
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self) -> "Informer":
+        """List synchronously (errors reach the caller, e.g. a 403), then watch in a thread."""
+        try:
+            self._relist()
+        except ApiException as exc:
+            raise translate(exc, verb="list", resource=self.resource, namespace=self.namespace) from None
+        except Exception as exc:  # connection refused, TLS, DNS
+            raise translate(exc, verb="list", resource=self.resource, namespace=self.namespace) from None
+        self._thread = threading.Thread(target=self._run, name=f"informer-{self.resource}-{self.namespace}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.reconnect()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def reconnect(self) -> None:
+        """End the current watch; the cache resumes from the last resourceVersion it saw.
+
+        The socket is shut down rather than the response closed: closing a TLS socket
+        that another thread is reading from can block both.
+        """
+        response = self._response
+        conn = getattr(response, "connection", None) or getattr(response, "_connection", None)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                if self._rv is None:
+                    self._relist()
+                self._watch()
+                backoff = 0.2
+            except _Gone:
+                self._rv = None
+            except Exception as exc:  # the API server went away, or refused us
+                if self._stop.is_set():
+                    break
+                self._mark_unsynced(exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    def _notify(self, kind: str, obj: dict) -> None:
+        if self._on_change is None:
+            return
+        try:
+            self._on_change(kind, obj)
+        except Exception:  # a listener's bug must not stop the cache
+            log.exception("listener failed on %s %s", kind, self.resource)
+
+    def _mark_unsynced(self, exc: BaseException) -> None:
+        if self.synced or self.unsynced_since is None:
+            self.unsynced_since = time.monotonic()
+        self.synced = False
+        if isinstance(exc, ApiException):
+            self.last_error = f"API server answered {exc.status} {exc.reason}"
+        else:
+            self.last_error = f"{type(exc).__name__}: {str(exc)[:160]}"
+        log.info("%s/%s watch lost: %s", self.namespace, self.resource, self.last_error)
+
+    def _relist(self) -> None:
+        self.lists += 1
+        response = self._list_fn(_preload_content=False, _request_timeout=(5, 60))
+        body = json.loads(response.data)
+        self.last_seen = time.monotonic()
+        kind = body.get("kind", "").removesuffix("List")
+        items = body.get("items") or []
+        for item in items:  # list items carry no kind/apiVersion; watch events do
+            item.setdefault("kind", kind)
+        fresh = {self._key(item): item for item in items
+                 if self._keep is None or self._keep(item)}
+        with self._lock:
+            old, self._store = self._store, fresh
+        self._rv = body["metadata"]["resourceVersion"]
+        self.synced, self.unsynced_since, self.last_error = True, None, ""
+        for name, item in fresh.items():
+            before = old.get(name)
+            if before is None:
+                self._notify("ADDED", item)
+            elif before["metadata"].get("resourceVersion") != item["metadata"].get("resourceVersion"):
+                self._notify("MODIFIED", item)
+        for name, item in old.items():
+            if name not in fresh:
+                self._notify("DELETED", item)
+
+    def _watch(self) -> None:
+        self.watches += 1
+        response = self._list_fn(
+            watch=True, resource_version=self._rv, allow_watch_bookmarks=True,
+            timeout_seconds=self._watch_seconds, _preload_content=False,
+            _request_timeout=(5, self._watch_seconds + 15),
+        )
+        self._response = response
+        # Connected: what we hold plus the events from our resourceVersion on is the truth.
+        self.synced, self.unsynced_since, self.last_error = True, None, ""
+        try:
+            for line in iter_resp_lines(response):
+                if self._stop.is_set():
+                    return
+                self.last_seen = time.monotonic()
+                event = json.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    if obj.get("code") == 410:
+                        raise _Gone()
+                    raise ApiException(status=obj.get("code", 500), reason=obj.get("message", ""))
+                rv = (obj.get("metadata") or {}).get("resourceVersion")
+                if kind == "BOOKMARK":
+                    self._rv = rv or self._rv
+                    continue
+                name = self._key(obj)
+                if self._keep is not None and not self._keep(obj):
+                    kind = "DELETED"  # no longer (or never) wanted: forget it quietly
+                    with self._lock:
+                        known = self._store.pop(name, None) is not None
+                    self._rv = rv or self._rv
+                    if known:
+                        self._notify(kind, obj)
+                    continue
+                with self._lock:
+                    if kind == "DELETED":
+                        self._store.pop(name, None)
+                    else:
+                        self._store[name] = obj
+                self._rv = rv or self._rv
+                self._notify(kind, obj)
+        finally:
+            self._response = None
+            response.release_conn()

@@ -1,0 +1,393 @@
+"""``%kftrain`` and ``%%kftrain``: launch and manage training jobs from a notebook.
+
+Thin by design: parse the line, call the ``Client``, render. Every user mistake and every
+``JupyterKFError`` becomes IPython's ``UsageError``: a short message (with the usage line
+where the arguments were at fault), never a traceback.
+
+Backends plug in by name: ``--local`` is the local backend, ``--cluster`` is whatever
+``KFTrainMagics.cluster_backend`` names (``kubernetes``), created through
+``jupyter_kf.client.make_backend`` once the client knows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import time
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import (MagicArgumentParser, argument, argument_group,
+                                          kwds, magic_arguments)
+from IPython.utils.process import arg_split
+from traitlets import Bool, Enum, Float, Int, Unicode
+
+from . import client as client_module
+from .client import Client
+from .display import events_table, job_summary, jobs_table, metrics_text
+from .errors import InvalidSpecError, JobFailedError, JupyterKFError
+from .jobs import Job, Resources
+from .jobs.kinds import KINDS
+
+FRAMEWORKS = ", ".join(info.framework for info in KINDS.values())
+USAGE_LINES = (
+    "%%kftrain [options] [-- script args]      the cell is the training script",
+    "%kftrain [options] path/to/train.py [script args]",
+    "%kftrain list | status NAME | logs NAME [-f] [--replica R] [--tail N] | events NAME",
+    "         | metrics NAME | monitor NAME | scale NAME N | suspend NAME | resume NAME",
+    "         | delete NAME      (each also takes --local/--cluster and --namespace NS)",
+)
+SHORT_USAGE = "\n".join("  " + line for line in USAGE_LINES)
+# For argparse, which %-formats the usage, and IPython's help, which puts "%" before it.
+USAGE = "\n  ".join(line.replace("%", "%%") for line in USAGE_LINES)[2:]
+
+# Subcommand: (positional arguments, one line of help)
+SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "list": ((), "list jobs"),
+    "status": (("name",), "a job's phase, conditions and replicas"),
+    "logs": (("name",), "a replica's log (default: rank 0)"),
+    "events": (("name",), "what happened to a job"),
+    "metrics": (("name",), "the metric points a job reported"),
+    "monitor": (("name",), "the live JobMonitor widget of a job"),
+    "scale": (("name", "workers"), "resize a job to N training processes"),
+    "suspend": (("name",), "stop a job's processes, keep the job"),
+    "resume": (("name",), "start a suspended job again"),
+    "delete": (("name",), "stop and remove a job"),
+}
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def _where(parser_or_group: Any) -> None:
+    where = parser_or_group.add_mutually_exclusive_group()
+    where.add_argument("--local", action="store_true", help="use the local backend")
+    where.add_argument("--cluster", action="store_true", help="use the Kubernetes cluster")
+    parser_or_group.add_argument("--namespace", metavar="NS", help="the jobs' namespace (cluster)")
+
+
+@magics_class
+class KFTrainMagics(Magics):
+    """The ``%kftrain`` magics. Configure with ``%config KFTrainMagics.<trait> = ...``."""
+
+    backend = Enum(["local", "cluster"], "local", help=(
+        "Where jobs run when neither --local nor --cluster is given.")).tag(config=True)
+    cluster_backend = Unicode("kubernetes", help=(
+        "The backend --cluster uses, by the name jupyter_kf.client.make_backend knows it."
+    )).tag(config=True)
+    namespace = Unicode(None, allow_none=True, help=(
+        "The namespace jobs go to when --namespace is not given (None: the backend's "
+        "default; the local backend has a single namespace).")).tag(config=True)
+    framework = Unicode("pytorch", help=(
+        f"The framework when --framework is not given: one of {FRAMEWORKS}.")).tag(config=True)
+    workers = Int(1, help="Training processes when --workers is not given.").tag(config=True)
+    image = Unicode(None, allow_none=True, help=(
+        "The container image when --image is not given (cluster backends; None: the "
+        "backend's default, the notebook's own image).")).tag(config=True)
+    wait_timeout = Float(24 * 3600.0, help=(
+        "Seconds --wait and --follow wait for a job before giving up (the job goes on)."
+    )).tag(config=True)
+    widget = Bool(True, help=(
+        "Show a submitted job as the live JobMonitor widget in a notebook; False shows the "
+        "text summary. Terminals always get the text.")).tag(config=True)
+    failed_log_lines = Int(20, help=(
+        "How many of rank 0's last log lines to print when a waited-for job fails."
+    )).tag(config=True)
+
+    def __init__(self, shell=None, **kwargs: Any):
+        super().__init__(shell=shell, **kwargs)
+        self._clients: dict[str, Client] = {}
+        self._parsers: dict[str, MagicArgumentParser] = {}
+
+    # -- backends -------------------------------------------------------------------------
+    def client(self, backend: str = "local") -> Client:
+        """The client of a backend by its ``make_backend`` name, made once."""
+        if backend not in self._clients:
+            if backend != "local" and backend not in client_module.BACKENDS:
+                raise UsageError(
+                    f"--cluster needs the {backend} backend, which this version of jupyter-kf "
+                    "does not include yet. Run the job with --local (the default) for now.")
+            try:
+                self._clients[backend] = Client(backend)
+            except JupyterKFError as exc:
+                raise UsageError(f"cannot use the {backend} backend: {exc}") from None
+        return self._clients[backend]
+
+    def _client_for(self, args: argparse.Namespace) -> Client:
+        cluster = args.cluster or (self.backend == "cluster" and not args.local)
+        return self.client(self.cluster_backend if cluster else "local")
+
+    def _ns(self, args: argparse.Namespace) -> str | None:
+        return args.namespace or self.namespace
+
+    def monitor_for(self, job: Job):
+        """The widget a displayed job becomes (None: show text). Used by the display hook."""
+        if not self.widget:
+            return None
+        from .widgets import JobMonitor
+
+        backend = "local" if job.backend == "local" else self.cluster_backend
+        return JobMonitor(job.name, self.client(backend), namespace=job.namespace, job=job)
+
+    def close(self) -> None:
+        for c in self._clients.values():
+            c.close()
+        self._clients.clear()
+
+    # -- the magic ----------------------------------------------------------------------------
+    @magic_arguments()
+    @kwds(usage=USAGE, epilog=f"Frameworks: {FRAMEWORKS}. Defaults come from "
+                              "%config KFTrainMagics (list them with %config KFTrainMagics).")
+    @argument_group("the job")
+    @argument("--framework", metavar="F", help="pytorch (default), tensorflow, jax, xgboost, "
+              "paddle or mpi")
+    @argument("--workers", metavar="N", type=int, help="training processes (default 1)")
+    @argument("--gpus", metavar="G", type=int, help="GPUs per worker")
+    @argument("--cpu", metavar="C", help="CPUs per worker, e.g. 2 or 500m")
+    @argument("--memory", metavar="M", help="memory per worker, e.g. 4Gi")
+    @argument("--image", metavar="I", help="container image (cluster)")
+    @argument("--name", metavar="NAME", help="the job's name (default: made up)")
+    @argument("--env", metavar="K=V", type=_env_pair, action="append", default=[],
+              help="an environment variable for the workers (repeatable)")
+    @argument_group("where and how")
+    @argument("--local", action="store_true", help="run on this machine (default)")
+    @argument("--cluster", action="store_true", help="run on the Kubernetes cluster")
+    @argument("--namespace", metavar="NS", help="the job's namespace (cluster)")
+    @argument("--wait", action="store_true", help="block until the job finishes")
+    @argument("--follow", "-f", action="store_true",
+              help="print rank 0's log as it comes, until the job finishes")
+    @argument("script", nargs="?", help="a Python file to run (line magic only)")
+    @argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
+    @line_cell_magic
+    def kftrain(self, line: str = "", cell: str | None = None):
+        """Launch a distributed training job, or manage jobs.
+
+        As a cell magic the cell is the training script every worker runs; as a line
+        magic give a Python file. Other subcommands:
+
+          list                 the jobs
+          status NAME          phase, conditions and replicas
+          logs NAME [-f] [--replica worker-1] [--tail N]
+          events NAME          what happened (scheduling, restarts, ...)
+          metrics NAME         reported metric points
+          monitor NAME         the live JobMonitor widget
+          scale NAME N         resize to N training processes
+          suspend NAME | resume NAME | delete NAME
+
+        Workers see the Training Operator's environment (MASTER_ADDR, RANK, WORLD_SIZE,
+        TF_CONFIG, ...), so a script that runs with --local runs unchanged with --cluster.
+        Report metrics with jupyter_kf.report(step=..., loss=...) or "loss=0.3" lines.
+        """
+        try:
+            argv = arg_split(line)
+        except ValueError as exc:  # an unclosed quote
+            raise self._usage_error(str(exc)) from None
+        if argv and argv[0] in ("-h", "--help"):
+            print(self.kftrain.parser.format_help())
+            return None
+        if argv and argv[0] in SUBCOMMANDS:
+            if cell is not None:
+                raise self._usage_error(f"{argv[0]} is a line magic: %kftrain {argv[0]} ...")
+            return self._subcommand(argv[0], argv[1:])
+        return self._submit(argv, cell)
+
+    def _usage_error(self, message: str) -> UsageError:
+        return UsageError(f"{message}\nusage:\n{SHORT_USAGE}")
+
+    def _parse(self, parser: MagicArgumentParser, argv: list[str]) -> argparse.Namespace:
+        try:
+            return parser.parse_args(argv)
+        except UsageError as exc:
+            raise self._usage_error(str(exc)) from None
+
+    # -- launching ----------------------------------------------------------------------------
+    def _submit(self, argv: list[str], cell: str | None):
+        extra: list[str] = []
+        if "--" in argv:  # everything after -- belongs to the training script
+            cut = argv.index("--")
+            argv, extra = argv[:cut], argv[cut + 1:]
+        args = self._parse(self.kftrain.parser, argv)
+        if args.local and args.cluster:
+            raise self._usage_error("give --local or --cluster, not both")
+        if cell is not None:
+            if not cell.strip():
+                raise self._usage_error("the cell is empty: write the training script in it")
+            script, script_args = None, [*([args.script] if args.script else []),
+                                         *args.script_args, *extra]
+        else:
+            if not args.script:
+                raise self._usage_error("give a Python file to run, or use %%kftrain with "
+                                        "the script in the cell")
+            script, script_args = args.script, [*args.script_args, *extra]
+        client = self._client_for(args)
+        framework = args.framework or self.framework
+        fields: dict[str, Any] = {
+            "name": args.name or _made_up_name(framework),
+            "framework": framework,
+            "workers": self.workers if args.workers is None else args.workers,
+            "args": script_args,
+        }
+        if args.image or self.image:
+            fields["image"] = args.image or self.image
+        if args.env:
+            fields["env"] = dict(args.env)
+        if args.cpu or args.memory or args.gpus:
+            fields["resources"] = Resources(cpu=args.cpu, memory=args.memory, gpu=args.gpus or 0)
+        try:
+            job = client.submit(namespace=self._ns(args), script=script, cell=cell, **fields)
+        except InvalidSpecError as exc:
+            raise self._usage_error(str(exc)) from None
+        except (JupyterKFError, OSError) as exc:  # a taken name, a missing file, ...
+            raise UsageError(str(exc)) from None
+        if not (args.wait or args.follow):
+            return job
+        print(f"submitted {job.kind} {job.name} ({job.workers} workers, {job.backend}); "
+              f"{'following its log' if args.follow else 'waiting for it to finish'}...",
+              flush=True)
+        return self._wait(client, job, args)
+
+    def _wait(self, client: Client, job: Job, args: argparse.Namespace) -> Job:
+        ns = self._ns(args)
+        try:
+            if args.follow:
+                for text in client.logs(job.name, ns, follow=True):
+                    print(text, flush=True)
+            job = client.wait(job.name, ns, conditions=("Succeeded", "Failed"),
+                              timeout=self.wait_timeout)
+        except KeyboardInterrupt:
+            print(f"stopped waiting; the job goes on (%kftrain status {job.name}, "
+                  f"%kftrain delete {job.name})")
+            return _fresh(client, job, ns)
+        except JobFailedError:
+            job = _fresh(client, job, ns)
+        except JupyterKFError as exc:
+            raise UsageError(str(exc)) from None
+        if job.phase == "Failed" and not args.follow and self.failed_log_lines > 0:
+            try:
+                tail = list(client.logs(job.name, ns, tail_lines=self.failed_log_lines))
+            except JupyterKFError:
+                tail = []
+            if tail:
+                print(f"{job.name} failed; the end of rank 0's log:")
+                print("\n".join(tail))
+        return job
+
+    # -- managing -----------------------------------------------------------------------------
+    def _subparser(self, verb: str) -> MagicArgumentParser:
+        if verb not in self._parsers:
+            positionals, text = SUBCOMMANDS[verb]
+            p = MagicArgumentParser(prog=f"%kftrain {verb}", description=text)
+            for name in positionals:
+                p.add_argument(name, type=int if name == "workers" else str)
+            if verb == "logs":
+                p.add_argument("-f", "--follow", action="store_true", help="keep printing")
+                p.add_argument("--replica", help="e.g. master-0, worker-1 (default: rank 0)")
+                p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+            _where(p)
+            self._parsers[verb] = p
+        return self._parsers[verb]
+
+    def _subcommand(self, verb: str, argv: list[str]):
+        parser = self._subparser(verb)
+        if any(a in ("-h", "--help") for a in argv):
+            print(parser.format_help())
+            return None
+        args = self._parse(parser, argv)
+        client = self._client_for(args)
+        ns = self._ns(args)
+        try:
+            return getattr(self, f"_do_{verb}")(client, ns, args)
+        except InvalidSpecError as exc:
+            raise self._usage_error(str(exc)) from None
+        except JupyterKFError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _do_list(self, client: Client, ns, args) -> None:
+        print(jobs_table(client.list(ns)))
+
+    def _do_status(self, client: Client, ns, args) -> None:
+        job = client.get(args.name, ns)
+        print(job_summary(job))
+        conditions = [f"  {c.type}={c.status} {c.last_transition_time or ''} {c.reason}"
+                      for c in job.status.conditions]
+        if conditions:
+            print("conditions:\n" + "\n".join(conditions))
+
+    def _do_logs(self, client: Client, ns, args) -> None:
+        try:
+            for text in client.logs(args.name, ns, replica=args.replica, follow=args.follow,
+                                    tail_lines=args.tail):
+                print(text, flush=args.follow)
+        except KeyboardInterrupt:
+            pass
+
+    def _do_events(self, client: Client, ns, args) -> None:
+        print(events_table(client.events(args.name, ns)))
+
+    def _do_metrics(self, client: Client, ns, args) -> None:
+        print(metrics_text(client.metrics(args.name, ns)))
+
+    def _do_monitor(self, client: Client, ns, args):
+        from .widgets import JobMonitor
+
+        return JobMonitor(args.name, client, namespace=ns)
+
+    def _do_scale(self, client: Client, ns, args) -> None:
+        job = client.scale(args.name, args.workers, ns)
+        print(f"{job.name}: {job.workers} workers, {job.phase}")
+
+    def _do_suspend(self, client: Client, ns, args) -> None:
+        print(f"{args.name}: {client.suspend(args.name, ns).phase}")
+
+    def _do_resume(self, client: Client, ns, args) -> None:
+        print(f"{args.name}: {client.resume(args.name, ns).phase}")
+
+    def _do_delete(self, client: Client, ns, args) -> None:
+        client.delete(args.name, ns)
+        print(f"deleted {args.name}")
+
+
+def _made_up_name(framework: str) -> str:
+    """A DNS-1035 name that sorts by time: pytorch-0612-1530-a3f2."""
+    prefix = "".join(ch for ch in framework.lower() if ch.isalnum())[:20] or "job"
+    if not prefix[0].isalpha():
+        prefix = "job" + prefix
+    return f"{prefix}-{time.strftime('%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _fresh(client: Client, job: Job, ns: str | None) -> Job:
+    try:
+        return client.get(job.name, ns)
+    except JupyterKFError:
+        return job
+
+
+# -- the extension's entry points (called from jupyter_kf/__init__.py) -----------------------
+_MAGICS: dict[int, KFTrainMagics] = {}
+
+
+def load_ipython_extension(shell) -> None:
+    from .display import register_formatters
+
+    magics = KFTrainMagics(shell)
+    shell.register_magics(magics)
+    register_formatters(shell, magics.monitor_for)
+    _MAGICS[id(shell)] = magics
+
+
+def unload_ipython_extension(shell) -> None:
+    from .display import unregister_formatters
+
+    unregister_formatters(shell)
+    magics = _MAGICS.pop(id(shell), None)
+    if magics is not None:
+        magics.close()
+        if magics in getattr(shell, "configurables", []):
+            shell.configurables.remove(magics)
+        shell.magics_manager.magics["line"].pop("kftrain", None)
+        shell.magics_manager.magics["cell"].pop("kftrain", None)

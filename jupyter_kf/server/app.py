@@ -1,0 +1,193 @@
+"""The jupyter-server extension: configuration, routes, and the job-change watcher.
+
+Configure it like any Jupyter app, e.g. in ``jupyter_server_config.py``::
+
+    c.JupyterKF.backend = "kubernetes"
+    c.JupyterKF.namespace = "alice"
+    c.JupyterKF.profiles = [{"name": "gpu", "display_name": "1 GPU", "gpu": 1, "memory": "16Gi"}]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Dict, Float, Int, List, Unicode, validate
+
+from .. import __version__
+from ..client import Client
+from ..errors import BackendUnavailableError, JupyterKFError
+from .handlers import default_handlers
+from .payloads import frameworks
+from .watcher import JOB_EVENT_SCHEMA, JOB_EVENT_SCHEMA_FILE, JobWatcher
+
+T = TypeVar("T")
+PROFILE_KEYS = {"name", "display_name", "description", "cpu", "memory", "gpu", "image"}
+
+
+class JupyterKF(ExtensionApp):
+    """REST API under /kf/api/ and job changes on the event bus, for the JupyterLab panel."""
+
+    name = "jupyter_kf"
+    description = __doc__ or ""
+    load_other_extensions = True
+
+    backend = Unicode(
+        "auto",
+        config=True,
+        help=("Where jobs run: 'local' (worker processes on this machine, jobs under "
+              "$JUPYTER_KF_HOME/jobs), 'kubernetes' (Training Operator resources in a "
+              "cluster), or 'auto' (a cluster when one is configured, else local)."),
+    )
+    namespace = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=("The namespace the panel lists and launches into. Default: the backend's "
+              "(the pod's own namespace on a cluster, 'local' on the local backend)."),
+    )
+    backend_options = Dict(
+        {},
+        config=True,
+        help=("Keyword arguments for the backend, e.g. {'root': '/data/kf-jobs'} for the "
+              "local backend's job folder."),
+    )
+    default_image = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help=("The container image a job gets when the launch form leaves it empty "
+              "(on a cluster; the local backend runs this server's Python)."),
+    )
+    profiles = List(
+        Dict(),
+        [],
+        config=True,
+        help=("Resource profiles offered in the launch form, like KubeSpawner's profile_list: "
+              "a list of {'name', 'display_name', 'description', 'cpu', 'memory', 'gpu', "
+              "'image'}; only 'name' is required."),
+    )
+    emit_job_events = Bool(
+        True,
+        config=True,
+        help=("Watch the backend and emit every job change on the server's event bus "
+              "(schema https://events.jupyter-kf.org/job/v1), so the panel never polls."),
+    )
+    watch_round_seconds = Float(
+        10.0,
+        config=True,
+        help="How often the watch is restarted (also how long stopping the server may wait).",
+    )
+    log_tail_lines = Int(
+        1000,
+        config=True,
+        help="How many lines GET .../logs returns when the request names no tail_lines.",
+    )
+    max_replicas = Int(
+        64,
+        allow_none=True,
+        config=True,
+        help=("The most replicas (processes locally, pods on a cluster) one job launched or "
+              "scaled through this server may have; None for no limit."),
+    )
+    threads = Int(
+        8,
+        config=True,
+        help=("Threads for backend calls; they block (scale waits for the supervisor, a "
+              "cluster call waits for the API server) and must not block the event loop."),
+    )
+
+    client: Client | None = None
+    client_error: str | None = None
+
+    @validate("profiles")
+    def _check_profiles(self, proposal: Any) -> list[dict]:
+        names = set()
+        for profile in proposal["value"]:
+            unknown = set(profile) - PROFILE_KEYS
+            if unknown or not isinstance(profile.get("name"), str):
+                raise ValueError(
+                    f"each profile needs a 'name' and may have {sorted(PROFILE_KEYS)}; "
+                    f"got {profile!r}")
+            if profile["name"] in names:
+                raise ValueError(f"two profiles are named {profile['name']!r}")
+            names.add(profile["name"])
+        return proposal["value"]
+
+    # -- ExtensionApp hooks ---------------------------------------------------------------
+    def initialize_settings(self) -> None:
+        self.executor = ThreadPoolExecutor(self.threads, thread_name_prefix="jupyter-kf")
+        self.watcher: JobWatcher | None = None
+        try:
+            self.client = Client(self.backend, namespace=self.namespace, **self.backend_options)
+        except JupyterKFError as exc:
+            # Keep the routes up so the panel can say what is wrong, instead of a 404.
+            self.client_error = f"the jupyter-kf backend {self.backend!r} is not available: {exc}"
+            self.log.error(self.client_error)
+        except Exception as exc:  # a backend's own setup failure (no kubeconfig, ...)
+            self.client_error = f"the jupyter-kf backend {self.backend!r} could not start: {exc}"
+            self.log.error(self.client_error)
+        logger = self.serverapp.event_logger
+        if logger is not None and JOB_EVENT_SCHEMA not in logger.schemas.schema_ids:
+            logger.register_event_schema(JOB_EVENT_SCHEMA_FILE)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(default_handlers)
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        if self.client is None or not self.emit_job_events:
+            return
+        self.watcher = JobWatcher(self.client, self.namespace, self._emit_job_event,
+                                  loop=asyncio.get_running_loop(),
+                                  round_seconds=self.watch_round_seconds, log=self.log)
+        self.watcher.start()
+
+    async def stop_extension(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.client is not None:
+            self.client.close()
+
+    # -- used by the handlers -------------------------------------------------------------
+    def _emit_job_event(self, data: dict) -> None:
+        logger = self.serverapp.event_logger
+        if logger is not None:
+            logger.emit(schema_id=JOB_EVENT_SCHEMA, data=data)
+
+    def require_client(self) -> Client:
+        if self.client is None:
+            raise BackendUnavailableError(self.client_error or "no jupyter-kf backend")
+        return self.client
+
+    @property
+    def effective_namespace(self) -> str:
+        if self.namespace:
+            return self.namespace
+        if self.client is not None:
+            return self.client.backend.default_namespace
+        return ""
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call a blocking backend function in the extension's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
+
+    def public_config(self) -> dict[str, Any]:
+        """What GET /kf/api/config tells the panel."""
+        backend = self.client.backend.name if self.client is not None else None
+        return {
+            "version": __version__,
+            "backend": backend,
+            "configuredBackend": self.backend,
+            "namespace": self.effective_namespace,
+            "defaultImage": self.default_image,
+            "profiles": [dict(p) for p in self.profiles],
+            "frameworks": frameworks(),
+            "eventSchema": JOB_EVENT_SCHEMA,
+            "available": self.client is not None,
+            "message": self.client_error or "",
+        }

@@ -1,0 +1,96 @@
+"""What every jupyter-kf handler shares: auth resource, JSON errors, calls off the loop."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from ..errors import JupyterKFError
+from .payloads import BadRequest
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from .app import JupyterKF
+
+AUTH_RESOURCE = "kf"
+API = "kf/api"
+
+
+class KFError(web.HTTPError):
+    """An HTTP error carrying our error's problems, so write_error can list them."""
+
+    def __init__(self, status: int, message: str, reason: str, problems: list[str] | None = None):
+        super().__init__(status, message.replace("%", "%%"), reason=None)
+        self.kf_reason = reason
+        self.problems = problems
+
+
+class KFHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def kf(self) -> "JupyterKF":
+        return self.extensionapp  # type: ignore[return-value]
+
+    @property
+    def namespace(self) -> str | None:
+        return self.get_query_argument("namespace", None) or None
+
+    def client(self) -> "Client":
+        try:
+            return self.kf.require_client()
+        except JupyterKFError as exc:
+            raise translate(exc) from exc
+
+    async def call(self, func_name: str, *args: Any, **kwargs: Any) -> Any:
+        """``Client.<func_name>(*args, **kwargs)`` off the event loop, errors translated."""
+        return await self.run(getattr(self.client(), func_name), *args, **kwargs)
+
+    async def run(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """A blocking function in the extension's threads; our errors become HTTP errors."""
+        try:
+            return await self.kf.run(func, *args, **kwargs)
+        except JupyterKFError as exc:
+            raise translate(exc) from exc
+        except BadRequest as exc:
+            raise KFError(400, str(exc), "BadRequest") from exc
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise KFError(400, f"the request body is not JSON: {exc}", "BadRequest") from exc
+
+    def job_url(self, name: str, namespace: str | None) -> str:
+        url = url_path_join(self.base_url, API, "jobs", quote(name, safe=""))
+        return f"{url}?{urlencode({'namespace': namespace})}" if namespace else url
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if not isinstance(exc, KFError):
+            return super().write_error(status_code, **kwargs)
+        self.set_header("Content-Type", "application/json")
+        reply: dict[str, Any] = {"message": exc.log_message.replace("%%", "%"),
+                                 "reason": exc.kf_reason}
+        if exc.problems is not None:
+            reply["problems"] = exc.problems
+        self.finish(json.dumps(reply))
+
+
+def translate(exc: JupyterKFError) -> KFError:
+    problems = getattr(exc, "problems", None)
+    return KFError(exc.http_status, str(exc), type(exc).__name__, problems)
+
+
+def bad_request(exc: BadRequest) -> KFError:
+    return KFError(400, str(exc), "BadRequest")

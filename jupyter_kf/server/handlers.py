@@ -1,0 +1,157 @@
+"""REST handlers under /kf/api/ (openapi.yaml documents them; tests/server checks both agree).
+
+Thin, as jupyter_server's session handlers: parse and validate, call the ``Client`` in the
+extension's threads, ``finish(json)``. Errors from our tree become JSON with the status the
+error carries (``errors.py``); a malformed request is 400. Every verb is authenticated and
+authorized against the resource ``kf``, so a JupyterHub role can grant
+``custom:jupyter_server:read:kf`` (the panel, read-only) without ``write:kf``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from .base import API, KFHandler, bad_request
+from .logs import LogsWebSocket
+from .payloads import (BadRequest, non_negative_int, scale, submit_from_body, summary,
+                       workers_body)
+
+NAME = r"(?P<name>[^/]+)"
+OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
+
+
+class ConfigHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json(self.kf.public_config())
+
+
+class SpecHandler(KFHandler):
+    """The OpenAPI document of these routes (like jupyter_server's /api/spec.yaml)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.finish(OPENAPI_FILE.read_text(), set_content_type="text/x-yaml")
+
+
+class JobsHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        jobs = await self.call("list", self.namespace)
+        self.write_json({"namespace": self.namespace or self.kf.effective_namespace,
+                         "jobs": [summary(job) for job in jobs]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        job = await self.run(submit_from_body, self.client(), self.json_body(), self.namespace,
+                             root_dir=self.kf.serverapp.root_dir,
+                             default_image=self.kf.default_image, profiles=self.kf.profiles,
+                             max_replicas=self.kf.max_replicas)
+        self.set_header("Location", self.job_url(job.name, self.namespace))
+        self.write_json(job.to_dict(), status=201)
+
+
+class JobHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        job = await self.call("get", name, self.namespace)
+        self.write_json(job.to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.call("delete", name, self.namespace)
+        self.set_status(204)
+        self.finish()
+
+
+class ScaleHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        try:
+            workers = workers_body(self.json_body())
+        except BadRequest as exc:
+            raise bad_request(exc) from exc
+        job = await self.run(scale, self.client(), name, workers, self.namespace,
+                             max_replicas=self.kf.max_replicas)
+        self.write_json(job.to_dict())
+
+
+class SuspendHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.write_json((await self.call("suspend", name, self.namespace)).to_dict())
+
+
+class ResumeHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.write_json((await self.call("resume", name, self.namespace)).to_dict())
+
+
+class LogsHandler(KFHandler):
+    """The last lines of one replica's output; follow them on the websocket next door."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        replica = self.get_query_argument("replica", None) or None
+        try:
+            tail = non_negative_int("tail_lines", self.get_query_argument("tail_lines", None))
+        except BadRequest as exc:
+            raise bad_request(exc) from exc
+        tail = self.kf.log_tail_lines if tail is None else tail
+        lines = await self.run(_read_lines, self.client(), name, self.namespace,
+                               replica, tail)
+        self.write_json({"name": name, "replica": replica, "lines": lines})
+
+
+def _read_lines(client: Any, name: str, namespace: str | None, replica: str | None,
+                tail: int) -> list[str]:
+    return list(client.logs(name, namespace, replica=replica, follow=False, tail_lines=tail))
+
+
+class EventsHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        events = await self.call("events", name, self.namespace)
+        self.write_json({"events": [e.to_dict() for e in events]})
+
+
+class MetricsHandler(KFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.write_json({"metrics": await self.call("metrics", name, self.namespace)})
+
+
+def _routes() -> list[tuple[str, type]]:
+    return [
+        (rf"{API}/config", ConfigHandler),
+        (rf"{API}/spec.yaml", SpecHandler),
+        (rf"{API}/jobs/?", JobsHandler),
+        (rf"{API}/jobs/{NAME}/?", JobHandler),
+        (rf"{API}/jobs/{NAME}/scale", ScaleHandler),
+        (rf"{API}/jobs/{NAME}/suspend", SuspendHandler),
+        (rf"{API}/jobs/{NAME}/resume", ResumeHandler),
+        (rf"{API}/jobs/{NAME}/logs", LogsHandler),
+        (rf"{API}/jobs/{NAME}/logs/follow", LogsWebSocket),
+        (rf"{API}/jobs/{NAME}/events", EventsHandler),
+        (rf"{API}/jobs/{NAME}/metrics", MetricsHandler),
+    ]
+
+
+default_handlers = _routes()

@@ -1,0 +1,200 @@
+import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { IServerConfig } from '../api';
+import { ILaunchForm, createBody, emptyForm, formProblems, suggestName } from '../form';
+
+export interface ILaunchFormProps {
+  config: IServerConfig | null;
+  defaults: { framework: string; workers: number };
+  /** Submit a body; resolves to a user-facing error message, or '' on success. */
+  onLaunch: (body: Record<string, unknown>) => Promise<string>;
+  onCancel: () => void;
+  /** Open Lab's file dialog; resolves to a path under the server root. */
+  pickScript: () => Promise<string | null>;
+  /** The active notebook's current cell, if any. */
+  currentCell: () => { source: string; notebook: string } | null;
+  /** Set when the form is opened from the "launch current cell" command. */
+  initial?: Partial<ILaunchForm>;
+}
+
+function Field(props: { label: string; children: React.ReactNode; hint?: string }): JSX.Element {
+  return (
+    <label className="jp-kf-field">
+      <span className="jp-kf-field-label">{props.label}</span>
+      {props.children}
+      {props.hint ? <span className="jp-kf-field-hint">{props.hint}</span> : null}
+    </label>
+  );
+}
+
+/** Framework, workers, resources, image and the code (a script file or the current cell). */
+export function LaunchForm(props: ILaunchFormProps): JSX.Element {
+  const [form, setForm] = React.useState<ILaunchForm>({
+    ...emptyForm(props.defaults.framework, props.defaults.workers),
+    ...props.initial
+  });
+  const [busy, setBusy] = React.useState(false);
+  const [error, setError] = React.useState('');
+  const set = (patch: Partial<ILaunchForm>) => setForm(f => ({ ...f, ...patch }));
+  const frameworks = props.config?.frameworks.map(f => f.framework) ?? ['pytorch'];
+  const profiles = props.config?.profiles ?? [];
+
+  const browse = async () => {
+    const path = await props.pickScript();
+    if (path) {
+      set({ script: path, source: 'script', name: form.name || suggestName(path) });
+    }
+  };
+  const useCell = () => {
+    const cell = props.currentCell();
+    if (!cell) {
+      setError('Open a notebook and select the cell to run first.');
+      return;
+    }
+    setError('');
+    set({
+      source: 'cell',
+      cell: cell.source,
+      notebook: cell.notebook,
+      name: form.name || suggestName(cell.notebook)
+    });
+  };
+  const submit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    const problems = formProblems(form);
+    if (problems.length) {
+      setError(problems.join(' '));
+      return;
+    }
+    setBusy(true);
+    const message = await props.onLaunch(createBody(form));
+    setBusy(false);
+    setError(message);
+  };
+
+  return (
+    <form className="jp-kf-form" onSubmit={submit} aria-label="Launch a training job">
+      <div className="jp-kf-section-title">New training job</div>
+      <Field label="Name">
+        <InputGroup
+          name="name"
+          value={form.name}
+          placeholder="mnist-ddp"
+          onChange={e => set({ name: e.currentTarget.value })}
+        />
+      </Field>
+      <div className="jp-kf-row">
+        <Field label="Framework">
+          <HTMLSelect
+            name="framework"
+            value={form.framework}
+            options={frameworks}
+            onChange={e => set({ framework: e.currentTarget.value })}
+          />
+        </Field>
+        <Field label="Workers">
+          <InputGroup
+            name="workers"
+            type="number"
+            min={1}
+            value={String(form.workers)}
+            onChange={e => set({ workers: parseInt(e.currentTarget.value, 10) || 0 })}
+          />
+        </Field>
+        <Field label="GPUs">
+          <InputGroup
+            name="gpus"
+            type="number"
+            min={0}
+            value={String(form.gpus)}
+            onChange={e => set({ gpus: parseInt(e.currentTarget.value, 10) || 0 })}
+          />
+        </Field>
+      </div>
+      <div className="jp-kf-row">
+        <Field label="CPU">
+          <InputGroup name="cpu" value={form.cpu} placeholder="2" onChange={e => set({ cpu: e.currentTarget.value })} />
+        </Field>
+        <Field label="Memory">
+          <InputGroup
+            name="memory"
+            value={form.memory}
+            placeholder="4Gi"
+            onChange={e => set({ memory: e.currentTarget.value })}
+          />
+        </Field>
+      </div>
+      {profiles.length ? (
+        <Field label="Profile">
+          <HTMLSelect
+            name="profile"
+            value={form.profile}
+            options={[{ value: '', label: 'None' }, ...profiles.map(p => ({ value: p.name, label: p.display_name || p.name }))]}
+            onChange={e => set({ profile: e.currentTarget.value })}
+          />
+        </Field>
+      ) : null}
+      <Field label="Image" hint={props.config?.backend === 'local' ? 'Ignored locally: workers run this server’s Python.' : undefined}>
+        <InputGroup
+          name="image"
+          value={form.image}
+          placeholder={props.config?.defaultImage || 'the notebook’s image'}
+          onChange={e => set({ image: e.currentTarget.value })}
+        />
+      </Field>
+      <div className="jp-kf-field">
+        <span className="jp-kf-field-label">Code</span>
+        <div className="jp-kf-source" role="radiogroup">
+          <label>
+            <input
+              type="radio"
+              name="source"
+              value="script"
+              checked={form.source === 'script'}
+              onChange={() => set({ source: 'script' })}
+            />{' '}
+            A script
+          </label>
+          <label>
+            <input type="radio" name="source" value="cell" checked={form.source === 'cell'} onChange={useCell} /> The
+            current notebook cell
+          </label>
+        </div>
+        {form.source === 'script' ? (
+          <div className="jp-kf-row">
+            <InputGroup
+              name="script"
+              value={form.script}
+              placeholder="train.py"
+              onChange={e => set({ script: e.currentTarget.value })}
+            />
+            <Button type="button" small minimal onClick={browse} title="Pick the script in the file browser">
+              Browse…
+            </Button>
+          </div>
+        ) : (
+          <pre className="jp-kf-cell-preview" title={form.notebook}>
+            {form.cell.split('\n').slice(0, 6).join('\n')}
+          </pre>
+        )}
+      </div>
+      <Field label="Arguments">
+        <InputGroup name="args" value={form.args} placeholder="--epochs 3" onChange={e => set({ args: e.currentTarget.value })} />
+      </Field>
+      {error ? (
+        <div className="jp-kf-error" role="alert">
+          {error}
+        </div>
+      ) : null}
+      <div className="jp-kf-actions">
+        <Button type="button" minimal onClick={props.onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" className="jp-mod-accept" disabled={busy}>
+          {busy ? 'Launching…' : 'Launch'}
+        </Button>
+      </div>
+    </form>
+  );
+}

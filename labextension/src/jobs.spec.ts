@@ -1,0 +1,146 @@
+import {
+  IJobEvent,
+  IJobSummary,
+  allowedActions,
+  applyJobEvent,
+  formatAge,
+  metricSeries,
+  phaseTone,
+  polyline,
+  replicaSummary,
+  sortJobs
+} from './jobs';
+
+function job(name: string, phase: string, created: string | null = null, extra: Partial<IJobSummary> = {}): IJobSummary {
+  return {
+    name,
+    namespace: 'local',
+    kind: 'PyTorchJob',
+    backend: 'local',
+    created,
+    workers: 2,
+    status: { phase: phase as any, conditions: [] },
+    replicas: [],
+    ...extra
+  };
+}
+
+function event(type: IJobEvent['type'], j: IJobSummary | null, name = j?.name ?? 'x', namespace = 'local'): IJobEvent {
+  return { type, name, namespace, phase: j?.status.phase ?? '', job: j };
+}
+
+describe('applyJobEvent', () => {
+  const a = job('a', 'Running', '2026-01-01T00:00:00Z');
+  const b = job('b', 'Pending', '2026-01-02T00:00:00Z');
+
+  it('adds a new job, newest first', () => {
+    expect(applyJobEvent([a], event('ADDED', b), 'local').map(j => j.name)).toEqual(['b', 'a']);
+  });
+
+  it('replaces a modified job in place', () => {
+    const done = job('a', 'Succeeded', a.created);
+    const out = applyJobEvent([b, a], event('MODIFIED', done), 'local');
+    expect(out.map(j => [j.name, j.status.phase])).toEqual([
+      ['b', 'Pending'],
+      ['a', 'Succeeded']
+    ]);
+  });
+
+  it('treats MODIFIED of an unknown job as an add (events may outrun the snapshot)', () => {
+    expect(applyJobEvent([], event('MODIFIED', a), 'local')).toEqual([a]);
+  });
+
+  it('removes a deleted job, and ignores deleting an unknown one', () => {
+    const jobs = [b, a];
+    expect(applyJobEvent(jobs, event('DELETED', null, 'a'), 'local')).toEqual([b]);
+    expect(applyJobEvent(jobs, event('DELETED', null, 'zz'), 'local')).toBe(jobs);
+  });
+
+  it('ignores other namespaces, unless none is chosen', () => {
+    const other = { ...a, namespace: 'team' };
+    expect(applyJobEvent([], event('ADDED', other, 'a', 'team'), 'local')).toEqual([]);
+    expect(applyJobEvent([], event('ADDED', other, 'a', 'team'), '')).toEqual([other]);
+  });
+});
+
+describe('sortJobs', () => {
+  it('puts the newest first, undated last, ties by name', () => {
+    const jobs = [job('c', 'Pending'), job('b', 'Pending', '2026-01-01T00:00:00Z'), job('a', 'Pending', '2026-01-01T00:00:00Z'), job('d', 'Pending', '2026-03-01T00:00:00Z')];
+    expect(sortJobs(jobs).map(j => j.name)).toEqual(['d', 'a', 'b', 'c']);
+  });
+});
+
+describe('labels', () => {
+  it.each([
+    ['Succeeded', 'ok'],
+    ['Running', 'busy'],
+    ['Restarting', 'busy'],
+    ['Created', 'busy'],
+    ['Failed', 'bad'],
+    ['Suspended', 'idle'],
+    ['Pending', 'idle']
+  ])('phase %s has tone %s', (phase, tone) => {
+    expect(phaseTone(phase)).toBe(tone);
+  });
+
+  it.each([
+    [5, '5s'],
+    [125, '2m'],
+    [7300, '2h'],
+    [3 * 86400 + 5, '3d']
+  ])('%d seconds old reads %s', (seconds, text) => {
+    const now = Date.parse('2026-05-01T12:00:00Z');
+    expect(formatAge(new Date(now - seconds * 1000).toISOString(), now)).toBe(text);
+  });
+
+  it('has no age without a valid time', () => {
+    expect(formatAge(null)).toBe('');
+    expect(formatAge('yesterday')).toBe('');
+  });
+
+  it('counts replicas', () => {
+    const r = (phase: string, index: number) => ({ role: 'Worker', index, name: `worker-${index}`, phase });
+    expect(replicaSummary(job('a', 'Running', null, { replicas: [r('Running', 0), r('Pending', 1)] }))).toBe('1/2 running');
+    expect(replicaSummary(job('a', 'Succeeded', null, { replicas: [r('Succeeded', 0)] }))).toBe('1/1 done');
+    expect(replicaSummary(job('a', 'Pending', null, { replicas: [r('Pending', 0), r('Pending', 1)] }))).toBe('2 replicas');
+    expect(replicaSummary(job('a', 'Pending'))).toBe('');
+  });
+});
+
+describe('allowedActions', () => {
+  it.each([
+    ['Running', false, { scale: true, suspend: true, resume: false }],
+    ['Suspended', true, { scale: true, suspend: false, resume: true }],
+    ['Succeeded', false, { scale: false, suspend: false, resume: false }],
+    ['Failed', false, { scale: false, suspend: false, resume: false }]
+  ])('%s (suspended=%s)', (phase, suspended, expected) => {
+    expect(allowedActions(job('a', phase as string, null, { suspended: suspended as boolean }))).toEqual(expected);
+  });
+});
+
+describe('metrics', () => {
+  it('makes one series per numeric field, from rank 0 only, by step', () => {
+    const points = [
+      { replica: 'master-0', time: 't', step: 0, loss: 1.0, accuracy: 0.1 },
+      { replica: 'worker-0', time: 't', step: 0, loss: 9.0 },
+      { replica: 'master-0', time: 't', step: 1, loss: 0.5, note: 'x' }
+    ];
+    expect(metricSeries(points)).toEqual([
+      { name: 'loss', points: [{ x: 0, y: 1.0 }, { x: 1, y: 0.5 }] },
+      { name: 'accuracy', points: [{ x: 0, y: 0.1 }] }
+    ]);
+  });
+
+  it('falls back to the point order without a step', () => {
+    expect(metricSeries([{ replica: 'r', loss: 3 }, { replica: 'r', loss: 2 }])[0].points).toEqual([
+      { x: 0, y: 3 },
+      { x: 1, y: 2 }
+    ]);
+  });
+
+  it('scales a polyline into the box, y up', () => {
+    expect(polyline([{ x: 0, y: 0 }, { x: 10, y: 5 }], 100, 50)).toBe('0.0,50.0 100.0,0.0');
+    expect(polyline([{ x: 1, y: 1 }], 100, 50)).toBe('50.0,25.0');
+    expect(polyline([], 100, 50)).toBe('');
+  });
+});

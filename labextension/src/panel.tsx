@@ -1,0 +1,159 @@
+/**
+ * The left-sidebar panel: a Lab SidePanel whose toolbar has "New job" and "Reload", and
+ * whose body is React (the list, the launch form, one job's details).
+ */
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { ReactWidget, SidePanel, ToolbarButton, UseSignal, addIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { Panel } from '@lumino/widgets';
+import * as React from 'react';
+
+import { IJobSummary } from './api';
+import { JobDetail } from './components/JobDetail';
+import { JobList } from './components/JobList';
+import { LaunchForm } from './components/LaunchForm';
+import { ILaunchForm } from './form';
+import { JobsModel, describe } from './model';
+import { kfIcon } from './icon';
+
+export interface IPanelOptions {
+  model: JobsModel;
+  pickScript: () => Promise<string | null>;
+  currentCell: () => { source: string; notebook: string } | null;
+}
+
+export interface IPanelSettings {
+  defaultFramework: string;
+  defaultWorkers: number;
+  logTailLines: number;
+}
+
+export class KFPanel extends SidePanel {
+  constructor(options: IPanelOptions) {
+    // A plain Panel body: the default accordion would add a title bar over a single child.
+    super({ content: new Panel() });
+    this.model = options.model;
+    this._options = options;
+    this.id = 'jupyter-kf-panel';
+    this.addClass('jp-kf-panel');
+    this.title.icon = kfIcon;
+    this.title.caption = 'Training jobs (Kubeflow)';
+
+    const header = ReactWidget.create(
+      <UseSignal signal={this.model.changed}>
+        {() => (
+          <div className="jp-kf-header">
+            <span className="jp-kf-title">Training jobs</span>
+            <span
+              className={`jp-kf-live${this.model.live ? ' jp-mod-live' : ''}`}
+              title={this.model.live ? 'Live: changes arrive as they happen' : 'Not connected: the list may be stale'}
+            >
+              {this.model.live ? '● live' : '○ offline'}
+            </span>
+            <span className="jp-kf-ns">{this.model.namespace}</span>
+          </div>
+        )}
+      </UseSignal>
+    );
+    this.header.addWidget(header);
+    this.toolbar.addItem(
+      'new-job',
+      new ToolbarButton({ icon: addIcon, label: 'New job', tooltip: 'Launch a training job', onClick: () => this.showForm() })
+    );
+    this.toolbar.addItem(
+      'reload',
+      new ToolbarButton({ icon: refreshIcon, tooltip: 'Reload the job list', onClick: () => void this.model.reload() })
+    );
+    this._body = ReactWidget.create(
+      <UseSignal signal={this.model.changed}>{() => this._render()}</UseSignal>
+    );
+    this._body.addClass('jp-kf-body');
+    this.addWidget(this._body);
+  }
+
+  readonly model: JobsModel;
+  settings: IPanelSettings = { defaultFramework: 'pytorch', defaultWorkers: 2, logTailLines: 500 };
+
+  /** Open the launch form, optionally pre-filled (e.g. with the current cell). */
+  showForm(initial?: Partial<ILaunchForm>): void {
+    this._formInitial = initial;
+    this._formKey += 1;
+    this._showForm = true;
+    this.model.select(null);
+  }
+
+  private async _launch(body: Record<string, unknown>): Promise<string> {
+    try {
+      const job = await this.model.api.create(body);
+      this._showForm = false;
+      this.model.upsert(job);
+      this.model.select(job.name);
+      Notification.success(`Launched ${job.name} (${job.kind}, ${job.workers} workers)`, { autoClose: 3000 });
+      return '';
+    } catch (error) {
+      return describe(error);
+    }
+  }
+
+  private async _confirmDelete(name: string): Promise<boolean> {
+    const result = await showDialog({
+      title: `Delete ${name}?`,
+      body: 'Its replicas are stopped and its logs, events and metrics are removed.',
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    });
+    return result.button.accept;
+  }
+
+  private _render(): JSX.Element {
+    const model = this.model;
+    const selected: IJobSummary | undefined = model.jobs.find(j => j.name === model.selected);
+    let main: JSX.Element;
+    if (this._showForm) {
+      main = (
+        <LaunchForm
+          key={this._formKey}
+          config={model.config}
+          defaults={{ framework: this.settings.defaultFramework, workers: this.settings.defaultWorkers }}
+          initial={this._formInitial}
+          onLaunch={body => this._launch(body)}
+          onCancel={() => {
+            this._showForm = false;
+            model.select(null);
+          }}
+          pickScript={this._options.pickScript}
+          currentCell={this._options.currentCell}
+        />
+      );
+    } else if (selected) {
+      main = (
+        <JobDetail
+          key={selected.name}
+          api={model.api}
+          summary={selected}
+          tailLines={this.settings.logTailLines}
+          onClose={() => model.select(null)}
+          onChanged={job => model.upsert(job)}
+          onDeleted={name => model.remove(name)}
+          confirmDelete={name => this._confirmDelete(name)}
+        />
+      );
+    } else {
+      main = <JobList jobs={model.jobs} selected={model.selected} loaded={model.loaded} onSelect={n => model.select(n)} />;
+    }
+    return (
+      <div className="jp-kf-content">
+        {model.error ? (
+          <div className="jp-kf-error" role="alert">
+            {model.error}
+          </div>
+        ) : null}
+        {main}
+      </div>
+    );
+  }
+
+  private _options: IPanelOptions;
+  private _body: ReactWidget;
+  private _showForm = false;
+  private _formKey = 0;
+  private _formInitial: Partial<ILaunchForm> | undefined;
+}

@@ -1,0 +1,69 @@
+"""The Kubernetes backend against the real control plane from tests/cluster.
+
+``user`` gives a Client acting as a notebook user: a ServiceAccount in a fresh namespace,
+bound to jupyter-kf's user Role (jupyter_kf.k8s.rbac), with a real token — so every request
+in these tests is authorised by the real API server, as it is in a notebook pod.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+from kubernetes import client as k8s
+
+from jupyter_kf import Client
+from jupyter_kf.backends.kubernetes import KubernetesBackend
+from jupyter_kf.k8s.rbac import user_role, user_role_binding
+
+IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
+
+
+@dataclass
+class User:
+    namespace: str
+    client: Client
+    api: k8s.ApiClient
+
+    @property
+    def backend(self) -> KubernetesBackend:
+        return self.client.backend
+
+
+@pytest.fixture
+def make_user(namespace_factory, sa_client, admin_api):
+    rbac = k8s.RbacAuthorizationV1Api(admin_api)
+    made: list[Client] = []
+
+    def factory(prefix: str = "user") -> User:
+        ns = namespace_factory(prefix)
+        rbac.create_namespaced_role(ns, user_role(ns))
+        rbac.create_namespaced_role_binding(ns, user_role_binding(ns, "notebook"))
+        api = sa_client(ns, "notebook")
+        c = Client(KubernetesBackend(api_client=api, namespace=ns, image=IMAGE))
+        made.append(c)
+        return User(ns, c, api)
+
+    yield factory
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user()
+
+
+def wait_for(predicate, timeout=60.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except Exception as exc:  # transient while things start
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not reached in {timeout} s (last: {last!r})")

@@ -1,0 +1,152 @@
+"""``JobMonitor``'s models in-process, against real local jobs (no front end, no mocks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_kf.errors import NotFoundError
+from jupyter_kf.widgets import JobMonitor
+
+from .conftest import wait_until
+
+
+@pytest.fixture
+def monitors():
+    made = []
+    yield made
+    for m in made:
+        m.close()
+        m.updater.join(10)
+
+
+def start(client, monitors, worker_script, stop_file, name, workers=1) -> JobMonitor:
+    client.submit(name=name, framework="pytorch", workers=workers, script=worker_script,
+                  env={"STOP_FILE": str(stop_file)})
+    monitor = JobMonitor(name, client)
+    monitors.append(monitor)
+    return monitor
+
+
+def test_status_replicas_metrics_and_log_follow_the_job(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "watched", workers=2)
+    wait_until(lambda: m.phase == "Running", what="Running")
+    wait_until(lambda: [(r["role"], r["index"], r["phase"]) for r in m.replica_rows]
+               == [("Master", 0, "Running"), ("Worker", 0, "Running")], what="replica rows")
+    assert all(set(r) == {"role", "index", "phase", "restarts", "node", "reason"}
+               for r in m.replica_rows)
+    assert "Running" in m.header.value and "live" in m.header.value
+    assert "Created" in m.timeline.value and "Running" in m.timeline.value
+    assert "<td" in m.replica_table.value and "Worker" in m.replica_table.value
+
+    # Metric points plotted from rank 0 (loss against step), log lines of rank 0.
+    wait_until(lambda: m.plot.points >= 3, what="metric points")
+    assert m.plot.replica == "master-0"
+    xs, ys = m.plot.series["loss"]
+    assert xs[:3] == [0, 1, 2] and ys[:3] == [1.0, 0.5, 0.3333]
+    trace = next(t for t in m.plot.figure.data if t.name == "loss")
+    assert list(trace.x[:3]) == [0, 1, 2]
+    assert m.plot_box.layout.display is None  # the plot shows once there are points
+    assert m.replica_select.options == ("master-0", "worker-0")
+    assert m.replica_select.value == "master-0"
+    wait_until(lambda: "hello from rank 0" in m.log_view.lines, what="rank 0's log")
+    assert not any(line.startswith("@@jupyter-kf-metric") for line in m.log_view.lines)
+    assert "Started" in m.events_table.value
+
+    # The job ends: the monitor shows it and its updater stops by itself.
+    stop_file.touch()
+    m.updater.join(30)
+    assert not m.updater.is_alive()
+    assert m.phase == "Succeeded"
+    assert "Succeeded" in m.header.value and "not updating" in m.header.value
+    assert "rank 0 done" in m.log_view.lines
+    assert m.scale_button.disabled and m.suspend_button.disabled
+    assert not m.delete_button.disabled
+
+
+def test_log_replica_selector_sends_deltas(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "logs", workers=2)
+    sent = []
+    m.log_view.send = sent.append  # record what would go to the browser
+    wait_until(lambda: any(line.startswith("step=") for line in m.log_view.lines))
+    m.replica_select.value = "worker-0"
+    wait_until(lambda: "hello from rank 1" in m.log_view.lines, what="worker-0's log")
+    assert m.log_view.replica == "worker-0"
+    assert "hello from rank 0" not in m.log_view.lines
+    wait_until(lambda: len([s for s in sent if s["type"] == "append"]) >= 2, what="deltas")
+    reset_at = max(i for i, s in enumerate(sent) if s["type"] == "reset")
+    deltas = [s for s in sent[reset_at + 1:] if s["type"] == "append"]
+    assert deltas, sent
+    # Deltas carry only new lines: none repeats what the reset or an earlier delta sent.
+    shipped = sent[reset_at]["lines"] + [line for d in deltas for line in d["lines"]]
+    assert len(shipped) == len(set(shipped))
+    # A view that renders later asks for a snapshot and gets the whole tail.
+    m.log_view._handle_custom_msg({"type": "snapshot"}, [])
+    assert sent[-1] == {"type": "reset", "lines": m.log_view.lines}
+
+
+def test_controls_scale_suspend_resume_delete(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "ctl")
+    wait_until(lambda: m.phase == "Running", what="Running")
+
+    m.workers_input.value = 2
+    m.scale_button.click()
+    wait_until(lambda: client.get("ctl").workers == 2, what="scaled job")
+    wait_until(lambda: len(m.replica_rows) == 2 and m.workers == 2, what="2 replica rows")
+    wait_until(lambda: "scaled to 2 workers" in m.message.value, what="message")
+
+    m.suspend_button.click()
+    wait_until(lambda: client.get("ctl").phase == "Suspended", what="suspended job")
+    wait_until(lambda: m.suspend_button.description == "Resume", what="Resume button")
+    m.suspend_button.click()
+    wait_until(lambda: client.get("ctl").phase == "Running", what="resumed job")
+    wait_until(lambda: m.suspend_button.description == "Suspend", what="Suspend button")
+
+    # Delete asks first; Cancel keeps the job.
+    m.delete_button.click()
+    assert m.confirm_box.layout.display is None and "ctl" in m.confirm_text.value
+    m.cancel_button.click()
+    assert m.confirm_box.layout.display == "none"
+    assert client.get("ctl").phase == "Running"
+    m.delete_button.click()
+    m.confirm_button.click()
+    wait_until(lambda: m.phase == "Deleted", what="Deleted")
+    with pytest.raises(NotFoundError):
+        client.get("ctl")
+    m.updater.join(10)
+    assert not m.updater.is_alive()
+    assert m.delete_button.disabled and "deleted" in m.header.value
+
+
+def test_failed_action_shows_the_message(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "bad")
+    future = m.scale(0)
+    with pytest.raises(Exception):
+        future.result(30)
+    assert "workers must be a whole number &gt;= 1, not 0" in m.message.value
+    assert client.get("bad").workers == 1
+
+
+def test_closing_stops_the_updater_and_leaves_the_job(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "closed")
+    wait_until(lambda: m.phase == "Running", what="Running")
+    assert m.updater.is_alive() and m.live
+    m.close()
+    m.updater.join(5)
+    assert not m.updater.is_alive()
+    assert client.get("closed").phase == "Running"  # closing the view does not stop the job
+
+
+def test_monitor_of_a_job_deleted_elsewhere(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "elsewhere")
+    wait_until(lambda: m.phase == "Running", what="Running")
+    client.delete("elsewhere")
+    wait_until(lambda: m.phase == "Deleted", what="Deleted")
+    m.updater.join(5)
+    assert not m.updater.is_alive()
+
+
+def test_text_fallback_in_the_bundle(client, monitors, worker_script, stop_file):
+    m = start(client, monitors, worker_script, stop_file, "bundle")
+    data = m._repr_mimebundle_()
+    assert data["text/plain"].startswith("PyTorchJob bundle (local/local):")
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == m.model_id

@@ -15,7 +15,7 @@ from jupyter_kf import Client
 from jupyter_kf.jobs import Code, JobSpec
 from jupyter_kf.jobs.envcontract import replica_keys
 
-BACKENDS = ["local", "kubernetes"]
+BACKENDS = ["local", pytest.param("kubernetes", marks=pytest.mark.cluster)]
 
 
 class LocalScenario:

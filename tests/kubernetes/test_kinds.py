@@ -10,6 +10,8 @@ from jupyter_kf.jobs import ClusterAddressing, Code, JobSpec, env_for, replica_k
 
 from .fixtures import wait_for
 
+pytestmark = pytest.mark.cluster
+
 CODE = Code("print('training')\n")
 FRAMEWORKS = ["pytorch", "tensorflow", "xgboost", "paddle", "jax", "mpi"]
 

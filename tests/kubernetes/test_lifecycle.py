@@ -8,6 +8,8 @@ from jupyter_kf.jobs import Code, JobSpec, Resources
 
 from .fixtures import wait_for
 
+pytestmark = pytest.mark.cluster
+
 CODE = Code("print('training')\n")
 RUN = {"jupyter-kf.test/outcome": "run"}  # pods keep running until the test says otherwise
 

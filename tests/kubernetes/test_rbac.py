@@ -9,6 +9,8 @@ from jupyter_kf.jobs import Code, JobSpec
 
 from .fixtures import IMAGE
 
+pytestmark = pytest.mark.cluster
+
 CODE = Code("print(1)")
 
 

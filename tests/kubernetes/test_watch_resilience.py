@@ -9,6 +9,8 @@ from jupyter_kf.jobs import Code, JobSpec
 
 from .fixtures import wait_for
 
+pytestmark = pytest.mark.cluster
+
 
 @pytest.mark.parametrize("outage", [30, 90])
 def test_api_server_outage(user, cluster, outage):

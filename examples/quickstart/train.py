@@ -5,7 +5,6 @@ WORLD_SIZE), so the same file runs under `jupyter-kf`'s local backend and in a P
 """
 
 import argparse
-import os
 
 import torch
 import torch.distributed as dist

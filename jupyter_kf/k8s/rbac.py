@@ -38,9 +38,13 @@ def user_role(namespace: str, name: str = ROLE_NAME) -> dict:
             "rules": user_role_rules()}
 
 
-def user_role_binding(namespace: str, service_account: str, role: str = ROLE_NAME) -> dict:
+def user_role_binding(namespace: str, service_account: str, role: str = ROLE_NAME,
+                      role_kind: str = "Role") -> dict:
+    """Binds ``role`` — a Role in ``namespace``, or (``role_kind="ClusterRole"``) the
+    cluster-wide ClusterRole deploy/ installs — to the user's ServiceAccount, in
+    ``namespace`` only either way."""
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
             "metadata": {"name": f"{role}-{service_account}"[:253], "namespace": namespace,
                          "labels": {"app.kubernetes.io/managed-by": "jupyter-kf"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
             "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}]}

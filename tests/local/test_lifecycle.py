@@ -1,6 +1,7 @@
 """Restart policies, backoffLimit, deadlines, kill -9, scale, suspend/resume and delete,
 with real processes."""
 
+import json
 import os
 import signal
 import subprocess
@@ -28,10 +29,7 @@ def wait_for(predicate, timeout=30.0, interval=0.05):
 
 
 def pid_of(client, name, replica):
-    job = client.get(name)
     status = (client.backend.root / name / "status.json").read_text()
-    import json
-
     for r in json.loads(status)["replicas"]:
         if f"{r['role'].lower()}-{r['index']}" == replica and r["pid"]:
             return r["pid"]

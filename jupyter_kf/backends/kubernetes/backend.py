@@ -8,6 +8,7 @@ as one of jupyter_kf.errors, translated in ``jupyter_kf.k8s.errors``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import queue
@@ -39,6 +40,7 @@ class _Namespace:
         self.namespace = namespace
         self.listeners: list[queue.Queue] = []
         self.lock = threading.Lock()
+        self.converted: dict[str, tuple[tuple, Job]] = {}
         custom = client.CustomObjectsApi(backend.api)
         core = client.CoreV1Api(backend.api)
         self.jobs: dict[str, Informer] = {}
@@ -109,15 +111,31 @@ class _Namespace:
     def job(self, cr: dict) -> Job:
         pods = [p for p in self.pods.items()
                 if p["metadata"].get("labels", {}).get(LABEL_JOB) == cr["metadata"]["name"]]
-        return job_from_cr(cr, pods)
+        return self._converted(cr, pods)
 
     def all_jobs(self) -> list[Job]:
         crs = [cr for informer in self.jobs.values() for cr in informer.items()]
         pods_by_job: dict[str, list[dict]] = {}
         for pod in self.pods.items():
             pods_by_job.setdefault(pod["metadata"].get("labels", {}).get(LABEL_JOB, ""), []).append(pod)
-        jobs = [job_from_cr(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
+        jobs = [self._converted(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
+        names = {j.name for j in jobs}
+        for gone in [n for n in self.converted if n not in names]:
+            self.converted.pop(gone, None)
         return sorted(jobs, key=lambda j: j.name)
+
+    def _converted(self, cr: dict, pods) -> Job:
+        """``job_from_cr``, remembered until the CR or one of its pods changes: a list of
+        hundreds of jobs converts only what moved since the last one."""
+        name = cr["metadata"]["name"]
+        key = (cr["metadata"].get("resourceVersion"),
+               tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)))
+        hit = self.converted.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        job = job_from_cr(cr, pods)
+        self.converted[name] = (key, job)
+        return job
 
 
 class KubernetesBackend(Backend):
@@ -389,8 +407,9 @@ class KubernetesBackend(Backend):
         job = self._until(ns, name, lambda c: c is not None and
                           replica_counts(c).get(info.worker_role) == target)
         if not info.scale_subresource:
-            job.extra["notice"] = (f"{info.kind} has no scale subresource: the job was suspended, "
-                                   "resized and resumed, so every replica restarted")
+            notice = (f"{info.kind} has no scale subresource: the job was suspended, resized "
+                      "and resumed, so every replica restarted")
+            job = dataclasses.replace(job, extra={**job.extra, "notice": notice})
         return job
 
     def suspend(self, name: str, namespace: str | None = None) -> Job:

@@ -1,7 +1,10 @@
 """Benchmark: from submit to the first training step on every worker (issue 2).
 
-    .venv/bin/python benchmarks/local_launch.py            # the full run (about 10 minutes)
-    .venv/bin/python benchmarks/local_launch.py --quick    # one round (about 3 minutes)
+    .venv/bin/python benchmarks/local_launch.py            # full: 5 + 3 rounds, ~10 min idle
+    .venv/bin/python benchmarks/local_launch.py --quick    # one round, ~2.5 min
+
+(Times are for the 2-core machine when idle; each kubeflow SDK job alone takes 1.5 to 3
+minutes, so neither mode can be much shorter. The first run also sets up the peer.)
 
 What is timed, for every launcher: the wall-clock time at which the last rank finished its
 first optimizer step (the ``FIRST_STEP`` line of benchmarks/support/ddp_first_step.py: one
@@ -326,6 +329,7 @@ def main() -> int:
     sdk_rounds = args.sdk_rounds if args.sdk_rounds is not None else (1 if args.quick else 3)
 
     started = time.time()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     os.environ["OMP_NUM_THREADS"] = "1"  # torchrun's default for several processes, for all
     home = Path(tempfile.mkdtemp(prefix="jkf-bench-"))
     os.environ["JUPYTER_KF_HOME"] = str(home)  # our jobs never touch the user's job folder
@@ -449,6 +453,7 @@ def main() -> int:
     result["rounds"] = {"pytorch_4_workers": rounds, "pytorch_1_worker": sdk_rounds}
     result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                          "torch": metadata.version("torch"),
+                         "load_avg_at_start": load_at_start,
                          "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]}
     result["wall_s"] = round(time.time() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

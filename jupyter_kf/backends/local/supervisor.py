@@ -8,7 +8,10 @@ outlives the kernel that submitted it. Workers die with it (PR_SET_PDEATHSIG), a
 stops the job: every replica's process group is terminated before it exits.
 
 It is single-threaded on purpose: PR_SET_PDEATHSIG fires when the *thread* that forked a
-child exits, so the one thread that starts workers must live as long as they do.
+child exits, so the one thread that starts workers must live as long as they do. Each
+replica gets a session of its own (so a process group of its own, which the supervisor
+kills whole): with the kernel's autogroup scheduling, replicas sharing one session would
+share one slice of CPU.
 """
 
 from __future__ import annotations
@@ -157,6 +160,10 @@ class Supervisor:
         env.update(env_for(self.spec, proc.role, proc.index, self.addressing))
         env.update({"JUPYTER_KF_JOB": self.spec.name, "JUPYTER_KF_REPLICA": proc.key,
                     ENV_JOB_DIR: str(self.dir.path)})
+        # Replicas share this machine's cores: as torchrun does, keep each one's OpenMP
+        # pool to its share unless the user chose a size.
+        share = max(1, (os.cpu_count() or 1) // max(1, len(self.process_keys())))
+        env.setdefault("OMP_NUM_THREADS", str(share))
         if self.spec.kind == "MPIJob" and os.geteuid() == 0:
             env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
             env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
@@ -166,7 +173,7 @@ class Supervisor:
                 proc.popen = subprocess.Popen(
                     self.command_for(proc.role), cwd=self.dir.code, env=env,
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    close_fds=True, process_group=0, preexec_fn=_die_with_parent,
+                    close_fds=True, start_new_session=True, preexec_fn=_die_with_parent,
                 )
             except OSError as exc:
                 proc.popen = None

@@ -1,0 +1,228 @@
+"""One side of benchmarks/status_propagation.py or benchmarks/list_jobs.py, in its own process.
+
+    python k8s_driver.py follow|list --side ours|peer --kubeconfig K --namespace NS [...]
+
+``--side ours`` runs in the project's .venv: ``jupyter_kf.Client`` on
+``KubernetesBackend`` (reads served from its list+watch cache). ``--side peer`` runs in
+.venv-bench-training/: kubeflow-training's ``TrainingClient`` (job_kind PyTorchJob). Both
+act as the admin of the kubeconfig. Every HTTP request either makes is counted
+(request_counter: urllib3's ``HTTPConnectionPool.urlopen`` wrapped before any client
+exists). Times are ``time.monotonic()`` (CLOCK_MONOTONIC: one clock for every process on
+the machine, so the parent compares them with its reference watch).
+
+Protocol (stdout, one line each): the driver builds its client and prints ``READY {json}``.
+
+``follow``: reads one line ``{"jobs": [names], "timeout": s}``, then follows every job to
+its Succeeded condition at once, one thread per job — ours ``client.wait(name)`` (or one
+``client.watch()`` with ``--ours-follow watch``), the peer
+``wait_for_job_conditions(name, polling_interval=P)`` with one TrainingClient per job (so
+its single async-request thread is not shared: the peer's best case) — and prints
+``FOLLOWED {"go", "seen": {name: t}, "requests": {...}, ...}``.
+
+``list``: answers each ``list`` line with ``LISTED {"seconds", "count", "requests"}``
+(ours ``client.list()``, the peer ``list_jobs()``); ``quit`` ends it. Ours adds, measured
+after the timed call, ``list_cpu_seconds`` (one more list's CPU time in the calling
+thread) and ``cache_copy_seconds`` (reading the raw cached objects only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import request_counter  # noqa: E402
+
+request_counter.install()  # before any client is made
+
+IMAGE = "python:3.11-slim"
+
+
+def emit(tag: str, obj: dict) -> None:
+    print(f"{tag} {json.dumps(obj)}", flush=True)
+
+
+class Ours:
+    def __init__(self, args):
+        import jupyter_kf
+        from jupyter_kf import Client
+        from jupyter_kf.backends.kubernetes import KubernetesBackend
+        from jupyter_kf.k8s import ClusterConfig
+
+        self.version = f"jupyter-kf {getattr(jupyter_kf, '__version__', '?')}"
+        self.follow_api = args.ours_follow
+        self.client = Client(KubernetesBackend(config=ClusterConfig(kubeconfig=args.kubeconfig),
+                                               namespace=args.namespace, image=IMAGE))
+
+    def start(self) -> None:
+        """The first call lists and starts the namespace's watches (one set, shared by
+        every later call). Done once before the followers start: the backend builds a
+        namespace's cache outside its lock, so N threads making the first call at once
+        would each list and watch the namespace (a duplicate set is closed, but its
+        requests were made)."""
+        self.client.list()
+
+    def follow(self, names: list[str], timeout: float, seen: dict, errors: dict) -> None:
+        if self.follow_api == "watch":
+            self._follow_watch(names, timeout, seen, errors)
+            return
+
+        def one(name):
+            try:
+                job = self.client.wait(name, timeout=timeout)
+                seen[name] = time.monotonic()
+                if job.phase != "Succeeded":
+                    errors[name] = f"phase {job.phase}"
+            except Exception as exc:  # noqa: BLE001 - reported
+                errors[name] = f"{type(exc).__name__}: {exc}"
+
+        threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout + 30)
+
+    def _follow_watch(self, names, timeout, seen, errors) -> None:
+        wanted = set(names)
+        try:
+            for change in self.client.watch(timeout=timeout):
+                job = change.job
+                if job.name in wanted and job.name not in seen and (
+                        job.phase == "Succeeded" or job.status.has("Succeeded")):
+                    seen[job.name] = time.monotonic()
+                    if len(seen) == len(wanted):
+                        return
+        except Exception as exc:  # noqa: BLE001 - reported
+            errors["watch"] = f"{type(exc).__name__}: {exc}"
+        for name in wanted - set(seen):
+            errors.setdefault(name, "not seen Succeeded")
+
+    def list(self) -> int:
+        return len(self.client.list())
+
+    def diagnose(self) -> dict:
+        """Where a list's time goes: the same call's CPU time in this thread, and the time
+        to copy the cache's raw objects (jobs of every kind, pods) without turning them into
+        Jobs. Reaches into the backend's private namespace cache: diagnostic only."""
+        out = {}
+        t = time.thread_time()
+        self.client.list()
+        out["list_cpu_seconds"] = time.thread_time() - t
+        try:
+            ns = self.client.backend._ns(None)
+            t = time.perf_counter()
+            [cr for informer in ns.jobs.values() for cr in informer.items()]
+            ns.pods.items()
+            out["cache_copy_seconds"] = time.perf_counter() - t
+        except Exception as exc:  # noqa: BLE001 - the internals moved: say so, carry on
+            out["cache_copy_error"] = repr(exc)
+        return out
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class Peer:
+    def __init__(self, args):
+        from importlib.metadata import version
+
+        from kubeflow.training import TrainingClient
+
+        self.version = f"kubeflow-training {version('kubeflow-training')}"
+        self.args = args
+        self.polling_interval = args.polling_interval
+        self.make = lambda: TrainingClient(config_file=args.kubeconfig, namespace=args.namespace,
+                                           job_kind="PyTorchJob")
+        self.client = self.make()
+        self.clients: list = []
+
+    def prepare(self, count: int) -> None:
+        """One TrainingClient per job to follow (made before READY: no request)."""
+        self.clients = [self.make() for _ in range(count)]
+
+    def start(self) -> None:
+        pass
+
+    def follow(self, names: list[str], timeout: float, seen: dict, errors: dict) -> None:
+        clients = self.clients if len(self.clients) >= len(names) else [
+            self.make() for _ in names]
+
+        def one(tc, name):
+            try:
+                tc.wait_for_job_conditions(name, wait_timeout=int(timeout),
+                                           polling_interval=self.polling_interval)
+                seen[name] = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - reported
+                errors[name] = f"{type(exc).__name__}: {exc}"
+
+        threads = [threading.Thread(target=one, args=(tc, n), daemon=True)
+                   for tc, n in zip(clients, names)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout + 60)
+
+    def list(self) -> int:
+        return len(self.client.list_jobs())
+
+    def close(self) -> None:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["follow", "list"])
+    parser.add_argument("--side", choices=["ours", "peer"], required=True)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--polling-interval", type=int, default=15)
+    parser.add_argument("--followers", type=int, default=0)
+    parser.add_argument("--ours-follow", choices=["wait", "watch"], default="wait")
+    args = parser.parse_args()
+
+    side = Ours(args) if args.side == "ours" else Peer(args)
+    if args.side == "peer" and args.followers:
+        side.prepare(args.followers)
+    before = request_counter.snapshot()
+    if args.mode == "list":
+        t = time.perf_counter()
+        count = side.list()  # ours: the first list also fills the cache and starts watching
+        emit("READY", {"version": side.version, "first_list_seconds": time.perf_counter() - t,
+                       "count": count, "requests": request_counter.since(before)})
+        for line in sys.stdin:
+            if line.strip() != "list":
+                break
+            before = request_counter.snapshot()
+            t = time.perf_counter()
+            count = side.list()
+            seconds = time.perf_counter() - t
+            listed = {"seconds": seconds, "count": count,
+                      "requests": request_counter.since(before)["total"]}
+            if hasattr(side, "diagnose"):
+                listed.update(side.diagnose())  # after the timed call, not inside it
+            emit("LISTED", listed)
+        side.close()
+        return 0
+
+    emit("READY", {"version": side.version, "requests": request_counter.since(before)})
+    order = json.loads(sys.stdin.readline())
+    names, timeout = order["jobs"], float(order["timeout"])
+    request_counter.reset()
+    go = time.monotonic()
+    seen: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    side.start()
+    side.follow(names, timeout, seen, errors)
+    end = time.monotonic()
+    emit("FOLLOWED", {"go": go, "end": end, "seen": seen, "errors": errors,
+                      "requests": request_counter.snapshot()})
+    side.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -233,4 +233,4 @@ class Informer:
                 self._notify(kind, obj)
         finally:
             self._response = None
-            response.release_conn()
+            response.close()  # not release_conn(): an unfinished stream must not go back to the pool

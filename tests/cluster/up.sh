@@ -55,8 +55,14 @@ for p in "$JKF_ETCD_PORT" "$JKF_ETCD_PEER_PORT" "$JKF_API_PORT" "$JKF_KCM_PORT" 
   port_free "$p" || die "127.0.0.1:$p is in use (another cluster? set JKF_*_PORT, see versions.env)"
 done
 
+# Wipe the state directory, but only one this script made (guards against a mistyped
+# JKF_CLUSTER_DIR such as $HOME).
+if [[ -n "$(ls -A "$S")" && ! -f "$S/.jkf-cluster" && ! -f "$S/pki/ca.crt" ]]; then
+  die "$S is not empty and was not made by up.sh; refusing to wipe it (set JKF_CLUSTER_DIR)"
+fi
 rm -rf "$S"
 mkdir -p "$P" "$S/logs" "$S/pids" "$S/home" "$S/kwok/logs" "$S/operator-tmp"
+touch "$S/.jkf-cluster"
 
 # --- PKI ----------------------------------------------------------------------------------
 # One CA signs every serving and client certificate. Client identities are the user names

@@ -338,7 +338,7 @@ class KubernetesBackend(Backend):
             for line in iter_resp_lines(response):
                 yield line
         finally:
-            response.release_conn()
+            response.close()  # not release_conn(): an unfinished stream must not go back to the pool
 
     def events(self, name: str, namespace: str | None = None) -> list[Event]:
         ns, cr = self._cr(name, namespace)

@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test,torch]'
 	touch $(STAMP)
 
+# JupyterHub's proxy for tests/spawner (configurable-http-proxy, from npm, pinned by the lock file).
+CHP     := tests/spawner/node_modules/.bin/configurable-http-proxy
+$(CHP): tests/spawner/package-lock.json
+	npm ci --prefix tests/spawner --no-audit --no-fund --loglevel=error
+	touch $(CHP)
+
 quickstart: $(STAMP)
 	$(PY) examples/quickstart/run.py
 
@@ -34,7 +40,7 @@ cluster-down:
 
 # The whole suite: unit, local processes, the real control plane (built and started by the
 # session fixture), the server extension and the browser.
-test: system-deps $(STAMP) cluster-build
+test: system-deps $(STAMP) $(CHP) cluster-build
 	$(PY) -m pytest
 
 # Only what needs neither the control plane nor a browser.

@@ -122,8 +122,9 @@ def test_pytorchjob_runs_to_success_with_operator_pods_services_and_env(admin_ap
                 seen.append(t)
         return "Succeeded" in seen or "Failed" in seen
 
-    pods = job_pods(admin_api, namespace, name, 3)
+    job_pods(admin_api, namespace, name, 3)
     wait_for(finished, 90, 0.2, "the PyTorchJob to finish")
+    pods = job_pods(admin_api, namespace, name, 3)  # as they ended: scheduled, bound to a node
     # Conditions are appended in order; Running turns False once Succeeded is True, but
     # the poll saw it True in between.
     assert seen == ["Created", "Running", "Succeeded"], seen

@@ -84,10 +84,8 @@ def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
             "restartPolicy": restart,
             "template": _pod_template(spec, role, image=spec.image or image),
         }
-    body: dict[str, Any] = {info.replica_specs_field: replica_specs}
-    run_policy = _run_policy(spec)
-    if run_policy:
-        body["runPolicy"] = run_policy
+    # runPolicy is written even when empty: the kubeflow-training SDK refuses jobs without it.
+    body: dict[str, Any] = {info.replica_specs_field: replica_specs, "runPolicy": _run_policy(spec)}
     if spec.kind == "PyTorchJob":
         if spec.nproc_per_node is not None:
             body["nprocPerNode"] = spec.nproc_per_node

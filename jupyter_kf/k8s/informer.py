@@ -44,14 +44,18 @@ class Informer:
     def __init__(self, list_fn: Callable[..., Any], *, resource: str, namespace: str,
                  on_change: Listener | None = None, watch_seconds: int = 240,
                  max_backoff: float = 5.0, key: Callable[[dict], str] | None = None,
-                 keep: Callable[[dict], bool] | None = None):
+                 keep: Callable[[dict], bool] | None = None,
+                 transform: Callable[[dict], dict] | None = None):
         """``key`` names an object in the cache (default: its name; a watch across
         namespaces needs ``namespace/name``). ``keep``, when given, drops objects it
         refuses: they are neither stored nor reported (a cluster-wide event watch keeps
-        only the events of the pods it cares about)."""
+        only the events of the pods it cares about). ``transform``, when given, turns each
+        object into what is stored and reported (e.g. only the fields a reader uses: a
+        cache of thousands of pods need not hold their managedFields)."""
         self._list_fn = list_fn
         self._key = key or _name
         self._keep = keep
+        self._transform = transform
         self.resource = resource
         self.namespace = namespace
         self._on_change = on_change
@@ -174,6 +178,8 @@ class Informer:
         items = body.get("items") or []
         for item in items:  # list items carry no kind/apiVersion; watch events do
             item.setdefault("kind", kind)
+        if self._transform is not None:
+            items = [self._transform(item) for item in items]
         fresh = {self._key(item): item for item in items
                  if self._keep is None or self._keep(item)}
         with self._lock:
@@ -215,6 +221,8 @@ class Informer:
                 if kind == "BOOKMARK":
                     self._rv = rv or self._rv
                     continue
+                if self._transform is not None:
+                    obj = self._transform(obj)
                 name = self._key(obj)
                 if self._keep is not None and not self._keep(obj):
                     kind = "DELETED"  # no longer (or never) wanted: forget it quietly

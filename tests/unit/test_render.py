@@ -90,7 +90,7 @@ def test_other_kinds(framework, workers, field, roles, container, port_name, por
             role: {"replicas": n, "restartPolicy": restart,
                    "template": template(container, port_name, port, RUN)}
             for role, n in roles.items()
-        }},
+        }, "runPolicy": {}},
     }
 
 
@@ -104,6 +104,7 @@ def test_mpi_launcher_runs_mpirun_and_workers_wait():
             "Worker": {"replicas": 2, "restartPolicy": "Never",
                        "template": template("mpi", "mpi-port", 9999, ["sleep", "365d"])},
         },
+        "runPolicy": {},
         "slotsPerWorker": 2,
     }
 

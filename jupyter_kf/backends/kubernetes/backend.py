@@ -120,7 +120,7 @@ class _Namespace:
             pods_by_job.setdefault(pod["metadata"].get("labels", {}).get(LABEL_JOB, ""), []).append(pod)
         jobs = [self._converted(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
         names = {j.name for j in jobs}
-        for gone in [n for n in self.converted if n not in names]:
+        for gone in [n for n in list(self.converted) if n not in names]:
             self.converted.pop(gone, None)
         return sorted(jobs, key=lambda j: j.name)
 
@@ -153,6 +153,7 @@ class KubernetesBackend(Backend):
         self.default_namespace = namespace or found
         self.image = image
         self._namespaces: dict[str, _Namespace] = {}
+        self._starting: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
@@ -162,15 +163,19 @@ class KubernetesBackend(Backend):
         namespace = namespace or self.default_namespace
         with self._lock:
             cached = self._namespaces.get(namespace)
-        if cached is not None:
-            return cached
-        ns = _Namespace(self, namespace)  # lists synchronously: a 403 surfaces here
-        with self._lock:
-            if namespace in self._namespaces:
-                ns.close()
-                return self._namespaces[namespace]
-            self._namespaces[namespace] = ns
-        return ns
+            if cached is not None:
+                return cached
+            starting = self._starting.setdefault(namespace, threading.Lock())
+        # One cache per namespace even when many threads ask for it first at once: the
+        # others wait for it instead of listing the whole namespace again.
+        with starting:
+            with self._lock:
+                if namespace in self._namespaces:
+                    return self._namespaces[namespace]
+            ns = _Namespace(self, namespace)  # lists synchronously: a 403 surfaces here
+            with self._lock:
+                self._namespaces[namespace] = ns
+            return ns
 
     def _cr(self, name: str, namespace: str | None) -> tuple[_Namespace, dict]:
         ns = self._ns(namespace)

@@ -1,0 +1,231 @@
+"""`list` over 500 jobs on a real cluster: ours from the list+watch cache, p50/p99.
+
+500 1-worker PyTorchJobs in one namespace, made as jupyter-kf's Kubernetes backend makes
+them (the CR and its code ConfigMap): every 10th one's pod KWOK keeps Running, the others'
+succeed after 1 s (a notebook user's history: mostly finished jobs, whose pods stay, plus
+some running ones). Running pods for all 500 would fill the test cluster's 440 pod slots
+and leave nothing schedulable for anyone else. Once every job is Running or Succeeded, two
+processes list them in turns after a warm-up: each round is K lists by ours (default 5),
+then one by the peer — ours' calls cost milliseconds and the peer's seconds, so the rounds
+give ours enough samples for a p99 while both sides see the cluster in the same state over
+the same minutes:
+
+- ours: ``jupyter_kf.Client(KubernetesBackend).list()`` — served from the namespace's
+  list+watch cache (filled by the process's first call, before the warm-up), each job
+  joined with its pods into a ``Job``;
+- peer: kubeflow-training 1.9.4's ``TrainingClient(job_kind="PyTorchJob").list_jobs()``
+  (in .venv-bench-training/): one LIST of the namespace's PyTorchJobs from the API server,
+  deserialized into its models.
+
+Each call is timed inside its own process (benchmarks/support/k8s_driver.py), and the
+requests it sent are counted (urllib3's ``HTTPConnectionPool.urlopen`` wrapped).
+
+Goal (issue 4): ours' p99 under 20 ms with 500 jobs.
+
+    python benchmarks/list_jobs.py [--quick] [--kubeconfig PATH] [--jobs N] [--rounds N]
+        [--ours-per-round K]
+
+Without --kubeconfig, $KUBECONFIG is used; without either, a cluster is started with
+tests/cluster/up.sh (state in /tmp/jkfc-bench-auto, ports 57xxx) and stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+from k8s_bench import (GROUP, PLURAL, VERSION, Driver, admin_api, cluster,  # noqa: E402
+                       code_state, create_jobs, create_namespace, delete_namespace,
+                       ensure_peer, log, peer_version, percentile)
+from peer import stats, write_result  # noqa: E402
+
+NAME = "list_jobs"
+
+
+def settle(api, namespace: str, jobs: int, timeout: float) -> dict:
+    """Wait until every job is Running or Succeeded and has its pod (the operator and KWOK
+    have caught up)."""
+    from kubernetes import client
+
+    custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
+    deadline = time.monotonic() + timeout
+    while True:
+        crs = json.loads(custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, _preload_content=False).data)["items"]
+        with_status = sum(1 for cr in crs if (cr.get("status") or {}).get("conditions"))
+        last = [((cr.get("status") or {}).get("conditions") or [{}])[-1] for cr in crs]
+        running = sum(1 for c in last if c.get("type") == "Running" and c.get("status") == "True")
+        succeeded = sum(1 for c in last if c.get("type") == "Succeeded" and c.get("status") == "True")
+        pods = json.loads(core.list_namespaced_pod(namespace, _preload_content=False).data)["items"]
+        state = {"jobs": len(crs), "jobs_with_conditions": with_status, "jobs_running": running,
+                 "jobs_succeeded": succeeded, "pods": len(pods)}
+        if (len(crs) == jobs and running + succeeded == jobs and len(pods) >= jobs) or \
+                time.monotonic() > deadline:
+            return state
+        time.sleep(3)
+
+
+def existing_jobs(api, namespace: str) -> int | None:
+    """How many PyTorchJobs ``namespace`` holds, or None when there is no such namespace."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        client.CoreV1Api(api).read_namespace(namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return len(json.loads(client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, _preload_content=False).data)["items"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="10 rounds (full: 60); making the 500 jobs takes most of the time")
+    parser.add_argument("--kubeconfig", default=None,
+                        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)")
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="timed rounds: K lists by ours, then one by the peer")
+    parser.add_argument("--ours-per-round", type=int, default=5, help="K")
+    parser.add_argument("--keep-namespace", metavar="NAME", default=None,
+                        help="use namespace NAME, making its jobs only if it has none, and "
+                        "leave it in place (for repeated runs; default: a fresh namespace, "
+                        "deleted after)")
+    args = parser.parse_args()
+    rounds = args.rounds or (10 if args.quick else 60)
+
+    ensure_peer()
+    peer_name = peer_version()
+    log(f"peer: {peer_name}")
+    t0 = time.monotonic()
+    ours: list[float] = []
+    peer: list[float] = []
+    peer_requests: list[int] = []
+    ours_requests: list[int] = []
+    ours_cpu: list[float] = []  # diagnostics, see k8s_driver.Ours.diagnose
+    ours_cache: list[float] = []
+    with cluster(args.kubeconfig) as kubeconfig:
+        api = admin_api(kubeconfig)
+        ns = args.keep_namespace
+        existing = existing_jobs(api, ns) if ns else None
+        if ns is None:
+            ns = create_namespace(api, "jkf-bench-list")
+        elif existing is None:
+            from kubernetes import client
+            client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
+        drivers: list[Driver] = []
+        try:
+            if existing:
+                log(f"reusing the {existing} jobs in namespace {ns}")
+                if existing != args.jobs:
+                    raise SystemExit(f"namespace {ns} holds {existing} jobs, not {args.jobs}")
+            else:
+                log(f"creating {args.jobs} jobs in {ns}")
+                t = time.monotonic()
+                create_jobs(api, ns, {f"job-{i:04d}": ("run" if i % 10 == 0 else "succeed", "1s")
+                                      for i in range(args.jobs)})
+                log(f"created in {time.monotonic() - t:.1f} s; waiting for the operator")
+            state = settle(api, ns, args.jobs, timeout=300)
+            log(f"cluster state: {state}")
+            drivers = [Driver("list", "ours", kubeconfig, ns),
+                       Driver("list", "peer", kubeconfig, ns)]
+            ready = {d.side: d.wait_ready() for d in drivers}
+            for side, r in ready.items():
+                log(f"{side} ready ({r['version']}): first list {r['first_list_seconds'] * 1000:.0f} ms, "
+                    f"{r['count']} jobs, requests {r['requests']}")
+                if r["count"] != args.jobs:
+                    raise RuntimeError(f"{side} listed {r['count']} jobs, not {args.jobs}")
+            ours_d, peer_d = drivers
+
+            def one(driver: Driver) -> dict:
+                driver.send("list")
+                out = driver.read("LISTED", 120)
+                if out["count"] != args.jobs:
+                    raise RuntimeError(f"{driver.side} listed {out['count']} jobs")
+                return out
+
+            for _ in range(3):  # warm-up
+                for _ in range(args.ours_per_round):
+                    one(ours_d)
+                one(peer_d)
+            for i in range(rounds):  # A A A A A B A A A A A B ...
+                for _ in range(args.ours_per_round):
+                    a = one(ours_d)
+                    ours.append(a["seconds"])
+                    ours_requests.append(a["requests"])
+                    ours_cpu.append(a["cpu_seconds"])
+                    ours_cache.append(a.get("cache_copy_seconds", float("nan")))
+                b = one(peer_d)
+                peer.append(b["seconds"])
+                peer_requests.append(b["requests"])
+                if (i + 1) % 10 == 0:
+                    log(f"round {i + 1}/{rounds}: ours {a['seconds'] * 1000:.2f} ms, "
+                        f"peer {b['seconds'] * 1000:.1f} ms")
+        finally:
+            for d in drivers:
+                d.close()
+            if not args.keep_namespace:
+                delete_namespace(api, ns)
+
+    def summary(values: list[float]) -> dict:
+        ms = [v * 1000 for v in values]
+        return {**stats(ms), "p50": round(percentile(ms, 0.5), 3),
+                "p99": round(percentile(ms, 0.99), 3)}
+
+    def ms_stats(values: list[float]) -> dict | None:
+        kept = [v * 1000 for v in values if v == v]  # NaN: not measured
+        return stats(kept) if kept else None
+
+    o, p = summary(ours), summary(peer)
+    result = {
+        "ours": {"client": f"{ready['ours']['version']} Client(KubernetesBackend).list()",
+                 "list_ms": o, "jobs": args.jobs,
+                 "requests_per_list": stats(ours_requests),
+                 "first_list_ms": round(ready["ours"]["first_list_seconds"] * 1000, 1),
+                 "startup_requests": ready["ours"]["requests"],
+                 "diagnostics": {
+                     "list_cpu_ms": {**ms_stats(ours_cpu),
+                                     "p99": round(percentile(ours_cpu, 0.99) * 1000, 3)},
+                     "cache_copy_ms": ms_stats(ours_cache),
+                     "what": ("list_cpu_ms: the CPU time of the calling thread during each "
+                              "timed list (the rest of its wall time went to other threads "
+                              "and processes: waiting for the CPU on a shared machine, or for "
+                              "the GIL); cache_copy_ms: reading the cached CRs and pods "
+                              "alone, without building Jobs from them, after each timed "
+                              "list")}},
+        "peer": {f"{peer_name.split(' (')[0]} TrainingClient.list_jobs()": {
+            "list_ms": p, "jobs": args.jobs, "requests_per_list": stats(peer_requests),
+            "first_list_ms": round(ready["peer"]["first_list_seconds"] * 1000, 1)}},
+        "ratio": {"list_ms_p50": round(o["p50"] / p["p50"], 4),
+                  "list_ms_p99": round(o["p99"] / p["p99"], 4),
+                  "list_ms_median": round(o["median"] / p["median"], 4)},
+        "goal": {"list_ms": f"ours p99 under 20 ms with {args.jobs} jobs, from the cache"},
+        "met": o["p99"] < 20,
+        "setup": {"jobs": args.jobs, "namespace_reused": bool(existing), "rounds": rounds, "ours_lists_per_round": args.ours_per_round,
+                  "timed_lists": {"ours": len(ours), "peer": len(peer)}, "quick": args.quick,
+                  "peer": peer_name, "cluster_state": state, "identity": "cluster admin",
+                  "kind": "PyTorchJob, 1 worker: every 10th Running, the rest Succeeded "
+                          "(pods kept)",
+                  "seconds": round(time.monotonic() - t0, 1), "code": code_state()},
+        "notes": ("times in ms, measured inside each side's process around the call; p99 is "
+                  "nearest-rank. Ours serves from its cache (0 requests per list after the "
+                  "first call's list+watch); the peer sends one LIST per call and "
+                  "deserializes 500 jobs into its models."),
+    }
+    cpu = result["ours"]["diagnostics"]["list_cpu_ms"]
+    print(f"ours p50 {o['p50']} ms p99 {o['p99']} ms (CPU median {cpu['median']} ms, p99 "
+          f"{cpu['p99']} ms); peer p50 {p['p50']} ms p99 {p['p99']} ms; ratio p50 "
+          f"{result['ratio']['list_ms_p50']} p99 {result['ratio']['list_ms_p99']}", flush=True)
+    write_result(NAME, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,509 @@
+"""A herd of users starting their servers at once: jupyter-kf's spawner against KubeSpawner.
+
+Both run in a real JupyterHub 6.1.1 (ours from the project's environment, KubeSpawner
+7.1.0 from ``.venv-bench-hub/``: benchmarks/requirements-kubespawner.txt) on the
+tests/cluster control plane, with the same objects per user: a namespace labelled for Pod
+Security, a ServiceAccount, the jupyter-kf Role and a RoleBinding (KubeSpawner makes the
+last three in a small subclass, in the same ``_ensure_namespace`` step that makes its
+namespace), a home PVC of the test StorageClass, and the pod. The hub's concurrent spawn
+limit is off for both. Servers are light stand-ins answered in this process (the hub only
+checks that they answer HTTP): the benchmark measures the hub and its spawner.
+
+Measured per round, alternating ours and the peer: wall time from the first spawn request
+until every server is ready, the API requests the hub made (counted in each hub at its
+Kubernetes client's REST layer, watches included), the hub's event-loop lag (a 50 ms
+ticker in the hub), and, once, the memory of our shared pod cache per 1,000 pods.
+
+    python benchmarks/spawn_herd.py            # 200 users, 2 rounds each
+    python benchmarks/spawn_herd.py --quick    # 30 users, 1 round each
+
+Needs a running tests/cluster (``JKF_CLUSTER_KUBECONFIG``, else tests/cluster/.run's,
+started with up.sh if needed) and ``npm ci --prefix tests/spawner`` (the hub's proxy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+from kubernetes import client  # noqa: E402
+
+from jupyter_kf.k8s.rbac import user_role, user_role_binding  # noqa: E402
+from tests.spawner.harness import (CHP_BIN, STORAGE_CLASS, Kubelet, LightListener,  # noqa: E402
+                                   Provisioner, free_port)
+
+PEER_VENV = ROOT / ".venv-bench-hub"
+RESULTS = ROOT / "benchmarks" / "results"
+PSA = {f"pod-security.kubernetes.io/{m}": "baseline" for m in ("enforce", "warn", "audit")}
+
+INSTRUMENT = r'''
+# --- benchmark instrumentation (the same for both hubs) -------------------------------
+import asyncio as _asyncio, json as _json, os as _os, threading as _threading, time as _time
+_STATS = _os.environ["JKF_BENCH_STATS"]
+_lock = _threading.Lock()
+_counts = {"requests": 0, "by": {}}
+_lags = []
+
+def _count(method, query):
+    kind = "WATCH" if ("'watch', True" in query or "'watch', 'true'" in query) else method
+    with _lock:
+        _counts["requests"] += 1
+        _counts["by"][kind] = _counts["by"].get(kind, 0) + 1
+
+try:
+    from kubernetes.client import rest as _rest
+    _orig = _rest.RESTClientObject.request
+    def _request(self, method, url, *a, **k):
+        _count(method, str(k.get("query_params")))
+        return _orig(self, method, url, *a, **k)
+    _rest.RESTClientObject.request = _request
+except ImportError:
+    pass
+try:
+    from kubernetes_asyncio.client import rest as _arest
+    _aorig = _arest.RESTClientObject.request
+    async def _arequest(self, method, url, *a, **k):
+        _count(method, str(k.get("query_params")))
+        return await _aorig(self, method, url, *a, **k)
+    _arest.RESTClientObject.request = _arequest
+except ImportError:
+    pass
+
+async def _lag_monitor():
+    loop = _asyncio.get_running_loop()
+    while True:
+        t = loop.time()
+        await _asyncio.sleep(0.05)
+        _lags.append(max(0.0, loop.time() - t - 0.05))
+
+def _dump():
+    while True:
+        _time.sleep(0.5)
+        with _lock:
+            data = {"requests": _counts["requests"], "by": dict(_counts["by"]), "lags": list(_lags)}
+        with open(_STATS + ".tmp", "w") as f:
+            _json.dump(data, f)
+        _os.replace(_STATS + ".tmp", _STATS)
+
+_threading.Thread(target=_dump, daemon=True).start()
+_asyncio.get_running_loop().create_task(_lag_monitor())
+if _os.environ.get("JKF_BENCH_DEBUG"):  # name what blocks the loop
+    import logging as _logging
+    _logging.basicConfig(level=_logging.WARNING)
+    _asyncio.get_running_loop().set_debug(True)
+    _asyncio.get_running_loop().slow_callback_duration = 0.1
+'''
+
+COMMON = r'''
+import json
+c = get_config()  # noqa
+S = json.loads({settings!r})
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = S["port"]
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = S["hub_port"]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % S["proxy_api_port"]
+c.ConfigurableHTTPProxy.command = [S["chp"]]
+c.JupyterHub.cleanup_servers = False
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.JupyterHub.concurrent_spawn_limit = 0
+c.JupyterHub.active_server_limit = 0
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
+c.JupyterHub.services = [{{"name": "bench", "api_token": S["token"]}}]
+c.JupyterHub.load_roles = [{{"name": "admin", "services": ["bench"]}}]
+c.JupyterHub.log_level = "WARN"
+c.Spawner.start_timeout = 600
+c.Spawner.http_timeout = 120
+
+
+def _pod_ip(spawner):
+    import hashlib
+    h = hashlib.sha256(f"{{spawner.user.name}}/{{spawner.name}}".encode()).digest()
+    ip = f"127.{{100 + h[0] % 100}}.{{h[1]}}.{{1 + h[2] % 254}}"
+    spawner.extra_annotations = {{**spawner.extra_annotations, "jupyter-kf.test/pod-ip": ip}}
+
+
+c.Spawner.pre_spawn_hook = _pod_ip
+'''
+
+OURS = r'''
+c.JupyterHub.spawner_class = "kubeflow"
+c.KubeflowSpawner.kubeconfig = S["kubeconfig"]
+c.KubeflowSpawner.hub_id = S["hub_id"]
+c.KubeflowSpawner.namespace_prefix = S["prefix"]
+if S["shared_namespace"]:
+    c.KubeflowSpawner.namespace_mode = "shared"
+    c.KubeflowSpawner.namespace = S["shared_namespace"]
+c.KubeflowSpawner.storage_class = S["storage_class"]
+c.KubeflowSpawner.storage_capacity = "1Gi"
+c.KubeflowSpawner.image = "quay.io/jupyter/base-notebook:bench"
+c.KubeflowSpawner.cpu_guarantee = 0.01
+c.KubeflowSpawner.mem_guarantee = "16M"
+c.KubeflowSpawner.extra_annotations = {"jupyter-kf.test/outcome": "run"}
+c.KubeflowSpawner.k8s_api_threads = 8
+'''
+
+PEER = r'''
+import asyncio
+from kubespawner import KubeSpawner
+from kubespawner.clients import shared_client
+from kubernetes_asyncio.client.rest import ApiException
+
+
+class PeerSpawner(KubeSpawner):
+    """KubeSpawner making the same per-user objects as ours: with its namespace, the
+    user's ServiceAccount, the jupyter-kf Role and the RoleBinding (409 = exists)."""
+
+    async def _ensure_namespace(self):
+        await super()._ensure_namespace()
+        rbac = shared_client("RbacAuthorizationV1Api")
+        ns, sa = self.namespace, self._expand_all(self.service_account)
+        role = dict(S["role"], metadata=dict(S["role"]["metadata"], namespace=ns))
+        binding = json.loads(json.dumps(S["binding"]).replace("__NS__", ns).replace("__SA__", sa))
+
+        async def ok409(coro):
+            try:
+                await coro
+            except ApiException as e:
+                if e.status != 409:
+                    raise
+        await asyncio.gather(
+            ok409(self.api.create_namespaced_service_account(ns, {"metadata": {"name": sa}})),
+            ok409(rbac.create_namespaced_role(ns, role)),
+            ok409(rbac.create_namespaced_role_binding(ns, binding)))
+
+
+c.JupyterHub.spawner_class = PeerSpawner
+if S["shared_namespace"]:
+    c.KubeSpawner.namespace = S["shared_namespace"]
+    c.KubeSpawner.service_account = None  # no per-user step in a shared namespace
+else:
+    c.KubeSpawner.enable_user_namespaces = True
+    c.KubeSpawner.user_namespace_template = S["prefix"] + "{username}"
+c.KubeSpawner.user_namespace_labels = dict(S["psa"], **{"jupyter-kf.io/hub": S["hub_id"]})
+c.KubeSpawner.storage_pvc_ensure = True
+c.KubeSpawner.pvc_name_template = "claim-{user_server}"
+c.KubeSpawner.storage_class = S["storage_class"]
+c.KubeSpawner.storage_capacity = "1Gi"
+c.KubeSpawner.volumes = [{"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
+c.KubeSpawner.volume_mounts = [{"name": "home", "mountPath": "/home/jovyan"}]
+if not S["shared_namespace"]:
+    c.KubeSpawner.service_account = "jupyter-{username}"
+c.KubeSpawner.automount_service_account_token = True
+c.KubeSpawner.image = "quay.io/jupyter/base-notebook:bench"
+c.KubeSpawner.cpu_guarantee = 0.01
+c.KubeSpawner.mem_guarantee = "16M"
+c.KubeSpawner.fs_gid = 100
+c.KubeSpawner.port = 8888
+c.KubeSpawner.extra_labels = {"jupyter-kf.io/hub": S["hub_id"]}
+# KubeSpawner's defaults (3 s per request, 30 s of retries) fail every spawn of a 200-user
+# herd on this 2-core test cluster ("failed to start in 600 seconds" after ~10 s): give it
+# the patience ours has (5 s connect / 30 s read per request, retried while the API is away).
+c.KubeSpawner.k8s_api_request_timeout = 30
+c.KubeSpawner.k8s_api_request_retry_timeout = 120
+c.KubeSpawner.extra_annotations = {"jupyter-kf.test/outcome": "run"}
+'''
+
+
+class BenchHub:
+    def __init__(self, side: str, workdir: Path, kubeconfig: str, *, shared_namespace: str = ""):
+        self.side = side
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.hub_id = f"b{uuid.uuid4().hex[:7]}"
+        self.prefix = f"{self.hub_id}-"
+        self.token = uuid.uuid4().hex
+        self.stats = workdir / "stats.json"
+        binding = user_role_binding("__NS__", "__SA__")
+        settings = {"port": free_port(), "hub_port": free_port(), "proxy_api_port": free_port(),
+                    "chp": str(CHP_BIN / "configurable-http-proxy"), "token": self.token,
+                    "kubeconfig": kubeconfig, "hub_id": self.hub_id, "prefix": self.prefix,
+                    "storage_class": STORAGE_CLASS, "psa": PSA, "role": user_role("__NS__"),
+                    "binding": binding, "shared_namespace": shared_namespace}
+        config = COMMON.format(settings=json.dumps(settings)) + (OURS if side == "ours" else PEER) + INSTRUMENT
+        (workdir / "jupyterhub_config.py").write_text(config)
+        self.bin = (Path(sys.executable).parent if side == "ours" else PEER_VENV / "bin")
+        self.api_url = f"http://127.0.0.1:{settings['hub_port']}/hub/api"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {self.token}"
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=64)
+        self.session.mount("http://", adapter)
+        self.kubeconfig = kubeconfig
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "PATH": f"{CHP_BIN}:{self.bin}:{os.environ['PATH']}",
+               "KUBECONFIG": self.kubeconfig, "JKF_BENCH_STATS": str(self.stats)}
+        log = open(self.workdir / "hub.log", "ab")
+        self.proc = subprocess.Popen([str(self.bin / "jupyterhub"), "-f", "jupyterhub_config.py"],
+                                     cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.side} hub exited; see {self.workdir / 'hub.log'}")
+            try:
+                if self.session.get(f"{self.api_url}/", timeout=2).ok and self.stats.exists():
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.side} hub did not start; see {self.workdir / 'hub.log'}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def read_stats(self) -> dict:
+        for _ in range(20):
+            try:
+                return json.loads(self.stats.read_text())
+            except (OSError, ValueError):
+                time.sleep(0.1)
+        raise RuntimeError("no stats from the hub")
+
+    def add_users(self, names: list[str]) -> None:
+        for i in range(0, len(names), 100):
+            r = self.session.post(f"{self.api_url}/users", json={"usernames": names[i:i + 100]}, timeout=60)
+            assert r.status_code in (201, 409), r.text
+
+    def spawn_all(self, names: list[str]) -> None:
+        def one(name):
+            r = self.session.post(f"{self.api_url}/users/{name}/server", json={}, timeout=120)
+            # 400: already pending or running (a retried batch)
+            assert r.status_code in (201, 202, 400), r.text
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(one, names))
+
+    def is_ready(self, name: str) -> bool:
+        r = self.session.get(f"{self.api_url}/users/{name}", timeout=60)
+        return bool(((r.json().get("servers") or {}).get("") or {}).get("ready"))
+
+    def users(self) -> list[dict]:
+        out, offset = [], 0
+        while True:
+            page = self.session.get(f"{self.api_url}/users", params={"offset": offset, "limit": 200},
+                                    timeout=60).json()
+            out.extend(page)
+            if len(page) < 200:
+                return out
+            offset += len(page)
+
+    def wait_all_ready(self, names: list[str], timeout: float) -> float:
+        wanted = set(names)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            users = self.users()
+            ready = {u["name"] for u in users if (u.get("servers") or {}).get("", {}).get("ready")}
+            if wanted <= ready:
+                return time.monotonic()
+            failed = [u["name"] for u in users if u["name"] in wanted and not u.get("servers")
+                      and u.get("pending") is None]
+            if failed and time.monotonic() > deadline - timeout + 30:
+                raise RuntimeError(f"{self.side}: {len(failed)} spawns failed, e.g. {failed[:3]}; "
+                                   f"see {self.workdir / 'hub.log'}")
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.side}: not every server ready in {timeout} s")
+
+
+class ClusterSide:
+    """The cluster, the test StorageClass's provisioner, in-process stand-in servers, and
+    extra KWOK nodes so hundreds of pods fit."""
+
+    def __init__(self, nodes: int = 0, pods_per_node: int = 250):
+        self.kubeconfig = os.environ.get("JKF_CLUSTER_KUBECONFIG") or str(ROOT / "tests/cluster/.run/admin.kubeconfig")
+        if not Path(self.kubeconfig).exists():
+            subprocess.run(["bash", str(ROOT / "tests/cluster/up.sh")], check=True)
+        from kubernetes import config
+        self.api = config.new_client_from_config(self.kubeconfig)
+        self.core = client.CoreV1Api(self.api)
+        self.tmp = Path(tempfile.mkdtemp(prefix="jkf-bench-"))
+        self.provisioner = Provisioner(self.api, self.tmp / "volumes")
+        self.provisioner.ensure_class()
+        self.provisioner.start()
+        self.listener = LightListener()
+        self.kubelet = Kubelet(self.api, self.tmp / "volumes", self.tmp / "pods", listener=self.listener)
+        self.kubelet.selector = "app.kubernetes.io/component=singleuser-server"
+        self.kubelet.start()
+        self.nodes = [f"kwok-bench-{i}" for i in range(nodes)]
+        for i, name in enumerate(self.nodes):
+            res = {"cpu": "64", "memory": "256Gi", "pods": str(pods_per_node), "ephemeral-storage": "100Gi"}
+            body = {"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake",
+                                                               "node.alpha.kubernetes.io/ttl": "0"},
+                                 "labels": {"kubernetes.io/hostname": name, "type": "kwok-bench"}},
+                    "spec": {"podCIDR": f"10.245.{i}.0/24", "podCIDRs": [f"10.245.{i}.0/24"]},
+                    "status": {"allocatable": res, "capacity": res}}
+            try:
+                self.core.create_node(body)
+            except client.ApiException as exc:
+                if exc.status != 409:
+                    raise
+
+    def clean(self, prefix: str, shared_namespace: str = "") -> None:
+        """Delete a round's namespaces (and so everything in them) and wait until gone."""
+        names = [n.metadata.name for n in self.core.list_namespace().items
+                 if n.metadata.name.startswith(prefix) or n.metadata.name == shared_namespace]
+        for name in names:
+            try:
+                self.core.delete_namespace(name)
+            except client.ApiException:
+                pass
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            left = [n for n in self.core.list_namespace().items if n.metadata.name in names]
+            if not left:
+                break
+            time.sleep(2)
+        for pv in self.core.list_persistent_volume().items:
+            ref = pv.spec.claim_ref
+            if ref is not None and (ref.namespace or "") in names:
+                try:
+                    self.core.delete_persistent_volume(pv.metadata.name)
+                except client.ApiException:
+                    pass
+
+    def close(self) -> None:
+        for name in self.nodes:
+            try:
+                self.core.delete_node(name)
+            except client.ApiException:
+                pass
+        self.kubelet.stop()
+        self.provisioner.stop()
+
+
+def p99(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(0.99 * (len(values) - 1))))]
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> dict:
+    hub = BenchHub(side, workdir, cluster.kubeconfig)
+    hub.start()
+    try:
+        names = [f"u{i:04d}" for i in range(users)]
+        hub.add_users(names)
+        time.sleep(2)
+        before = hub.read_stats()
+        t0 = time.monotonic()
+        hub.spawn_all(names)
+        t1 = hub.wait_all_ready(names, 900)
+        time.sleep(1.0)
+        after = hub.read_stats()
+        lags = after["lags"][len(before["lags"]):]
+        requests_made = after["requests"] - before["requests"]
+        by = {k: after["by"].get(k, 0) - before["by"].get(k, 0) for k in after["by"]}
+        result = {"wall_s": t1 - t0, "api_requests": requests_made,
+                  "api_requests_per_spawn": requests_made / users, "requests_by_kind": by,
+                  "loop_lag_p99_ms": p99(lags) * 1000, "loop_lag_max_ms": max(lags or [0]) * 1000}
+        if side == "ours":
+            result["cache_bytes_per_1000_pods"] = cache_memory(cluster, hub.hub_id)
+        return result
+    finally:
+        hub.stop()
+        cluster.clean(hub.prefix)
+
+
+def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
+    """Bytes our shared pod cache holds per 1,000 pods (its dicts of raw pod JSON)."""
+    import tracemalloc
+
+    from spawner.objects import selector
+    from spawner.watch import PodWatch
+
+    import gc
+
+    watch = PodWatch(cluster.api, label_selector=selector(hub_id), pod_prefix="jupyter-")
+    watch.pods._relist()  # warm: connection, TLS, first-use allocations
+    watch.pods._store = {}
+    cluster.api.last_response = None
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.take_snapshot()
+    watch.pods._relist()  # the list that fills the cache (no watch thread needed to weigh it)
+    cluster.api.last_response = None  # the client keeps the last raw body: not the cache's
+    gc.collect()
+    count = len(watch.pods._store)
+    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
+    tracemalloc.stop()
+    return grown / max(count, 1) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="30 users, 1 round each")
+    parser.add_argument("--users", type=int)
+    parser.add_argument("--rounds", type=int)
+    args = parser.parse_args()
+    users = args.users or (30 if args.quick else 200)
+    rounds = args.rounds or (1 if args.quick else 2)
+    if not (PEER_VENV / "bin" / "jupyterhub").exists():
+        sys.exit("the peer is not installed: python3 -m venv .venv-bench-hub && "
+                 ".venv-bench-hub/bin/pip install -r benchmarks/requirements-kubespawner.txt")
+    cluster = ClusterSide(nodes=2 if users > 150 else 0)
+    work = Path(tempfile.mkdtemp(prefix="jkf-herd-"))
+    runs: dict[str, list[dict]] = {"ours": [], "peer": []}
+    try:
+        for r in range(rounds):
+            for side in ("ours", "peer"):
+                res = herd_round(side, cluster, users, work / f"{side}-{r}")
+                print(f"round {r} {side}: {json.dumps(res)}", flush=True)
+                runs[side].append(res)
+    finally:
+        cluster.close()
+
+    def agg(side: str) -> dict:
+        rs = runs[side]
+        out = {k: summary([x[k] for x in rs]) for k in
+               ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms", "loop_lag_max_ms")}
+        out["requests_by_kind"] = rs[-1]["requests_by_kind"]
+        if side == "ours":
+            out["cache_bytes_per_1000_pods"] = summary([x["cache_bytes_per_1000_pods"] for x in rs])
+        return out
+
+    ours, peer = agg("ours"), agg("peer")
+    ratio = {k: ours[k]["median"] / peer[k]["median"] if peer[k]["median"] else None
+             for k in ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms")}
+    goal = {"wall_s": "<= 0.8x peer", "api_requests_per_spawn": "<= 1.0x peer",
+            "loop_lag_p99_ms": "< 100 ms (ours, throughout)"}
+    met = (ratio["wall_s"] is not None and ratio["wall_s"] <= 0.8
+           and ratio["api_requests_per_spawn"] is not None and ratio["api_requests_per_spawn"] <= 1.0
+           and ours["loop_lag_p99_ms"]["max"] < 100)
+    out = {"ours": ours, "peer": {"kubespawner-7.1.0": peer}, "ratio": ratio, "goal": goal,
+           "met": met, "users": users, "rounds": rounds, "runs": runs}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "spawn_herd.json").write_text(json.dumps(out, indent=2))
+    line = {k: out[k] for k in ("ours", "peer", "ratio", "goal", "met")}
+    line["ours"] = {k: v for k, v in ours.items() if k != "requests_by_kind"}
+    line["peer"] = {"kubespawner-7.1.0": {k: v for k, v in peer.items() if k != "requests_by_kind"}}
+    print("RESULT spawn_herd " + json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()

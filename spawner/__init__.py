@@ -1,0 +1,10 @@
+"""jupyter-kf's JupyterHub spawner: a Jupyter pod per user (and named server) that may
+launch Kubeflow training jobs in the user's own namespace.
+
+Use it with ``c.JupyterHub.spawner_class = "kubeflow"`` (entry point
+``jupyterhub.spawners: kubeflow``); see docs/spawner.md.
+"""
+
+from .spawner import KubeflowSpawner
+
+__all__ = ["KubeflowSpawner"]

@@ -1,0 +1,693 @@
+"""``KubeflowSpawner``: a Jupyter pod per user (and named server), allowed to launch
+Kubeflow training jobs in the user's own namespace.
+
+Per user: a namespace (or one shared namespace) labelled for Pod Security admission, a
+ServiceAccount, the jupyter-kf user Role (``jupyter_kf.k8s.rbac``) and a RoleBinding.
+Per server: a home PVC (kept across stops) and the pod. Reads come from one shared
+list+watch (``spawner.watch``); writes go to the API server from a small thread pool so
+the hub's event loop never blocks. Object shapes are in ``spawner.objects`` (pure), names
+in ``spawner.slugs``, profiles in ``spawner.profiles``, progress in ``spawner.progress``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from jupyterhub.spawner import Spawner
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from tornado import web
+from traitlets import (Bool, Dict, Float, Integer, List, Unicode, default, observe,
+                       validate)
+
+from jupyter_kf.errors import BackendUnavailableError, JupyterKFError
+from jupyter_kf.k8s import ClusterConfig, load_api_client, translate
+from jupyter_kf.k8s.rbac import user_role, user_role_binding
+
+from . import objects, profiles
+from .progress import PodView, describe_event, view_pod
+from .slugs import label_value, safe_slug, server_slug
+from .watch import PodWatch, shared_watch
+
+SLUG_BUDGET = 48  # leaves 15 characters for each prefix within a 63-character name
+SECRET_ENV = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+_clients: dict[tuple, tuple[client.ApiClient, str]] = {}
+_executors: dict[int, ThreadPoolExecutor] = {}
+
+
+def _fail(status: int, message: str) -> web.HTTPError:
+    """An error whose message the hub shows as it is (progress page, spawn form, API)."""
+    exc = web.HTTPError(status, message.replace("%", "%%"))
+    exc.jupyterhub_message = message
+    return exc
+
+
+class _Unknown:
+    """The API server could not be asked (as opposed to "no such pod")."""
+
+
+UNKNOWN = _Unknown()
+
+
+class KubeflowSpawner(Spawner):
+    """Spawn each user's server as a pod in the user's own namespace (see docs/spawner.md)."""
+
+    # -- connection --------------------------------------------------------------------
+    kubeconfig = Unicode(None, allow_none=True, config=True, help="""
+        Path of the kubeconfig the hub uses. None: in a pod, its ServiceAccount; else
+        $KUBECONFIG or ~/.kube/config.""")
+    kube_context = Unicode(None, allow_none=True, config=True,
+                           help="The kubeconfig context to use (None: the current one).")
+    hub_id = Unicode("jupyterhub", config=True, help="""
+        Label value (``jupyter-kf.io/hub``) put on everything this hub creates; the shared
+        watch selects on it, so two hubs on one cluster never see each other's pods.""")
+    k8s_api_threads = Integer(16, config=True, help="""
+        Threads (and pooled connections) for API calls, shared by all spawners: the
+        most API requests in flight at once.""")
+    k8s_api_retry_seconds = Float(30.0, config=True, help="""
+        How long an API call that fails because the API server is unreachable (or
+        answers 429/5xx) is retried, with back-off, before the spawn or stop fails.""")
+    watch_stall_seconds = Float(150.0, config=True, help="""
+        A watch connection that delivered nothing, not even a bookmark (the API server
+        sends one about every minute), for this long is cut and resumed.""")
+
+    # -- namespaces and identity -------------------------------------------------------
+    namespace_mode = Unicode("per-user", config=True, help="""
+        ``per-user``: each user gets a namespace of their own (``namespace_prefix`` +
+        user slug) and their jobs are isolated from other users'. ``shared``: every
+        user's pod goes in ``namespace``; see docs/spawner.md for what that does NOT
+        isolate.""")
+    namespace = Unicode("", config=True, help="""
+        The namespace in ``shared`` mode (created if missing). Empty: the hub's own
+        namespace (its ServiceAccount's, or the kubeconfig context's).""")
+    namespace_prefix = Unicode("jupyter-", config=True,
+                               help="Per-user namespaces are named this + the user's slug.")
+    pod_security_level = Unicode("baseline", config=True, help="""
+        Pod Security admission level enforced in namespaces the spawner creates
+        (privileged, baseline, restricted). ``baseline`` refuses privileged containers
+        and hostPath volumes for every pod there, the training operator's included.""")
+    namespace_labels = Dict(config=True, help="Extra labels for namespaces the spawner creates.")
+    namespace_annotations = Dict(config=True,
+                                 help="Extra annotations for namespaces the spawner creates.")
+    user_cluster_role = Unicode("", config=True, help="""
+        If set, each user's ServiceAccount is bound (by a RoleBinding in the user's
+        namespace, so only there) to this ClusterRole — e.g. ``jupyter-kf-user`` from
+        deploy/rbac, the same rules as ``jupyter_kf.k8s.rbac.user_role`` — and no Role is
+        written per namespace. The hub then needs only ``bind`` on that ClusterRole instead
+        of holding every rule of the Role itself. Empty: write the Role in each namespace.""")
+    service_account_prefix = Unicode("jupyter-", config=True, help="""
+        Each user's ServiceAccount is named this + the user's slug; it is bound to the
+        jupyter-kf user Role (training jobs, their ConfigMaps, pods and logs read, events
+        read) in the user's namespace only.""")
+
+    # -- storage -----------------------------------------------------------------------
+    storage_enabled = Bool(True, config=True, help="Give each server a home PVC.")
+    pvc_name_prefix = Unicode("claim-", config=True,
+                              help="Home PVCs are named this + the server's slug.")
+    storage_capacity = Unicode("10Gi", config=True, help="Size of a home PVC.")
+    storage_class = Unicode(None, allow_none=True, config=True, help="""
+        StorageClass of home PVCs. None: the cluster's default class; "": a
+        pre-provisioned volume with no class.""")
+    storage_access_modes = List(["ReadWriteOnce"], config=True, help="Access modes of home PVCs.")
+    home_mount_path = Unicode("/home/jovyan", config=True, help="Where the home PVC is mounted.")
+    delete_pvc = Bool(True, config=True, help="""
+        Delete a server's home PVC when the hub deletes the server or the user for good
+        (never on stop).""")
+
+    # -- the pod -----------------------------------------------------------------------
+    pod_name_prefix = Unicode("jupyter-", config=True,
+                              help="Pods are named this + the server's slug.")
+    image = Unicode("quay.io/jupyter/base-notebook:latest", config=True, help="""
+        The notebook image (it needs jupyterhub-singleuser, and jupyter-kf to launch
+        jobs). Also given to the pod as JUPYTER_IMAGE and JUPYTER_KF_IMAGE: jupyter-kf's
+        default image for training jobs is the notebook's own.""")
+    image_pull_policy = Unicode(None, allow_none=True, config=True,
+                                help="imagePullPolicy of the notebook container.")
+    image_pull_secrets = List(Unicode(), config=True, help="Names of image pull Secrets.")
+    extra_resource_limits = Dict(config=True, help="""
+        Extra resource limits, e.g. {"nvidia.com/gpu": "1"}. Merged key by key with
+        profiles' and options' values; an extended resource is also requested.""")
+    extra_resource_guarantees = Dict(config=True, help="Extra resource requests.")
+    gpu_limit = Integer(0, config=True, help="GPUs for the pod (0: none), as ``gpu_resource``.")
+    gpu_resource = Unicode("nvidia.com/gpu", config=True, help="The extended resource of a GPU.")
+    node_selector = Dict(config=True, help="The pod's nodeSelector (merged across profiles).")
+    tolerations = List(Dict(), config=True, help="The pod's tolerations.")
+    volumes = List(Dict(), config=True, help="Extra pod volumes (Kubernetes JSON).")
+    volume_mounts = List(Dict(), config=True, help="Extra volume mounts of the notebook container.")
+    extra_labels = Dict(config=True, help="Extra labels on the pod.")
+    extra_annotations = Dict(config=True, help="Extra annotations on the pod.")
+    extra_pod_spec = Dict(config=True, help="Fields set as they are in the pod's spec.")
+    uid = Integer(None, allow_none=True, config=True, help="runAsUser (None: the image's).")
+    gid = Integer(None, allow_none=True, config=True, help="runAsGroup (None: the image's).")
+    fs_gid = Integer(100, allow_none=True, config=True, help="fsGroup: the home volume's group.")
+    working_dir = Unicode(None, allow_none=True, config=True, help="The container's workingDir.")
+    priority_class_name = Unicode(None, allow_none=True, config=True, help="The pod's priorityClassName.")
+    delete_grace_period = Integer(1, config=True, help="Grace period (s) when deleting the pod.")
+    stop_timeout = Integer(60, config=True, help="""
+        How long ``stop`` waits for the pod to be gone (its own timeout, not
+        ``start_timeout``); after it the pod is deleted at once, without grace.""")
+    unschedulable_timeout = Float(0.0, config=True, help="""
+        Fail a spawn whose pod the scheduler cannot place after this many seconds, with
+        the scheduler's reason (0: wait until ``start_timeout``, e.g. for an autoscaler).""")
+
+    # -- profiles ----------------------------------------------------------------------
+    profile_list = List(Dict(), config=True, help="""
+        Profiles offered in the options form, checked again on the server (see
+        ``spawner.profiles`` and docs/spawner.md): display_name, slug, description,
+        default, overrides (or kubespawner_override), profile_options, allowed_users,
+        allowed_groups.""")
+
+    # -- JupyterHub defaults that differ for pods --------------------------------------
+    @default("ip")
+    def _default_ip(self):
+        return "0.0.0.0"  # the pod's own network namespace
+
+    @default("port")
+    def _default_port(self):
+        return 8888
+
+    @default("env_keep")
+    def _default_env_keep(self):
+        return []  # the hub's PATH etc. mean nothing inside the image
+
+    @default("start_timeout")
+    def _default_start_timeout(self):
+        return 300  # image pulls; failures we can see fail at once anyway
+
+    @default("options_form")
+    def _default_options_form(self):
+        return KubeflowSpawner._render_options_form
+
+    @default("options_from_form")
+    def _default_options_from_form(self):
+        def options_from_form(form_data, spawner):
+            return spawner._checked_options_from_form(form_data)
+        return options_from_form
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self):
+        return KubeflowSpawner._check_user_options
+
+    @validate("namespace_mode")
+    def _check_mode(self, proposal):
+        if proposal.value not in ("per-user", "shared"):
+            raise ValueError("namespace_mode must be 'per-user' or 'shared'")
+        return proposal.value
+
+    @validate("pod_security_level")
+    def _check_psa(self, proposal):
+        if proposal.value not in objects.PSA_LEVELS:
+            raise ValueError(f"pod_security_level must be one of {objects.PSA_LEVELS}")
+        return proposal.value
+
+    @validate("namespace_prefix", "pod_name_prefix", "pvc_name_prefix", "service_account_prefix")
+    def _check_prefix(self, proposal):
+        value = proposal.value
+        if len(value) > 63 - SLUG_BUDGET or (value and not safe_slug(value.rstrip("-")) == value.rstrip("-")):
+            raise ValueError(f"{proposal.trait.name} {value!r}: at most {63 - SLUG_BUDGET} "
+                             "characters of [a-z0-9-], starting with a letter or digit")
+        return value
+
+    @validate("profile_list")
+    def _check_profiles(self, proposal):
+        profiles.parse_profiles(proposal.value)  # configuration errors surface at start-up
+        return proposal.value
+
+    @observe("profile_list")
+    def _profiles_changed(self, change):
+        self._parsed_profiles = None
+
+    # -- state -------------------------------------------------------------------------
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._parsed_profiles: list | None = None
+        self._base_values: dict[str, Any] = {}
+        self._names: dict[str, str] = {}
+        self._progress_log: list[dict] = []
+        self._pod_uid: str | None = None
+
+    def load_state(self, state):
+        super().load_state(state)
+        if state.get("pod_name"):
+            self._names = {k: state[k] for k in ("namespace", "pod_name", "pvc_name",
+                                                  "service_account", "secret_name") if k in state}
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(self.names)
+        state["spawner"] = "jupyter-kf/1"
+        return state
+
+    # clear_state (base: the API token) keeps the names: a later start finds the same PVC
+    # even if the templates changed meanwhile.
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Every name of this server's objects (remembered in the hub's database)."""
+        if not self._names:
+            user_slug = safe_slug(self.user.name, SLUG_BUDGET)
+            slug = server_slug(self.user.name, self.name, SLUG_BUDGET)
+            namespace = (f"{self.namespace_prefix}{user_slug}" if self.namespace_mode == "per-user"
+                         else self._shared_namespace())
+            pod = f"{self.pod_name_prefix}{slug}"
+            self._names = {
+                "namespace": namespace,
+                "pod_name": pod,
+                "pvc_name": f"{self.pvc_name_prefix}{slug}" if self.storage_enabled else "",
+                "service_account": f"{self.service_account_prefix}{user_slug}",
+                "secret_name": pod if self.namespace_mode == "shared" else "",
+            }
+        return self._names
+
+    def _shared_namespace(self) -> str:
+        return self.namespace or self._api()[1]
+
+    # -- the API -----------------------------------------------------------------------
+    def _api(self) -> tuple[client.ApiClient, str]:
+        key = (self.kubeconfig, self.kube_context)
+        if key not in _clients:
+            api, default_ns = load_api_client(ClusterConfig(kubeconfig=self.kubeconfig,
+                                                            context=self.kube_context))
+            api.configuration.connection_pool_maxsize = max(4, self.k8s_api_threads)
+            api.rest_client.pool_manager.connection_pool_kw["maxsize"] = max(4, self.k8s_api_threads)
+            _clients[key] = (api, default_ns)
+        return _clients[key]
+
+    def _executor(self) -> ThreadPoolExecutor:
+        n = max(2, self.k8s_api_threads)
+        if n not in _executors:
+            _executors[n] = ThreadPoolExecutor(n, thread_name_prefix="jupyter-kf-k8s")
+        return _executors[n]
+
+    @property
+    def watch(self) -> PodWatch:
+        api, _ = self._api()
+        shared_ns = None if self.namespace_mode == "per-user" else self._shared_namespace()
+        selector = objects.selector(self.hub_id)
+        key = (api.configuration.host, selector, shared_ns, self.pod_name_prefix)
+        watch = shared_watch(key, lambda: PodWatch(
+            api, label_selector=selector, pod_prefix=self.pod_name_prefix, namespace=shared_ns,
+            stall_seconds=self.watch_stall_seconds))
+        watch.ensure_started()
+        return watch
+
+    async def _call(self, fn, *args, verb: str, resource: str, namespace: str | None,
+                    name: str | None = None, ok: tuple[int, ...] = (), **kwargs):
+        """Run one API call in the thread pool; retry while the API server is away.
+
+        Returns the response, or None when the status is in ``ok`` (e.g. 409 on create,
+        404 on delete). Other errors are raised as jupyter_kf errors.
+        """
+        loop = asyncio.get_running_loop()
+        kwargs.setdefault("_request_timeout", (5, 30))
+        deadline = time.monotonic() + self.k8s_api_retry_seconds
+        backoff = 0.2
+        while True:
+            try:
+                return await loop.run_in_executor(self._executor(), functools.partial(fn, *args, **kwargs))
+            except ApiException as exc:
+                if exc.status in ok:
+                    return None
+                retry = exc.status in (0, 429) or exc.status >= 500
+                error = exc
+            except Exception as exc:  # connection refused / reset, TLS, timeouts
+                retry, error = True, exc
+            if not retry or time.monotonic() + backoff > deadline:
+                raise translate(error, verb=verb, resource=resource, namespace=namespace,
+                                name=name) from None
+            self.log.info("%s: retrying %s %s %s: %s", self._log_name, verb, resource, name or "",
+                          str(error)[:200])
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _create(self, fn, namespace: str | None, body: dict, *, resource: str) -> dict | None:
+        args = (namespace, body) if namespace is not None else (body,)
+        return await self._call(fn, *args, verb="create", resource=resource, namespace=namespace,
+                                name=body["metadata"]["name"], ok=(409,))
+
+    # -- options -----------------------------------------------------------------------
+    def _profiles(self) -> list[profiles.Profile]:
+        if self._parsed_profiles is None:
+            self._parsed_profiles = profiles.parse_profiles(self.profile_list)
+        return self._parsed_profiles
+
+    def _groups(self) -> list[str]:
+        return [g.name for g in getattr(self.user, "groups", []) or []]
+
+    def _render_options_form(self) -> str:
+        mine = profiles.offered(self._profiles(), self.user.name, self._groups())
+        if not self.profile_list:
+            return ""
+        if not mine:
+            return ('<p class="alert alert-warning">No server profile is offered to you; '
+                    'ask the hub\'s administrator.</p>')
+        return profiles.render_form(mine, self.user_options or {})
+
+    def _checked_options_from_form(self, form_data: dict) -> dict:
+        options = profiles.options_from_form(form_data)
+        self._resolve(options)  # refused here: the form comes back with the message
+        return options
+
+    def _check_user_options(self, user_options: dict) -> None:
+        self._resolve(user_options)
+
+    def _resolve(self, user_options: dict | None):
+        try:
+            return profiles.resolve(self._profiles(), user_options, user=self.user.name,
+                                    groups=self._groups())
+        except profiles.OptionsError as exc:
+            raise _fail(400, str(exc)) from None
+
+    def _apply_profile(self) -> str:
+        """Reset every setting a profile changed, then apply this start's profile."""
+        for trait, value in self._base_values.items():
+            setattr(self, trait, copy.deepcopy(value))
+        profile, chosen, overrides = self._resolve(self.user_options)
+        for override in overrides:
+            for trait, value in override.items():
+                if not self.has_trait(trait):
+                    raise _fail(500, f"profile {profile.slug!r} sets {trait!r}, which "
+                                             "is not a setting of KubeflowSpawner")
+                if trait not in self._base_values:
+                    self._base_values[trait] = copy.deepcopy(getattr(self, trait))
+                setattr(self, trait, profiles.merge(getattr(self, trait), value))
+        if profile is None:
+            return ""
+        return profile.display_name + "".join(f", {k}={v}" for k, v in chosen.items())
+
+    # -- building ----------------------------------------------------------------------
+    def _labels(self) -> dict[str, str]:
+        return objects.common_labels(self.hub_id, label_value(self.user.name), label_value(self.name))
+
+    def _annotations(self) -> dict[str, str]:
+        return {objects.ANNOTATION_USER: self.user.name, objects.ANNOTATION_SERVER: self.name}
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        env["JUPYTER_IMAGE"] = self.image
+        env["JUPYTER_KF_IMAGE"] = self.image
+        env["JUPYTER_KF_NAMESPACE"] = self.names["namespace"]
+        return env
+
+    def build_pod(self) -> dict:
+        names = self.names
+        env = {k: v for k, v in self.get_env().items() if v is not None}
+        secret_env = {}
+        if names["secret_name"]:
+            # shared namespace: whoever may read pods there must not read this token
+            for key in SECRET_ENV:
+                if key in env:
+                    env.pop(key)
+                    secret_env[key] = key
+        limits = dict(self.extra_resource_limits)
+        if self.gpu_limit:
+            limits[self.gpu_resource] = str(self.gpu_limit)
+        res = objects.resources(cpu_limit=self.cpu_limit, cpu_guarantee=self.cpu_guarantee,
+                                mem_limit=self.mem_limit, mem_guarantee=self.mem_guarantee,
+                                extra_limits=limits, extra_guarantees=self.extra_resource_guarantees)
+        labels = {**self.extra_labels, **self._labels(), objects.LABEL_COMPONENT: objects.COMPONENT}
+        return objects.make_pod(
+            names["pod_name"], names["namespace"], image=self.image,
+            command=[*self.cmd, *self.get_args()], port=self.port, env=env,
+            secret_env=secret_env, secret_name=names["secret_name"] or None,
+            service_account=names["service_account"], resources_=res,
+            pvc_name=names["pvc_name"] or None, home_mount_path=self.home_mount_path,
+            image_pull_policy=self.image_pull_policy, image_pull_secrets=self.image_pull_secrets,
+            node_selector=self.node_selector, tolerations=self.tolerations, volumes=self.volumes,
+            volume_mounts=self.volume_mounts, uid=self.uid, gid=self.gid, fs_gid=self.fs_gid,
+            working_dir=self.working_dir, labels=labels,
+            annotations={**self.extra_annotations, **self._annotations()},
+            priority_class_name=self.priority_class_name, extra_pod_spec=self.extra_pod_spec)
+
+    # -- progress ----------------------------------------------------------------------
+    def _step(self, progress: int, message: str) -> None:
+        self._progress_log.append({"progress": progress, "message": message})
+        self.log.info("%s: %s", self._log_name, message)
+
+    async def progress(self):
+        """Our own steps and the pod's events (scheduled, pulling, started, failed
+        scheduling...), each as soon as it happens."""
+        sent = 0
+        seen: dict[str, str] = {}
+        value = 10
+        names = self.names
+        while True:
+            if sent > len(self._progress_log):  # a new start began a new log
+                sent = 0
+            while sent < len(self._progress_log):
+                entry = self._progress_log[sent]
+                sent += 1
+                value = max(value, entry["progress"])
+                yield dict(entry)
+            for event in self.watch.pod_events(names["namespace"], names["pod_name"], self._pod_uid):
+                ident = event["metadata"]["name"]
+                stamp = f"{event.get('count')}/{event['metadata'].get('resourceVersion')}"
+                if seen.get(ident) == stamp:
+                    continue
+                seen[ident] = stamp
+                value = min(90, value + (90 - value) // 3)
+                yield {"progress": value, "message": describe_event(event),
+                       "raw_event": {k: event.get(k) for k in ("reason", "message", "type", "count")}}
+            if not self._spawn_pending:
+                return
+            await self.watch.wait_change(names["namespace"], names["pod_name"], 0.5)
+
+    # -- start -------------------------------------------------------------------------
+    async def start(self):
+        self._progress_log = []
+        self._pod_uid = None
+        chosen = self._apply_profile()
+        names = self.names
+        watch = self.watch  # starts the shared caches if this is the first spawn; no wait
+        api = self._api()[0]
+        core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+        ns = names["namespace"]
+        if chosen:
+            self._step(5, f"Profile: {chosen}")
+        try:
+            await self._ensure_user_objects(core, rbac, ns)
+            await self._ensure_server_objects(core, ns)
+            pod = await self._create_pod(core, ns)
+            self._pod_uid = (pod or {}).get("metadata", {}).get("uid")
+            self._step(40, f"Pod {names['pod_name']} created; waiting for it to be scheduled and start")
+            url = await self._wait_ready(watch, ns, names["pod_name"])
+        except JupyterKFError as exc:
+            raise _fail(getattr(exc, "http_status", 500), str(exc)) from None
+        self._step(95, f"Server running at {url}; waiting for it to answer")
+        return url
+
+    async def _ensure_user_objects(self, core, rbac, ns: str) -> None:
+        names = self.names
+        user_labels = objects.common_labels(self.hub_id, label_value(self.user.name))
+        if self.namespace_mode == "per-user":
+            body = objects.make_namespace(ns, pod_security=self.pod_security_level,
+                                          labels={**self.namespace_labels, **user_labels},
+                                          annotations={**self.namespace_annotations,
+                                                       objects.ANNOTATION_USER: self.user.name})
+        else:
+            body = objects.make_namespace(ns, pod_security=self.pod_security_level,
+                                          labels={**self.namespace_labels,
+                                                  objects.LABEL_MANAGED_BY: objects.MANAGED_BY},
+                                          annotations=self.namespace_annotations)
+        created = await self._create(core.create_namespace, None, body, resource="namespace")
+        self._step(10, f"Namespace {ns} {'created' if created else 'ready'} "
+                       f"(Pod Security: {self.pod_security_level})")
+        sa = objects.make_service_account(names["service_account"], ns, labels=user_labels,
+                                          annotations={objects.ANNOTATION_USER: self.user.name})
+        work = [self._create(core.create_namespaced_service_account, ns, sa, resource="serviceaccount")]
+        if self.user_cluster_role:
+            binding = user_role_binding(ns, names["service_account"], role=self.user_cluster_role)
+            binding["roleRef"]["kind"] = "ClusterRole"
+            bound_to = f"ClusterRole {self.user_cluster_role} (in {ns} only)"
+        else:
+            role = user_role(ns)
+            binding = user_role_binding(ns, names["service_account"])
+            work.append(self._create(rbac.create_namespaced_role, ns, role, resource="role"))
+            bound_to = f"Role {role['metadata']['name']}"
+        binding["metadata"]["labels"] = {**binding["metadata"].get("labels", {}), **user_labels}
+        work.append(self._create(rbac.create_namespaced_role_binding, ns, binding, resource="rolebinding"))
+        await asyncio.gather(*work)
+        self._step(20, f"ServiceAccount {names['service_account']} bound to {bound_to}")
+
+    async def _ensure_server_objects(self, core, ns: str) -> None:
+        names = self.names
+        work = []
+        if names["pvc_name"]:
+            pvc = objects.make_pvc(names["pvc_name"], ns, capacity=self.storage_capacity,
+                                   storage_class=self.storage_class,
+                                   access_modes=self.storage_access_modes, labels=self._labels(),
+                                   annotations=self._annotations())
+            work.append(self._create(core.create_namespaced_persistent_volume_claim, ns, pvc,
+                                     resource="persistentvolumeclaim"))
+        if names["secret_name"]:
+            secret = objects.make_secret(names["secret_name"], ns,
+                                         {k: self.api_token for k in SECRET_ENV},
+                                         labels=self._labels())
+            work.append(self._put_secret(core, ns, secret))
+        results = await asyncio.gather(*work)
+        if names["pvc_name"]:
+            state = "created" if results[0] is not None else "kept from before"
+            self._step(30, f"Home volume {names['pvc_name']} {state} ({self.storage_capacity})")
+
+    async def _put_secret(self, core, ns: str, secret: dict):
+        made = await self._create(core.create_namespaced_secret, ns, secret, resource="secret")
+        if made is None:  # left by a start that did not finish: this start's token wins
+            await self._call(core.replace_namespaced_secret, secret["metadata"]["name"], ns, secret,
+                             verb="replace", resource="secret", namespace=ns,
+                             name=secret["metadata"]["name"])
+        return made
+
+    async def _create_pod(self, core, ns: str) -> dict:
+        body = self.build_pod()
+        name = body["metadata"]["name"]
+        for attempt in range(3):
+            made = await self._call(core.create_namespaced_pod, ns, body, verb="create",
+                                    resource="pod", namespace=ns, name=name, ok=(409,),
+                                    _preload_content=False)
+            if made is not None:
+                return json.loads(made.data)
+            # A pod of that name is still there (a stop the hub did not see finish, or a
+            # hub killed mid-spawn): delete it now and create ours.
+            self._step(35, f"An old pod {name} is still there; deleting it first")
+            await self._delete_pod(core, ns, name, grace=0)
+            await self._wait_gone(ns, name, self.stop_timeout)
+        raise BackendUnavailableError(f"pod {name!r} in namespace {ns!r} could not be replaced")
+
+    async def _read_pod(self, ns: str, name: str, *, sync_wait: float = 0.0):
+        """The pod from the cache; from one GET if the cache is not in step (never a
+        stale answer); ``UNKNOWN`` if the API server cannot be asked."""
+        watch = self.watch
+        deadline = time.monotonic() + sync_wait
+        while not watch.synced and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        try:
+            return watch.pod(ns, name)
+        except BackendUnavailableError:
+            pass
+        core = client.CoreV1Api(self._api()[0])
+        loop = asyncio.get_running_loop()
+        try:
+            resp = await loop.run_in_executor(self._executor(), functools.partial(
+                core.read_namespaced_pod, name, ns, _preload_content=False, _request_timeout=(3, 10)))
+        except ApiException as exc:
+            return None if exc.status == 404 else UNKNOWN
+        except Exception:
+            return UNKNOWN
+        return json.loads(resp.data)
+
+    async def _wait_ready(self, watch: PodWatch, ns: str, name: str) -> str:
+        started = time.monotonic()
+        deadline = started + max(5.0, self.start_timeout - 2)
+        unschedulable_since: float | None = None
+        reported: set[str] = set()
+        last: PodView | None = None
+        while True:
+            pod = await self._read_pod(ns, name)
+            if isinstance(pod, _Unknown):
+                pod = None if last is None else last.raw
+            view = view_pod(pod, watch.pod_events(ns, name, self._pod_uid)) if pod else None
+            if view is not None and self._pod_uid and view.uid and view.uid != self._pod_uid:
+                view = None  # an older incarnation still in the cache
+            if view is not None:
+                last = view
+                for key, progress, message in view.milestones():
+                    if key not in reported:
+                        reported.add(key)
+                        self._step(progress, message)
+                if view.ready and view.ip:
+                    return f"http://{view.ip}:{self.port}"
+                if view.failure:
+                    raise _fail(500, f"The server's pod failed: {view.failure}")
+                if view.unschedulable:
+                    unschedulable_since = unschedulable_since or time.monotonic()
+                    if (self.unschedulable_timeout and
+                            time.monotonic() - unschedulable_since >= self.unschedulable_timeout):
+                        raise _fail(500, "The server's pod cannot be scheduled: "
+                                                 f"{view.unschedulable}")
+                else:
+                    unschedulable_since = None
+            if time.monotonic() >= deadline:
+                why = "it never appeared"
+                if last is not None:
+                    why = (f"the scheduler cannot place it: {last.unschedulable}" if last.unschedulable
+                           else last.summary())
+                raise _fail(500, f"The server's pod was not ready after "
+                                         f"{time.monotonic() - started:.0f} s: {why}")
+            await watch.wait_change(ns, name, 1.0 if watch.synced else 2.0)
+
+    # -- poll, url, stop ---------------------------------------------------------------
+    async def poll(self):
+        names = self.names
+        pod = await self._read_pod(names["namespace"], names["pod_name"], sync_wait=5.0)
+        if isinstance(pod, _Unknown):
+            return None  # cannot tell: never report a server dead because the API is away
+        if pod is None:
+            return 1
+        view = view_pod(pod, [])
+        if view.exit_code is not None:
+            return view.exit_code
+        return None
+
+    async def get_url(self):
+        """After a hub restart: where the pod really is, waiting (up to start_timeout)
+        for a pod that was still starting when the hub went away."""
+        names = self.names
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            pod = await self._read_pod(names["namespace"], names["pod_name"], sync_wait=5.0)
+            if isinstance(pod, dict):
+                view = view_pod(pod, [])
+                if view.ready and view.ip:
+                    return f"http://{view.ip}:{self.port}"
+                if view.failure or view.exit_code is not None:
+                    break
+            elif pod is None:
+                break
+            if time.monotonic() > deadline:
+                break
+            await self.watch.wait_change(names["namespace"], names["pod_name"], 1.0)
+        return self.server.url if self.server else ""
+
+    async def _delete_pod(self, core, ns: str, name: str, grace: int) -> None:
+        await self._call(core.delete_namespaced_pod, name, ns, verb="delete", resource="pod",
+                         namespace=ns, name=name, ok=(404,), grace_period_seconds=grace,
+                         _preload_content=False)
+
+    async def _wait_gone(self, ns: str, name: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pod = await self._read_pod(ns, name)
+            if pod is None:
+                return True
+            await self.watch.wait_change(ns, name, 1.0)
+        return False
+
+    async def stop(self, now=False):
+        names = self.names
+        ns, name = names["namespace"], names["pod_name"]
+        core = client.CoreV1Api(self._api()[0])
+        await self._delete_pod(core, ns, name, 0 if now else self.delete_grace_period)
+        if names["secret_name"]:
+            await self._call(core.delete_namespaced_secret, names["secret_name"], ns,
+                             verb="delete", resource="secret", namespace=ns,
+                             name=names["secret_name"], ok=(404,))
+        if not await self._wait_gone(ns, name, self.stop_timeout):
+            self.log.warning("%s: pod %s/%s still there after %s s; deleting it without grace",
+                             self._log_name, ns, name, self.stop_timeout)
+            await self._delete_pod(core, ns, name, 0)
+        self.watch.forget_events(ns, name)
+
+    async def delete_forever(self):
+        """The server (or its user) is deleted for good: its home PVC goes too."""
+        names = self.names
+        if self.delete_pvc and names["pvc_name"]:
+            core = client.CoreV1Api(self._api()[0])
+            await self._call(core.delete_namespaced_persistent_volume_claim, names["pvc_name"],
+                             names["namespace"], verb="delete", resource="persistentvolumeclaim",
+                             namespace=names["namespace"], name=names["pvc_name"], ok=(404,))

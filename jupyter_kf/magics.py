@@ -246,7 +246,8 @@ class KFTrainMagics(Magics):
             raise UsageError(str(exc)) from None
         if not (args.wait or args.follow):
             return job
-        print(f"submitted {job.kind} {job.name} ({job.workers} workers, {job.backend}); "
+        where = job.backend if job.backend == "local" else f"{job.backend}/{job.namespace}"
+        print(f"submitted {job.kind} {job.name} ({job.workers} workers, {where}); "
               f"{'following its log' if args.follow else 'waiting for it to finish'}...",
               flush=True)
         return self._wait(client, job, args)

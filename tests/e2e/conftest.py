@@ -130,5 +130,6 @@ def page(lab):
             yield page
         finally:
             (ARTIFACTS / "console.log").write_text("\n".join(console))
+            page.screenshot(path=str(ARTIFACTS / "last.png"))
             context.close()
             browser.close()

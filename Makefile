@@ -23,6 +23,13 @@ $(CHP): tests/spawner/package-lock.json
 	npm ci --prefix tests/spawner --no-audit --no-fund --loglevel=error
 	touch $(CHP)
 
+# The side panel's own unit tests (jest), from the lock file (installing the package usually
+# did this already, when it built the panel).
+JEST    := labextension/node_modules/.bin/jest
+$(JEST): labextension/package-lock.json
+	npm ci --prefix labextension --no-audit --no-fund --loglevel=error
+	touch $(JEST)
+
 quickstart: $(STAMP)
 	$(PY) examples/quickstart/run.py
 
@@ -39,9 +46,10 @@ cluster-down:
 	bash tests/cluster/down.sh
 
 # The whole suite: unit, local processes, the real control plane (built and started by the
-# session fixture), the server extension and the browser.
-test: system-deps $(STAMP) $(CHP) cluster-build
+# session fixture), the server extension and the browser; then the panel's jest tests.
+test: system-deps $(STAMP) $(CHP) $(JEST) cluster-build
 	$(PY) -m pytest
+	npm test --prefix labextension -- --ci
 
 # Only what needs neither the control plane nor a browser.
 test-fast: $(STAMP)

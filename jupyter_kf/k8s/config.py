@@ -33,8 +33,16 @@ def cluster_configured() -> bool:
 
 
 def load_api_client(cfg: ClusterConfig | None = None) -> tuple[client.ApiClient, str]:
-    """An ApiClient and the namespace to use by default (the ServiceAccount's or context's)."""
-    cfg = cfg or ClusterConfig()
+    """An ApiClient and the namespace to use by default.
+
+    The default namespace is ``$JUPYTER_KF_NAMESPACE`` when set (the spawner sets it in
+    every notebook pod), else the ServiceAccount's or the kubeconfig context's.
+    """
+    api, namespace = _load(cfg or ClusterConfig())
+    return api, os.environ.get("JUPYTER_KF_NAMESPACE") or namespace
+
+
+def _load(cfg: ClusterConfig) -> tuple[client.ApiClient, str]:
     if cfg.host and cfg.token:
         conf = client.Configuration()
         conf.host = cfg.host

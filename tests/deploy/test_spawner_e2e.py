@@ -97,8 +97,6 @@ def test_the_deploy_config_selects_the_kubeflow_spawner_and_culler(hub_config):
 
 
 def test_spawn_two_users_and_each_trains_alone(hub_config, hub_api, admin_api, sa_client, cluster):
-    from spawner import KubeflowSpawner
-    binds_cluster_role = bool(KubeflowSpawner.class_traits().get("user_cluster_role"))
     core = k8s.CoreV1Api(admin_api)
     alice, bob = make_spawner(hub_config, "alice"), make_spawner(hub_config, "bob")
 
@@ -111,23 +109,6 @@ def test_spawn_two_users_and_each_trains_alone(hub_config, hub_api, admin_api, s
 
     loop = asyncio.new_event_loop()
     try:
-        if not binds_cluster_role:
-            # The spawner as it stands writes a Role per namespace: the hub would need every
-            # rule of it cluster-wide, or `escalate`. Prove the refusal is exactly that.
-            # (The RoleBinding to the missing Role may fail first, as a 404: the API server
-            # cannot check a binding against a Role it cannot find.)
-            with pytest.raises(Exception) as err:
-                loop.run_until_complete(alice.start())
-            assert "role" in str(err.value), err.value
-            from jupyter_kf.k8s.rbac import user_role
-            ns = alice.names["namespace"]
-            with pytest.raises(k8s.ApiException) as refused:
-                k8s.RbacAuthorizationV1Api(hub_api).create_namespaced_role(ns, user_role(ns))
-            assert refused.value.status == 403
-            # No `create` on roles at all (with it, the escalation check would refuse next).
-            assert "roles.rbac.authorization.k8s.io is forbidden" in refused.value.body
-            pytest.xfail("spawner/ has no user_cluster_role, so it writes a Role per namespace, "
-                         f"which the hub may not: spawn failed with {err.value}")
         urls = loop.run_until_complete(spawn_both())
         assert all(u.startswith("http://") and u.endswith(":8888") for u in urls)
         assert loop.run_until_complete(alice.poll()) is None

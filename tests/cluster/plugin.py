@@ -40,6 +40,8 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import wait_for  # noqa: F401 - also imported from here by tests
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DIR = HERE / ".run"
 
@@ -49,26 +51,6 @@ AFTER = "jupyter-kf.test/after"  # Go duration spent Running before the outcome
 EXIT_CODE = "jupyter-kf.test/exit-code"  # exit code when the outcome is "fail"
 POD_IP = "jupyter-kf.test/pod-ip"  # podIP to report instead of one from the node's podCIDR
 
-
-def wait_for(
-    predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.25, what: str = ""
-) -> Any:
-    """Call ``predicate`` until it returns a truthy value and return that value.
-
-    Raises ``TimeoutError`` (with the last exception, if any) after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
-            last_exc = exc
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}") from last_exc
-        time.sleep(interval)
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from types import SimpleNamespace
 
 import pytest
 from kubernetes import client as k8s
@@ -126,7 +125,7 @@ def test_spawn_two_users_and_each_trains_alone(hub_config, hub_api, admin_api, s
             api = sa_client(ns, sa, create=False)
             users[sp.user.name] = (ns, Client(KubernetesBackend(api_client=api, namespace=ns, image=IMAGE)), api)
 
-        (a_ns, a, _), (b_ns, b, b_api) = users["alice"], users["bob"]
+        (a_ns, a, _), (_, b, b_api) = users["alice"], users["bob"]
         a.submit(JobSpec.create("pytorch", name="train", workers=1, code=Code("print('epoch=1 loss=0.5')\n")))
         wait_for(lambda: a.get("train").phase == "Succeeded", 90, what="alice's job to succeed")
         cluster.set_pod_logs(admin_api, a_ns, "train-master-0", ["epoch=1 loss=0.5"])

@@ -7,7 +7,6 @@ in these tests is authorised by the real API server, as it is in a notebook pod.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -16,6 +15,7 @@ from kubernetes import client as k8s
 from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.k8s.rbac import user_role, user_role_binding
+from tests.waiting import wait_for  # noqa: F401 - the tests here import it from this module
 
 IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
 
@@ -53,17 +53,3 @@ def make_user(namespace_factory, sa_client, admin_api):
 @pytest.fixture
 def user(make_user) -> User:
     return make_user()
-
-
-def wait_for(predicate, timeout=60.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except Exception as exc:  # transient while things start
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not reached in {timeout} s (last: {last!r})")

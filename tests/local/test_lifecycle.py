@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import psutil
 import pytest
@@ -15,17 +14,10 @@ import pytest
 from jupyter_kf.errors import ConflictError, InvalidSpecError, NotFoundError
 from jupyter_kf.jobs import Code, JobSpec, RunPolicy
 
+from tests.waiting import wait_for
+
 from .conftest import job_processes
 
-
-def wait_for(predicate, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
 
 
 def pid_of(client, name, replica):

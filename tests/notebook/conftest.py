@@ -5,8 +5,6 @@ no job process may outlive it (the same rule as tests/local)."""
 from __future__ import annotations
 
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,16 +28,6 @@ WORKER = textwrap.dedent("""
     print(f"rank {rank} done", flush=True)
 """)
 
-
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from jupyter_kf.errors import NotFoundError
 from jupyter_kf.widgets import JobMonitor
 
-from .conftest import wait_until
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def start(client, monitors, worker_script, stop_file, name, workers=1) -> JobMon
 
 def test_status_replicas_metrics_and_log_follow_the_job(client, monitors, worker_script, stop_file):
     m = start(client, monitors, worker_script, stop_file, "watched", workers=2)
-    wait_until(lambda: m.phase == "Running", what="Running")
-    wait_until(lambda: [(r["role"], r["index"], r["phase"]) for r in m.replica_rows]
+    wait_for(lambda: m.phase == "Running", what="Running")
+    wait_for(lambda: [(r["role"], r["index"], r["phase"]) for r in m.replica_rows]
                == [("Master", 0, "Running"), ("Worker", 0, "Running")], what="replica rows")
     assert all(set(r) == {"role", "index", "phase", "restarts", "node", "reason"}
                for r in m.replica_rows)
@@ -39,7 +39,7 @@ def test_status_replicas_metrics_and_log_follow_the_job(client, monitors, worker
     assert "<td" in m.replica_table.value and "Worker" in m.replica_table.value
 
     # Metric points plotted from rank 0 (loss against step), log lines of rank 0.
-    wait_until(lambda: m.plot.points >= 3, what="metric points")
+    wait_for(lambda: m.plot.points >= 3, what="metric points")
     assert m.plot.replica == "master-0"
     xs, ys = m.plot.series["loss"]
     assert xs[:3] == [0, 1, 2] and ys[:3] == [1.0, 0.5, 0.3333]
@@ -48,7 +48,7 @@ def test_status_replicas_metrics_and_log_follow_the_job(client, monitors, worker
     assert m.plot_box.layout.display is None  # the plot shows once there are points
     assert m.replica_select.options == ("master-0", "worker-0")
     assert m.replica_select.value == "master-0"
-    wait_until(lambda: "hello from rank 0" in m.log_view.lines, what="rank 0's log")
+    wait_for(lambda: "hello from rank 0" in m.log_view.lines, what="rank 0's log")
     assert not any(line.startswith("@@jupyter-kf-metric") for line in m.log_view.lines)
     assert "Started" in m.events_table.value
 
@@ -67,12 +67,12 @@ def test_log_replica_selector_sends_deltas(client, monitors, worker_script, stop
     m = start(client, monitors, worker_script, stop_file, "logs", workers=2)
     sent = []
     m.log_view.send = sent.append  # record what would go to the browser
-    wait_until(lambda: any(line.startswith("step=") for line in m.log_view.lines))
+    wait_for(lambda: any(line.startswith("step=") for line in m.log_view.lines))
     m.replica_select.value = "worker-0"
-    wait_until(lambda: "hello from rank 1" in m.log_view.lines, what="worker-0's log")
+    wait_for(lambda: "hello from rank 1" in m.log_view.lines, what="worker-0's log")
     assert m.log_view.replica == "worker-0"
     assert "hello from rank 0" not in m.log_view.lines
-    wait_until(lambda: len([s for s in sent if s["type"] == "append"]) >= 2, what="deltas")
+    wait_for(lambda: len([s for s in sent if s["type"] == "append"]) >= 2, what="deltas")
     reset_at = max(i for i, s in enumerate(sent) if s["type"] == "reset")
     deltas = [s for s in sent[reset_at + 1:] if s["type"] == "append"]
     assert deltas, sent
@@ -86,20 +86,20 @@ def test_log_replica_selector_sends_deltas(client, monitors, worker_script, stop
 
 def test_controls_scale_suspend_resume_delete(client, monitors, worker_script, stop_file):
     m = start(client, monitors, worker_script, stop_file, "ctl")
-    wait_until(lambda: m.phase == "Running", what="Running")
+    wait_for(lambda: m.phase == "Running", what="Running")
 
     m.workers_input.value = 2
     m.scale_button.click()
-    wait_until(lambda: client.get("ctl").workers == 2, what="scaled job")
-    wait_until(lambda: len(m.replica_rows) == 2 and m.workers == 2, what="2 replica rows")
-    wait_until(lambda: "scaled to 2 workers" in m.message.value, what="message")
+    wait_for(lambda: client.get("ctl").workers == 2, what="scaled job")
+    wait_for(lambda: len(m.replica_rows) == 2 and m.workers == 2, what="2 replica rows")
+    wait_for(lambda: "scaled to 2 workers" in m.message.value, what="message")
 
     m.suspend_button.click()
-    wait_until(lambda: client.get("ctl").phase == "Suspended", what="suspended job")
-    wait_until(lambda: m.suspend_button.description == "Resume", what="Resume button")
+    wait_for(lambda: client.get("ctl").phase == "Suspended", what="suspended job")
+    wait_for(lambda: m.suspend_button.description == "Resume", what="Resume button")
     m.suspend_button.click()
-    wait_until(lambda: client.get("ctl").phase == "Running", what="resumed job")
-    wait_until(lambda: m.suspend_button.description == "Suspend", what="Suspend button")
+    wait_for(lambda: client.get("ctl").phase == "Running", what="resumed job")
+    wait_for(lambda: m.suspend_button.description == "Suspend", what="Suspend button")
 
     # Delete asks first; Cancel keeps the job.
     m.delete_button.click()
@@ -109,7 +109,7 @@ def test_controls_scale_suspend_resume_delete(client, monitors, worker_script, s
     assert client.get("ctl").phase == "Running"
     m.delete_button.click()
     m.confirm_button.click()
-    wait_until(lambda: m.phase == "Deleted", what="Deleted")
+    wait_for(lambda: m.phase == "Deleted", what="Deleted")
     with pytest.raises(NotFoundError):
         client.get("ctl")
     m.updater.join(10)
@@ -128,7 +128,7 @@ def test_failed_action_shows_the_message(client, monitors, worker_script, stop_f
 
 def test_closing_stops_the_updater_and_leaves_the_job(client, monitors, worker_script, stop_file):
     m = start(client, monitors, worker_script, stop_file, "closed")
-    wait_until(lambda: m.phase == "Running", what="Running")
+    wait_for(lambda: m.phase == "Running", what="Running")
     assert m.updater.is_alive() and m.live
     m.close()
     m.updater.join(5)
@@ -138,9 +138,9 @@ def test_closing_stops_the_updater_and_leaves_the_job(client, monitors, worker_s
 
 def test_monitor_of_a_job_deleted_elsewhere(client, monitors, worker_script, stop_file):
     m = start(client, monitors, worker_script, stop_file, "elsewhere")
-    wait_until(lambda: m.phase == "Running", what="Running")
+    wait_for(lambda: m.phase == "Running", what="Running")
     client.delete("elsewhere")
-    wait_until(lambda: m.phase == "Deleted", what="Deleted")
+    wait_for(lambda: m.phase == "Deleted", what="Deleted")
     m.updater.join(5)
     assert not m.updater.is_alive()
 

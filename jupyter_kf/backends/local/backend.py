@@ -23,7 +23,7 @@ from ...errors import BackendUnavailableError, ConflictError, InvalidSpecError, 
 from ...jobs import Change, Event, Job, JobSpec, Replica, parse_status, replica_keys
 from ...jobs.validation import DNS1035
 from ..base import Backend
-from .layout import JobDir, default_root, now, read_json, read_jsonl, write_json
+from .layout import JobDir, ParsedFiles, default_root, now, read_json, read_jsonl, write_json
 from .supervisor import ENV_JOB_DIR, _start_ticks
 
 NAMESPACE = "local"
@@ -43,6 +43,8 @@ class LocalBackend(Backend):
         self.root = Path(root).expanduser() if root else default_root()
         self.python = python or sys.executable
         self.max_replicas = max_replicas  # processes one job may start on this machine
+        self._parsed = ParsedFiles()  # spec, status and meta files as last read
+        self._jobs: dict[Path, tuple[tuple, Job]] = {}  # the Job made of them (immutable)
 
     # -- helpers --------------------------------------------------------------------------
     def _dir(self, name: str) -> JobDir:
@@ -67,16 +69,18 @@ class LocalBackend(Backend):
         return _start_ticks(info["pid"]) == info["started"]
 
     def _load(self, d: JobDir) -> Job:
-        data = read_json(d.spec)
-        if data is None:
+        parsed = self._parsed.get(d.spec, _parse_spec)
+        if parsed is None:
             raise NotFoundError(f"no local job named {d.name!r}")
-        try:
-            spec = JobSpec.from_dict(data)
-        except InvalidSpecError:
-            spec = None
-        status_data = read_json(d.status, {}) or {}
+        data, spec = parsed
+        status_data = self._parsed.get(d.status, default={}) or {}
+        meta = self._parsed.get(d.path / "meta.json", default={}) or {}
+        sources = (parsed, status_data, meta)
+        last = self._jobs.get(d.path)
+        if last is not None and all(a is b for a, b in zip(last[0], sources)):
+            if last[1].status.finished:  # nothing of a finished job changes by itself
+                return last[1]
         status = parse_status(status_data)
-        meta = read_json(d.path / "meta.json", {}) or {}
         if not status.finished and self._lost(d, meta):
             status_data = self._mark_lost(d, status_data)
             status = parse_status(status_data)
@@ -89,12 +93,16 @@ class LocalBackend(Backend):
         )
         if not replicas and spec is not None:
             replicas = tuple(Replica(role, i, "Pending") for role, i in replica_keys(spec))
-        return Job(
+        job = Job(
             name=d.name, namespace=NAMESPACE, kind=spec.kind if spec else data.get("kind", "?"),
             status=status, spec=spec, replicas=replicas, created=meta.get("created"),
             backend=self.name,
             workers=status_data.get("workers", spec.workers if spec else None),
         )
+        if len(self._jobs) >= self._parsed.limit:
+            self._jobs.clear()
+        self._jobs[d.path] = (sources, job)
+        return job
 
     def _lost(self, d: JobDir, meta: dict) -> bool:
         alive = self._supervisor_alive(d)
@@ -205,11 +213,10 @@ class LocalBackend(Backend):
         if not self.root.is_dir():
             return jobs
         for path in sorted(self.root.iterdir()):
-            if (path / "spec.json").exists():
-                try:
-                    jobs.append(self._load(JobDir(path)))
-                except NotFoundError:
-                    continue  # deleted while listing
+            try:
+                jobs.append(self._load(JobDir(path)))
+            except NotFoundError:
+                continue  # not a job folder, or deleted while listing
         return jobs
 
     def watch(self, namespace: str | None = None, *, name: str | None = None,
@@ -419,3 +426,11 @@ def _kill_leftovers(d: JobDir) -> None:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(victims, timeout=5)
+
+
+def _parse_spec(data: dict) -> tuple[dict, JobSpec | None]:
+    """A job folder's spec.json: the raw dict and the spec (None if it no longer validates)."""
+    try:
+        return data, JobSpec.from_dict(data)
+    except InvalidSpecError:
+        return data, None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,6 +63,40 @@ def read_json(path: Path, default: Any = None) -> Any:
         return default
     except ValueError:
         return default
+
+
+class ParsedFiles:
+    """Files parsed once and again only when they change, for listing many jobs fast.
+
+    A file counts as changed when its inode, size or modification time differ:
+    ``write_json`` replaces a file whole (a new inode), so no edit goes unseen. Callers
+    must not mutate what they get (specs are frozen; dicts are read, never written).
+    """
+
+    def __init__(self, limit: int = 20_000):
+        self.limit = limit
+        self._memo: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+
+    def get(self, path: Path, parse: Callable[[Any], Any] = lambda data: data,
+            default: Any = None) -> Any:
+        """``parse(read_json(path))``, from memory while the file is unchanged."""
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            self._memo.pop(path, None)
+            return default
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        hit = self._memo.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        data = read_json(path)
+        if data is None:
+            return default
+        value = parse(data)
+        if len(self._memo) >= self.limit:
+            self._memo.clear()
+        self._memo[path] = (key, value)
+        return value
 
 
 def append_jsonl(path: Path, record: dict) -> None:

@@ -1,6 +1,7 @@
-"""Shared by benchmarks/status_propagation.py and benchmarks/list_jobs.py: a cluster to run
-on, jobs made the way jupyter-kf makes them, a raw reference watch, and the two sides'
-driver processes (benchmarks/support/k8s_driver.py), each in its own virtual environment.
+"""Shared by benchmarks/status_propagation.py, benchmarks/list_jobs.py and the cluster half of
+benchmarks/submit_latency.py: a cluster to run on, jobs made the way jupyter-kf makes them,
+a raw reference watch, and the two sides' driver processes (benchmarks/support/
+k8s_driver.py), each in its own virtual environment.
 
 Runs in the project's .venv (the driver for the peer runs in .venv-bench-training/).
 """
@@ -187,9 +188,10 @@ class ConditionWatch:
     """A raw watch (admin, plain ``kubernetes`` client) on a namespace's PyTorchJobs that
     timestamps (time.monotonic, system-wide on Linux) the event in which each job's
     ``condition`` first appears with status True: when the operator's status write reached
-    a watcher, the earliest any client can know it."""
+    a watcher, the earliest any client can know it. ``condition=None``: the job's first
+    event at all (its ADDED: when its creation reached a watcher)."""
 
-    def __init__(self, api, namespace: str, condition: str = "Succeeded"):
+    def __init__(self, api, namespace: str, condition: str | None = "Succeeded"):
         from kubernetes import client
 
         self.custom = client.CustomObjectsApi(api)
@@ -212,6 +214,10 @@ class ConditionWatch:
     def _seen(self, obj: dict, kind: str) -> None:
         name = obj["metadata"]["name"]
         if name in self.first:
+            return
+        if self.condition is None:
+            self.first[name] = time.monotonic()
+            self.event_type[name] = kind
             return
         for c in (obj.get("status") or {}).get("conditions") or ():
             if c.get("type") == self.condition and c.get("status") == "True":

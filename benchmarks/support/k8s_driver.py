@@ -1,6 +1,7 @@
-"""One side of benchmarks/status_propagation.py or benchmarks/list_jobs.py, in its own process.
+"""One side of benchmarks/status_propagation.py, benchmarks/list_jobs.py or the cluster half
+of benchmarks/submit_latency.py, in its own process.
 
-    python k8s_driver.py follow|list --side ours|peer --kubeconfig K --namespace NS [...]
+    python k8s_driver.py follow|list|submit --side ours|peer --kubeconfig K --namespace NS [...]
 
 ``--side ours`` runs in the project's .venv: ``jupyter_kf.Client`` on
 ``KubernetesBackend`` (reads served from its list+watch cache). ``--side peer`` runs in
@@ -24,12 +25,24 @@ its single async-request thread is not shared: the peer's best case) — and pri
 calling thread during the call — for the peer that leaves out its HTTP request, which runs
 in the API client's pool thread); ``quit`` ends it. Ours adds, measured after the timed
 call, ``cache_copy_seconds`` (reading the raw cached objects only).
+
+``submit``: answers each ``{"name": N}`` line with ``SUBMITTED {"t0", "returned",
+"requests", "error"}`` (monotonic times around the submission; ``quit`` ends it). Ours runs
+the cell ``%%kftrain --cluster --name N --namespace NS`` + CELL_CODE in an IPython
+InteractiveShell with ``jupyter_kf.load_ipython_extension`` (the magic makes its
+"kubernetes" client from $KUBECONFIG on the first cell; the cell's displayed output is
+captured, as a terminal shell would print it). The peer calls ``TrainingClient.create_job(
+name=N, train_func=train, base_image=IMAGE, num_workers=1)``: its way of shipping a
+notebook's code (the function's source inlined in the container's command).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
 import sys
 import threading
 import time
@@ -41,6 +54,13 @@ import request_counter  # noqa: E402
 request_counter.install()  # before any client is made
 
 IMAGE = "python:3.11-slim"
+CELL_CODE = "import time\ntime.sleep(120)\n"  # ours' cell body; the peer's is train() below
+
+
+def train():
+    """The peer's job code, CELL_CODE as a function (kubeflow-training ships its source)."""
+    import time
+    time.sleep(120)
 
 
 def emit(tag: str, obj: dict) -> None:
@@ -167,13 +187,64 @@ class Peer:
     def list(self) -> int:
         return len(self.client.list_jobs())
 
+    def submit(self, name: str) -> None:
+        self.client.create_job(name=name, train_func=train, base_image=IMAGE, num_workers=1)
+
     def close(self) -> None:
         pass
 
 
+class OursCell:
+    """``submit`` for ours: the magic in an IPython shell, as a notebook runs the cell."""
+
+    def __init__(self, args):
+        os.environ["KUBECONFIG"] = args.kubeconfig  # the magic's make_backend("kubernetes")
+        os.environ["JUPYTER_KF_IMAGE"] = IMAGE
+        import jupyter_kf
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.version = f"jupyter-kf {getattr(jupyter_kf, '__version__', '?')}"
+        self.namespace = args.namespace
+        self.shell = InteractiveShell.instance()
+        jupyter_kf.load_ipython_extension(self.shell)
+
+    def submit(self, name: str) -> None:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):  # the displayed job, off the protocol's stdout
+            result = self.shell.run_cell(
+                f"%%kftrain --cluster --name {name} --namespace {self.namespace}\n{CELL_CODE}")
+        if not result.success:
+            raise RuntimeError(f"the cell failed: {out.getvalue()[-2000:]}")
+
+    def close(self) -> None:
+        import jupyter_kf
+
+        jupyter_kf.unload_ipython_extension(self.shell)  # closes the magic's clients
+
+
+def submit_loop(side) -> int:
+    emit("READY", {"version": side.version})
+    for line in sys.stdin:
+        if line.strip() == "quit":
+            break
+        name = json.loads(line)["name"]
+        before = request_counter.snapshot()
+        error = None
+        t0 = time.monotonic()
+        try:
+            side.submit(name)
+        except Exception as exc:  # noqa: BLE001 - reported
+            error = f"{type(exc).__name__}: {exc}"
+        returned = time.monotonic()
+        emit("SUBMITTED", {"name": name, "t0": t0, "returned": returned, "error": error,
+                           "requests": request_counter.since(before)})
+    side.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["follow", "list"])
+    parser.add_argument("mode", choices=["follow", "list", "submit"])
     parser.add_argument("--side", choices=["ours", "peer"], required=True)
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--namespace", required=True)
@@ -182,6 +253,8 @@ def main() -> int:
     parser.add_argument("--ours-follow", choices=["wait", "watch"], default="wait")
     args = parser.parse_args()
 
+    if args.mode == "submit":
+        return submit_loop(OursCell(args) if args.side == "ours" else Peer(args))
     side = Ours(args) if args.side == "ours" else Peer(args)
     if args.side == "peer" and args.followers:
         side.prepare(args.followers)

@@ -8,6 +8,7 @@ as one of jupyter_kf.errors, translated in ``jupyter_kf.k8s.errors``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -81,6 +82,18 @@ class _Namespace:
             informer.stop()
 
     # -- change fan-out ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[queue.Queue]:
+        """A queue that gets ``(what, job name)`` for every change while the block runs."""
+        q: queue.Queue = queue.Queue()
+        with self.lock:
+            self.listeners.append(q)
+        try:
+            yield q
+        finally:
+            with self.lock:
+                self.listeners.remove(q)
+
     def _emit(self, kind: str, name: str) -> None:
         with self.lock:
             listeners = list(self.listeners)
@@ -197,16 +210,22 @@ class KubernetesBackend(Backend):
             "notebook started by the jupyter-kf spawner it is the notebook's own image)")
 
     def _until(self, ns: _Namespace, name: str, done, timeout: float = ACK_TIMEOUT) -> Job | None:
-        """Wait until ``done(cr_or_None)`` holds in the cache; return the job (None if gone)."""
+        """Wait until ``done(cr_or_None)`` holds in the cache; return the job (None if gone).
+
+        Woken by the namespace's change notifications (checked again at least every 0.5 s).
+        """
         deadline = time.monotonic() + timeout
-        while True:
-            cr = ns.find(name)
-            if done(cr):
-                return ns.job(cr) if cr is not None else None
-            if time.monotonic() > deadline:
-                raise JupyterKFError(f"the cluster did not acknowledge the change to {name!r} "
-                                     f"within {timeout:g} s")
-            time.sleep(0.02)
+        with ns.listening() as changes:
+            while True:
+                cr = ns.find(name)
+                if done(cr):
+                    return ns.job(cr) if cr is not None else None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise JupyterKFError(f"the cluster did not acknowledge the change to "
+                                         f"{name!r} within {timeout:g} s")
+                with contextlib.suppress(queue.Empty):
+                    changes.get(timeout=min(left, 0.5))
 
     def _patch(self, ns: _Namespace, cr: dict, body: dict, verb: str) -> None:
         info = kind_info(cr["kind"])
@@ -261,11 +280,8 @@ class KubernetesBackend(Backend):
     def watch(self, namespace: str | None = None, *, name: str | None = None,
               timeout: float | None = None) -> Iterator[Change]:
         ns = self._ns(namespace)
-        q: queue.Queue = queue.Queue()
-        with ns.lock:
-            ns.listeners.append(q)
         deadline = None if timeout is None else time.monotonic() + timeout
-        try:
+        with ns.listening() as q:
             known: dict[str, Job] = {}
             for job in ns.all_jobs():
                 if name is None or job.name == name:
@@ -293,9 +309,6 @@ class KubernetesBackend(Backend):
                 change = "MODIFIED" if job_name in known else "ADDED"
                 known[job_name] = job
                 yield Change(change, job)
-        finally:
-            with ns.lock:
-                ns.listeners.remove(q)
 
     def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
              follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:

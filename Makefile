@@ -55,8 +55,11 @@ test: system-deps $(STAMP) $(CHP) $(JEST) cluster-build
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit tests/local
 
+# Every benchmark, ours against its peer (the cluster ones start a control plane if none
+# is configured); results in benchmarks/results/.
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	$(PY) benchmarks/submit_latency.py --cluster
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -48,6 +48,24 @@ def _fail(status: int, message: str) -> web.HTTPError:
     return exc
 
 
+def _raw_call(fn, args: tuple, kwargs: dict, parse: bool):
+    """Call a generated API method (in a pool thread) and read its answer as raw JSON.
+
+    The client's own decoding (``_preload_content=True``) builds a model object per nested
+    field, each with a fresh ``Configuration`` that resets the level of every logger in the
+    process under logging's global lock: pure-Python work that, in a pool thread, holds
+    the GIL the hub's event loop is waiting for. The body is read to the end here, so the
+    connection goes back to the pool (an unread answer would keep it, and the next call
+    would open a new TLS connection).
+    """
+    resp = fn(*args, _preload_content=False, **kwargs)
+    try:
+        data = resp.data
+    finally:
+        resp.release_conn()
+    return json.loads(data) if parse else True
+
+
 class _Unknown:
     """The API server could not be asked (as opposed to "no such pod")."""
 
@@ -298,19 +316,23 @@ class KubeflowSpawner(Spawner):
         return watch
 
     async def _call(self, fn, *args, verb: str, resource: str, namespace: str | None,
-                    name: str | None = None, ok: tuple[int, ...] = (), **kwargs):
+                    name: str | None = None, ok: tuple[int, ...] = (), parse: bool = False,
+                    **kwargs):
         """Run one API call in the thread pool; retry while the API server is away.
 
-        Returns the response, or None when the status is in ``ok`` (e.g. 409 on create,
-        404 on delete). Other errors are raised as jupyter_kf errors.
+        Returns the answer's JSON as a dict if ``parse``, else True; None when the status
+        is in ``ok`` (e.g. 409 on create, 404 on delete). Other errors are raised as
+        jupyter_kf errors. The answer is never turned into the client's model objects
+        (see ``_raw_call``).
         """
         loop = asyncio.get_running_loop()
         kwargs.setdefault("_request_timeout", (5, 30))
         deadline = time.monotonic() + self.k8s_api_retry_seconds
         backoff = 0.2
+        call = functools.partial(_raw_call, fn, args, kwargs, parse)
         while True:
             try:
-                return await loop.run_in_executor(self._executor(), functools.partial(fn, *args, **kwargs))
+                return await loop.run_in_executor(self._executor(), call)
             except ApiException as exc:
                 if exc.status in ok:
                     return None
@@ -326,10 +348,12 @@ class KubeflowSpawner(Spawner):
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    async def _create(self, fn, namespace: str | None, body: dict, *, resource: str) -> dict | None:
+    async def _create(self, fn, namespace: str | None, body: dict, *, resource: str) -> bool:
+        """Create ``body``: True if created now, False if it was already there (409)."""
         args = (namespace, body) if namespace is not None else (body,)
-        return await self._call(fn, *args, verb="create", resource=resource, namespace=namespace,
+        made = await self._call(fn, *args, verb="create", resource=resource, namespace=namespace,
                                 name=body["metadata"]["name"], ok=(409,))
+        return made is not None
 
     # -- options -----------------------------------------------------------------------
     def _profiles(self) -> list[profiles.Profile]:
@@ -532,12 +556,12 @@ class KubeflowSpawner(Spawner):
             work.append(self._put_secret(core, ns, secret))
         results = await asyncio.gather(*work)
         if names["pvc_name"]:
-            state = "created" if results[0] is not None else "kept from before"
+            state = "created" if results[0] else "kept from before"
             self._step(30, f"Home volume {names['pvc_name']} {state} ({self.storage_capacity})")
 
     async def _put_secret(self, core, ns: str, secret: dict):
         made = await self._create(core.create_namespaced_secret, ns, secret, resource="secret")
-        if made is None:  # left by a start that did not finish: this start's token wins
+        if not made:  # left by a start that did not finish: this start's token wins
             await self._call(core.replace_namespaced_secret, secret["metadata"]["name"], ns, secret,
                              verb="replace", resource="secret", namespace=ns,
                              name=secret["metadata"]["name"])
@@ -548,10 +572,9 @@ class KubeflowSpawner(Spawner):
         name = body["metadata"]["name"]
         for attempt in range(3):
             made = await self._call(core.create_namespaced_pod, ns, body, verb="create",
-                                    resource="pod", namespace=ns, name=name, ok=(409,),
-                                    _preload_content=False)
+                                    resource="pod", namespace=ns, name=name, ok=(409,), parse=True)
             if made is not None:
-                return json.loads(made.data)
+                return made
             # A pod of that name is still there (a stop the hub did not see finish, or a
             # hub killed mid-spawn): delete it now and create ours.
             self._step(35, f"An old pod {name} is still there; deleting it first")
@@ -573,13 +596,12 @@ class KubeflowSpawner(Spawner):
         core = client.CoreV1Api(self._api()[0])
         loop = asyncio.get_running_loop()
         try:
-            resp = await loop.run_in_executor(self._executor(), functools.partial(
-                core.read_namespaced_pod, name, ns, _preload_content=False, _request_timeout=(3, 10)))
+            return await loop.run_in_executor(self._executor(), functools.partial(
+                _raw_call, core.read_namespaced_pod, (name, ns), {"_request_timeout": (3, 10)}, True))
         except ApiException as exc:
             return None if exc.status == 404 else UNKNOWN
         except Exception:
             return UNKNOWN
-        return json.loads(resp.data)
 
     async def _wait_ready(self, watch: PodWatch, ns: str, name: str) -> str:
         started = time.monotonic()
@@ -619,7 +641,19 @@ class KubeflowSpawner(Spawner):
                            else last.summary())
                 raise _fail(500, f"The server's pod was not ready after "
                                          f"{time.monotonic() - started:.0f} s: {why}")
-            await watch.wait_change(ns, name, 1.0 if watch.synced else 2.0)
+            await watch.wait_change(ns, name, self._next_look(watch, deadline, unschedulable_since))
+
+    def _next_look(self, watch: PodWatch, deadline: float, unschedulable_since: float | None) -> float:
+        """How long ``_wait_ready`` may wait for a change before looking again: while the
+        cache is in step every change wakes it, so only its own deadlines count (hundreds
+        of spawns waking every second for nothing is loop work); otherwise it reads the
+        pod with a GET every 2 s."""
+        if not watch.synced:
+            return 2.0
+        wait = min(5.0, deadline - time.monotonic())
+        if unschedulable_since is not None and self.unschedulable_timeout:
+            wait = min(wait, unschedulable_since + self.unschedulable_timeout - time.monotonic())
+        return max(0.05, wait)
 
     # -- poll, url, stop ---------------------------------------------------------------
     async def poll(self):
@@ -656,8 +690,7 @@ class KubeflowSpawner(Spawner):
 
     async def _delete_pod(self, core, ns: str, name: str, grace: int) -> None:
         await self._call(core.delete_namespaced_pod, name, ns, verb="delete", resource="pod",
-                         namespace=ns, name=name, ok=(404,), grace_period_seconds=grace,
-                         _preload_content=False)
+                         namespace=ns, name=name, ok=(404,), grace_period_seconds=grace)
 
     async def _wait_gone(self, ns: str, name: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

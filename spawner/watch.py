@@ -7,8 +7,10 @@ disconnected. On top of that, this module:
 
 - indexes events by the pod they are about, keeping only the hub's pods' events
   (the name prefix is the filter: events carry no labels);
-- wakes the spawners waiting on a pod (asyncio events, set from the watch threads with
-  ``call_soon_threadsafe``: the hub's event loop never blocks on the API);
+- wakes the spawners waiting on a pod: the watch threads note which pods changed and
+  hand the loop one callback per batch (``call_soon_threadsafe`` only when none is
+  pending), so a burst of a thousand watch events costs the hub's event loop a few
+  callbacks, not a thousand; the loop never blocks on the API;
 - supervises both caches from the event loop: a watch thread that died is replaced, and a
   connection that has said nothing (not even a bookmark) for ``stall_seconds`` is cut so
   the informer reconnects — a half-open TCP connection looks "synced" forever otherwise
@@ -93,7 +95,9 @@ class PodWatch:
         self.check_seconds = check_seconds
         self._lock = threading.Lock()
         self._events: dict[Key, dict[str, dict]] = {}
-        self._waiters: dict[Key, set[asyncio.Event]] = {}
+        self._waiters: dict[Key, set[asyncio.Future]] = {}  # touched on the loop only
+        self._changed: set[Key] = set()  # pods changed since the loop last woke waiters
+        self._flush_pending = False  # both under self._lock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._supervisor: asyncio.Task | None = None
         self.pods = self._new_pod_informer()
@@ -222,36 +226,55 @@ class PodWatch:
 
     # -- waking ------------------------------------------------------------------------
     async def wait_change(self, namespace: str, name: str, timeout: float) -> None:
-        """Return when the pod or its events change, or after ``timeout`` seconds."""
-        event = asyncio.Event()
+        """Return when the pod or its events change, or after ``timeout`` seconds.
+
+        One future and one timer (``asyncio.wait_for`` would add a task per wait: with
+        hundreds of spawns waiting, that is loop work for nothing)."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         key = (namespace, name)
-        self._waiters.setdefault(key, set()).add(event)
+        self._waiters.setdefault(key, set()).add(waiter)
+        timer = loop.call_later(timeout, _resolve, waiter)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+            await waiter
         finally:
+            timer.cancel()
             waiters = self._waiters.get(key)
             if waiters is not None:
-                waiters.discard(event)
+                waiters.discard(waiter)
                 if not waiters:
                     self._waiters.pop(key, None)
 
     def _wake(self, key: Key) -> None:
-        for event in self._waiters.get(key, ()):
-            event.set()
+        for waiter in self._waiters.get(key, ()):
+            _resolve(waiter)
 
     def _wake_all(self) -> None:
         for key in list(self._waiters):
             self._wake(key)
 
     def _notify(self, key: Key) -> None:
+        """From a watch thread: the pod ``key`` changed. Wakes its waiters on the loop,
+        batched with every other change that arrives before the loop gets to it."""
         loop = self._loop
-        if loop is not None and key in self._waiters:
-            try:
-                loop.call_soon_threadsafe(self._wake, key)
-            except RuntimeError:  # loop closed at hub shutdown
-                pass
+        if loop is None:
+            return
+        with self._lock:
+            self._changed.add(key)
+            if self._flush_pending:
+                return
+            self._flush_pending = True
+        try:
+            loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:  # loop closed at hub shutdown
+            pass
+
+    def _flush(self) -> None:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            self._flush_pending = False
+        for key in changed:
+            self._wake(key)
 
     def _on_pod(self, kind: str, pod: dict) -> None:
         meta = pod["metadata"]
@@ -271,6 +294,11 @@ class PodWatch:
             else:
                 self._events.setdefault(key, {})[name] = event
         self._notify(key)
+
+
+def _resolve(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _event_time(event: dict) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,16 +69,6 @@ def hub_factory(cluster, node_side, tmp_path) -> Iterator:
 def hub(hub_factory) -> Hub:
     return hub_factory()
 
-
-def wait_for(predicate, timeout: float = 60, interval: float = 0.3, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s: {what or predicate}")
-        time.sleep(interval)
 
 
 def artifacts_dir() -> Path:

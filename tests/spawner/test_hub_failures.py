@@ -16,7 +16,7 @@ import uuid
 import pytest
 from kubernetes import client
 
-from .conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 

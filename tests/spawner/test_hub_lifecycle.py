@@ -8,7 +8,7 @@ from kubernetes import client
 
 from spawner.slugs import multi_slug, safe_slug
 
-from .conftest import wait_for
+from tests.waiting import wait_for
 from .harness import LIGHT_ANNOTATIONS
 from .test_hub_spawn import pytorchjob
 

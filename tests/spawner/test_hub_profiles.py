@@ -9,7 +9,7 @@ import re
 import pytest
 from kubernetes import client
 
-from .conftest import wait_for
+from tests.waiting import wait_for
 from .harness import LIGHT_ANNOTATIONS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from kubernetes import client
 
-from .conftest import wait_for
+from tests.waiting import wait_for
 from .harness import LIGHT_ANNOTATIONS
 
 pytestmark = [pytest.mark.cluster]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .conftest import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
@@ -26,7 +25,8 @@ def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
         hub.add_user(user)
         r = hub.spawn(user)
         assert r.status_code in (201, 202), r.text
-    servers = {u: hub.wait_ready(u, timeout=150) for u in ("alice", "bob")}
+    for user in ("alice", "bob"):
+        hub.wait_ready(user, timeout=150)
 
     # The hub reaches each real single-user server through the proxy.
     for user in ("alice", "bob"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+
+from jupyter_kf.k8s.informer import interrupt
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = Path(__file__).resolve().parent
@@ -259,14 +260,7 @@ class ConditionWatch:
 
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        conn = getattr(response, "connection", None) or getattr(response, "_connection", None)
-        sock = getattr(conn, "sock", None)
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
+        interrupt(self._response)
         self._thread.join(5)
 
 

@@ -116,19 +116,8 @@ class Informer:
             self._thread.join(timeout=5)
 
     def reconnect(self) -> None:
-        """End the current watch; the cache resumes from the last resourceVersion it saw.
-
-        The socket is shut down rather than the response closed: closing a TLS socket
-        that another thread is reading from can block both.
-        """
-        response = self._response
-        conn = getattr(response, "connection", None) or getattr(response, "_connection", None)
-        sock = getattr(conn, "sock", None)
-        if sock is not None:
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
+        """End the current watch; the cache resumes from the last resourceVersion it saw."""
+        interrupt(self._response)
 
     @property
     def alive(self) -> bool:
@@ -242,3 +231,18 @@ class Informer:
         finally:
             self._response = None
             response.close()  # not release_conn(): an unfinished stream must not go back to the pool
+
+
+def interrupt(response) -> None:
+    """End a streaming urllib3 ``response`` another thread is reading: its read returns.
+
+    The socket is shut down rather than the response closed: closing a TLS socket that
+    another thread is reading from can block both.
+    """
+    conn = getattr(response, "connection", None) or getattr(response, "_connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spawn_herd import PEER_VENV, RESULTS, BenchHub, ClusterSide, p99, summary  # noqa: E402
+from spawn_herd import RESULTS, BenchHub, ClusterSide, p99, require_peer, summary  # noqa: E402
 
 
 BATCH = 100
@@ -77,9 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     servers = args.servers or (60 if args.quick else 500)
     seconds = args.seconds or (60 if args.quick else 120)
-    if not (PEER_VENV / "bin" / "jupyterhub").exists():
-        sys.exit("the peer is not installed: python3 -m venv .venv-bench-hub && "
-                 ".venv-bench-hub/bin/pip install -r benchmarks/requirements-kubespawner.txt")
+    require_peer()
     cluster = ClusterSide(nodes=2 if servers > 300 else 0)
     work = Path(tempfile.mkdtemp(prefix="jkf-idle-"))
     runs: dict[str, list[dict]] = {"ours": [], "peer": []}

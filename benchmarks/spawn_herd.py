@@ -51,8 +51,8 @@ import requests  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from jupyter_kf.k8s.rbac import user_role, user_role_binding  # noqa: E402
-from tests.spawner.harness import (CHP_BIN, STORAGE_CLASS, Kubelet, LightListener,  # noqa: E402
-                                   Provisioner, free_port)
+from tests.spawner.harness import (CHP_BIN, HUB_BASE, STORAGE_CLASS, Kubelet,  # noqa: E402
+                                   LightListener, Provisioner, free_port)
 
 PEER_VENV = ROOT / ".venv-bench-hub"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -116,19 +116,8 @@ if _os.environ.get("JKF_BENCH_DEBUG"):  # name what blocks the loop
     _asyncio.get_running_loop().slow_callback_duration = 0.1
 '''
 
-COMMON = r'''
-import json
-c = get_config()  # noqa
-S = json.loads({settings!r})
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = S["port"]
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = S["hub_port"]
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % S["proxy_api_port"]
-c.ConfigurableHTTPProxy.command = [S["chp"]]
-c.JupyterHub.cleanup_servers = False
-c.JupyterHub.authenticator_class = "dummy"
-c.Authenticator.allow_all = True
+COMMON = HUB_BASE + r'''
+S = settings
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.active_server_limit = 0
 c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
@@ -434,6 +423,13 @@ class ClusterSide:
         self.provisioner.stop()
 
 
+def require_peer() -> None:
+    """Exit with the install command when KubeSpawner's hub is not in .venv-bench-hub/."""
+    if not (PEER_VENV / "bin" / "jupyterhub").exists():
+        sys.exit("the peer is not installed: python3 -m venv .venv-bench-hub && "
+                 ".venv-bench-hub/bin/pip install -r benchmarks/requirements-kubespawner.txt")
+
+
 def p99(values: list[float]) -> float:
     if not values:
         return 0.0
@@ -518,9 +514,7 @@ def main() -> None:
     args = parser.parse_args()
     users = args.users or (30 if args.quick else 200)
     rounds = args.rounds or (1 if args.quick else 2)
-    if not (PEER_VENV / "bin" / "jupyterhub").exists():
-        sys.exit("the peer is not installed: python3 -m venv .venv-bench-hub && "
-                 ".venv-bench-hub/bin/pip install -r benchmarks/requirements-kubespawner.txt")
+    require_peer()
     cluster = ClusterSide(nodes=2 if users > 150 else 0)
     work = Path(tempfile.mkdtemp(prefix="jkf-herd-"))
     runs: dict[str, list[dict]] = {side: [] for side in SIDES}

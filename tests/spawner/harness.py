@@ -305,7 +305,9 @@ class Kubelet(_Loop):
             self._kill(key)
 
 
-HUB_CONFIG = """
+# A hub on loopback ports with its own proxy and dummy logins, whose servers outlive it
+# (as on Kubernetes); the tests' and the benchmarks' hub configs start with it.
+HUB_BASE = """
 import json
 c = get_config()  # noqa
 settings = json.loads({settings!r})
@@ -315,9 +317,12 @@ c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = settings["hub_port"]
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % settings["proxy_api_port"]
 c.ConfigurableHTTPProxy.command = [settings["chp"]]
-c.JupyterHub.cleanup_servers = False   # servers outlive the hub (as on Kubernetes)
+c.JupyterHub.cleanup_servers = False
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allow_all = True
+"""
+
+HUB_CONFIG = HUB_BASE + """
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.services = [{{"name": "tester", "api_token": settings["token"]}}]

@@ -22,13 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spawn_herd import RESULTS, BenchHub, ClusterSide, p99, require_peer, summary  # noqa: E402
-
+from spawn_herd import RESULTS, BenchHub, ClusterSide, p99, require_peer, summary
 
 BATCH = 100
 
 
-def idle_round(side: str, cluster: ClusterSide, servers: int, seconds: float, workdir: Path) -> dict:
+def idle_round(
+    side: str, cluster: ClusterSide, servers: int, seconds: float, workdir: Path
+) -> dict:
     shared = f"idle-{side}-{int(time.time())}"
     cluster.core.create_namespace({"metadata": {"name": shared}})
     hub = BenchHub(side, workdir, cluster.kubeconfig, shared_namespace=shared)
@@ -40,7 +41,7 @@ def idle_round(side: str, cluster: ClusterSide, servers: int, seconds: float, wo
         # In batches: this measures the idle state, not the herd (500 at once overruns
         # JupyterHub's own proxy API on this machine: "Failed to add ... to proxy").
         for i in range(0, len(names), BATCH):
-            batch = names[i:i + BATCH]
+            batch = names[i : i + BATCH]
             for attempt in range(3):
                 try:
                     hub.spawn_all([n for n in batch if not hub.is_ready(n)])
@@ -58,11 +59,16 @@ def idle_round(side: str, cluster: ClusterSide, servers: int, seconds: float, wo
         after = hub.read_stats()
         elapsed = time.monotonic() - start
         made = after["requests"] - before["requests"]
-        lags = after["lags"][len(before["lags"]):]
+        lags = after["lags"][len(before["lags"]) :]
         by = {k: after["by"].get(k, 0) - before["by"].get(k, 0) for k in after["by"]}
-        return {"requests_per_s": made / elapsed, "requests": made, "seconds": elapsed,
-                "requests_by_kind": by, "loop_lag_p99_ms": p99(lags) * 1000,
-                "spawn_wall_s": spawn_wall}
+        return {
+            "requests_per_s": made / elapsed,
+            "requests": made,
+            "seconds": elapsed,
+            "requests_by_kind": by,
+            "loop_lag_p99_ms": p99(lags) * 1000,
+            "spawn_wall_s": spawn_wall,
+        }
     finally:
         hub.stop()
         cluster.clean(hub.prefix, shared)
@@ -89,19 +95,34 @@ def main() -> None:
                 runs[side].append(res)
     finally:
         cluster.close()
-    ours = {"requests_per_s": summary([x["requests_per_s"] for x in runs["ours"]]),
-            "loop_lag_p99_ms": summary([x["loop_lag_p99_ms"] for x in runs["ours"]])}
-    peer = {"requests_per_s": summary([x["requests_per_s"] for x in runs["peer"]]),
-            "loop_lag_p99_ms": summary([x["loop_lag_p99_ms"] for x in runs["peer"]])}
+    ours = {
+        "requests_per_s": summary([x["requests_per_s"] for x in runs["ours"]]),
+        "loop_lag_p99_ms": summary([x["loop_lag_p99_ms"] for x in runs["ours"]]),
+    }
+    peer = {
+        "requests_per_s": summary([x["requests_per_s"] for x in runs["peer"]]),
+        "loop_lag_p99_ms": summary([x["loop_lag_p99_ms"] for x in runs["peer"]]),
+    }
     peer_rate = peer["requests_per_s"]["median"]
     ratio = {"requests_per_s": ours["requests_per_s"]["median"] / peer_rate if peer_rate else None}
     goal = {"requests_per_s": "<= 0.1x peer"}
     met = ratio["requests_per_s"] is not None and ratio["requests_per_s"] <= 0.1
-    out = {"ours": ours, "peer": {"kubespawner-7.1.0": peer}, "ratio": ratio, "goal": goal,
-           "met": met, "servers": servers, "seconds": seconds, "runs": runs}
+    out = {
+        "ours": ours,
+        "peer": {"kubespawner-7.1.0": peer},
+        "ratio": ratio,
+        "goal": goal,
+        "met": met,
+        "servers": servers,
+        "seconds": seconds,
+        "runs": runs,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "idle_api_load.json").write_text(json.dumps(out, indent=2))
-    print("RESULT idle_api_load " + json.dumps({k: out[k] for k in ("ours", "peer", "ratio", "goal", "met")}))
+    print(
+        "RESULT idle_api_load "
+        + json.dumps({k: out[k] for k in ("ours", "peer", "ratio", "goal", "met")})
+    )
 
 
 if __name__ == "__main__":

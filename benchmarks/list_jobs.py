@@ -38,10 +38,23 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from k8s_bench import (GROUP, PLURAL, VERSION, Driver, admin_api, cluster,  # noqa: E402
-                       code_state, create_jobs, create_namespace, delete_namespace,
-                       ensure_peer, log, peer_version, percentile)
-from peer import stats, write_result  # noqa: E402
+from k8s_bench import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    Driver,
+    admin_api,
+    cluster,
+    code_state,
+    create_jobs,
+    create_namespace,
+    delete_namespace,
+    ensure_peer,
+    log,
+    peer_version,
+    percentile,
+)
+from peer import stats, write_result
 
 NAME = "list_jobs"
 
@@ -54,17 +67,28 @@ def settle(api, namespace: str, jobs: int, timeout: float) -> dict:
     custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
     deadline = time.monotonic() + timeout
     while True:
-        crs = json.loads(custom.list_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, _preload_content=False).data)["items"]
+        crs = json.loads(
+            custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, _preload_content=False
+            ).data
+        )["items"]
         with_status = sum(1 for cr in crs if (cr.get("status") or {}).get("conditions"))
         last = [((cr.get("status") or {}).get("conditions") or [{}])[-1] for cr in crs]
         running = sum(1 for c in last if c.get("type") == "Running" and c.get("status") == "True")
-        succeeded = sum(1 for c in last if c.get("type") == "Succeeded" and c.get("status") == "True")
+        succeeded = sum(
+            1 for c in last if c.get("type") == "Succeeded" and c.get("status") == "True"
+        )
         pods = json.loads(core.list_namespaced_pod(namespace, _preload_content=False).data)["items"]
-        state = {"jobs": len(crs), "jobs_with_conditions": with_status, "jobs_running": running,
-                 "jobs_succeeded": succeeded, "pods": len(pods)}
-        if (len(crs) == jobs and running + succeeded == jobs and len(pods) >= jobs) or \
-                time.monotonic() > deadline:
+        state = {
+            "jobs": len(crs),
+            "jobs_with_conditions": with_status,
+            "jobs_running": running,
+            "jobs_succeeded": succeeded,
+            "pods": len(pods),
+        }
+        if (
+            len(crs) == jobs and running + succeeded == jobs and len(pods) >= jobs
+        ) or time.monotonic() > deadline:
             return state
         time.sleep(3)
 
@@ -80,24 +104,45 @@ def existing_jobs(api, namespace: str) -> int | None:
         if exc.status == 404:
             return None
         raise
-    return len(json.loads(client.CustomObjectsApi(api).list_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, _preload_content=False).data)["items"])
+    return len(
+        json.loads(
+            client.CustomObjectsApi(api)
+            .list_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, _preload_content=False
+            )
+            .data
+        )["items"]
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="10 rounds (full: 60); making the 500 jobs takes most of the time")
-    parser.add_argument("--kubeconfig", default=None,
-                        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 rounds (full: 60); making the 500 jobs takes most of the time",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)",
+    )
     parser.add_argument("--jobs", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="timed rounds: K lists by ours, then one by the peer")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="timed rounds: K lists by ours, then one by the peer",
+    )
     parser.add_argument("--ours-per-round", type=int, default=5, help="K")
-    parser.add_argument("--keep-namespace", metavar="NAME", default=None,
-                        help="use namespace NAME, making its jobs only if it has none, and "
-                        "leave it in place (for repeated runs; default: a fresh namespace, "
-                        "deleted after)")
+    parser.add_argument(
+        "--keep-namespace",
+        metavar="NAME",
+        default=None,
+        help="use namespace NAME, making its jobs only if it has none, and "
+        "leave it in place (for repeated runs; default: a fresh namespace, "
+        "deleted after)",
+    )
     args = parser.parse_args()
     rounds = args.rounds or (10 if args.quick else 60)
 
@@ -119,6 +164,7 @@ def main() -> int:
             ns = create_namespace(api, "jkf-bench-list")
         elif existing is None:
             from kubernetes import client
+
             client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
         drivers: list[Driver] = []
         try:
@@ -129,17 +175,27 @@ def main() -> int:
             else:
                 log(f"creating {args.jobs} jobs in {ns}")
                 t = time.monotonic()
-                create_jobs(api, ns, {f"job-{i:04d}": ("run" if i % 10 == 0 else "succeed", "1s")
-                                      for i in range(args.jobs)})
+                create_jobs(
+                    api,
+                    ns,
+                    {
+                        f"job-{i:04d}": ("run" if i % 10 == 0 else "succeed", "1s")
+                        for i in range(args.jobs)
+                    },
+                )
                 log(f"created in {time.monotonic() - t:.1f} s; waiting for the operator")
             state = settle(api, ns, args.jobs, timeout=300)
             log(f"cluster state: {state}")
-            drivers = [Driver("list", "ours", kubeconfig, ns),
-                       Driver("list", "peer", kubeconfig, ns)]
+            drivers = [
+                Driver("list", "ours", kubeconfig, ns),
+                Driver("list", "peer", kubeconfig, ns),
+            ]
             ready = {d.side: d.wait_ready() for d in drivers}
             for side, r in ready.items():
-                log(f"{side} ready ({r['version']}): first list {r['first_list_seconds'] * 1000:.0f} ms, "
-                    f"{r['count']} jobs, requests {r['requests']}")
+                log(
+                    f"{side} ready ({r['version']}): first list {r['first_list_seconds'] * 1000:.0f} ms, "
+                    f"{r['count']} jobs, requests {r['requests']}"
+                )
                 if r["count"] != args.jobs:
                     raise RuntimeError(f"{side} listed {r['count']} jobs, not {args.jobs}")
             ours_d, peer_d = drivers
@@ -166,8 +222,10 @@ def main() -> int:
                 peer.append(b["seconds"])
                 peer_requests.append(b["requests"])
                 if (i + 1) % 10 == 0:
-                    log(f"round {i + 1}/{rounds}: ours {a['seconds'] * 1000:.2f} ms, "
-                        f"peer {b['seconds'] * 1000:.1f} ms")
+                    log(
+                        f"round {i + 1}/{rounds}: ours {a['seconds'] * 1000:.2f} ms, "
+                        f"peer {b['seconds'] * 1000:.1f} ms"
+                    )
         finally:
             for d in drivers:
                 d.close()
@@ -176,8 +234,11 @@ def main() -> int:
 
     def summary(values: list[float]) -> dict:
         ms = [v * 1000 for v in values]
-        return {**stats(ms), "p50": round(percentile(ms, 0.5), 3),
-                "p99": round(percentile(ms, 0.99), 3)}
+        return {
+            **stats(ms),
+            "p50": round(percentile(ms, 0.5), 3),
+            "p99": round(percentile(ms, 0.99), 3),
+        }
 
     def ms_stats(values: list[float]) -> dict | None:
         kept = [v * 1000 for v in values if v == v]  # NaN: not measured
@@ -185,44 +246,72 @@ def main() -> int:
 
     o, p = summary(ours), summary(peer)
     result = {
-        "ours": {"client": f"{ready['ours']['version']} Client(KubernetesBackend).list()",
-                 "list_ms": o, "jobs": args.jobs,
-                 "requests_per_list": stats(ours_requests),
-                 "first_list_ms": round(ready["ours"]["first_list_seconds"] * 1000, 1),
-                 "startup_requests": ready["ours"]["requests"],
-                 "diagnostics": {
-                     "list_cpu_ms": {**ms_stats(ours_cpu),
-                                     "p99": round(percentile(ours_cpu, 0.99) * 1000, 3)},
-                     "cache_copy_ms": ms_stats(ours_cache),
-                     "what": ("list_cpu_ms: the CPU time of the calling thread during each "
-                              "timed list (the rest of its wall time went to other threads "
-                              "and processes: waiting for the CPU on a shared machine, or for "
-                              "the GIL); cache_copy_ms: reading the cached CRs and pods "
-                              "alone, without building Jobs from them, after each timed "
-                              "list")}},
-        "peer": {f"{peer_name.split(' (')[0]} TrainingClient.list_jobs()": {
-            "list_ms": p, "jobs": args.jobs, "requests_per_list": stats(peer_requests),
-            "first_list_ms": round(ready["peer"]["first_list_seconds"] * 1000, 1)}},
-        "ratio": {"list_ms_p50": round(o["p50"] / p["p50"], 4),
-                  "list_ms_p99": round(o["p99"] / p["p99"], 4),
-                  "list_ms_median": round(o["median"] / p["median"], 4)},
+        "ours": {
+            "client": f"{ready['ours']['version']} Client(KubernetesBackend).list()",
+            "list_ms": o,
+            "jobs": args.jobs,
+            "requests_per_list": stats(ours_requests),
+            "first_list_ms": round(ready["ours"]["first_list_seconds"] * 1000, 1),
+            "startup_requests": ready["ours"]["requests"],
+            "diagnostics": {
+                "list_cpu_ms": {
+                    **ms_stats(ours_cpu),
+                    "p99": round(percentile(ours_cpu, 0.99) * 1000, 3),
+                },
+                "cache_copy_ms": ms_stats(ours_cache),
+                "what": (
+                    "list_cpu_ms: the CPU time of the calling thread during each "
+                    "timed list (the rest of its wall time went to other threads "
+                    "and processes: waiting for the CPU on a shared machine, or for "
+                    "the GIL); cache_copy_ms: reading the cached CRs and pods "
+                    "alone, without building Jobs from them, after each timed "
+                    "list"
+                ),
+            },
+        },
+        "peer": {
+            f"{peer_name.split(' (')[0]} TrainingClient.list_jobs()": {
+                "list_ms": p,
+                "jobs": args.jobs,
+                "requests_per_list": stats(peer_requests),
+                "first_list_ms": round(ready["peer"]["first_list_seconds"] * 1000, 1),
+            }
+        },
+        "ratio": {
+            "list_ms_p50": round(o["p50"] / p["p50"], 4),
+            "list_ms_p99": round(o["p99"] / p["p99"], 4),
+            "list_ms_median": round(o["median"] / p["median"], 4),
+        },
         "goal": {"list_ms": f"ours p99 under 20 ms with {args.jobs} jobs, from the cache"},
         "met": o["p99"] < 20,
-        "setup": {"jobs": args.jobs, "namespace_reused": bool(existing), "rounds": rounds, "ours_lists_per_round": args.ours_per_round,
-                  "timed_lists": {"ours": len(ours), "peer": len(peer)}, "quick": args.quick,
-                  "peer": peer_name, "cluster_state": state, "identity": "cluster admin",
-                  "kind": "PyTorchJob, 1 worker: every 10th Running, the rest Succeeded "
-                          "(pods kept)",
-                  "seconds": round(time.monotonic() - t0, 1), "code": code_state()},
-        "notes": ("times in ms, measured inside each side's process around the call; p99 is "
-                  "nearest-rank. Ours serves from its cache (0 requests per list after the "
-                  "first call's list+watch); the peer sends one LIST per call and "
-                  "deserializes 500 jobs into its models."),
+        "setup": {
+            "jobs": args.jobs,
+            "namespace_reused": bool(existing),
+            "rounds": rounds,
+            "ours_lists_per_round": args.ours_per_round,
+            "timed_lists": {"ours": len(ours), "peer": len(peer)},
+            "quick": args.quick,
+            "peer": peer_name,
+            "cluster_state": state,
+            "identity": "cluster admin",
+            "kind": "PyTorchJob, 1 worker: every 10th Running, the rest Succeeded (pods kept)",
+            "seconds": round(time.monotonic() - t0, 1),
+            "code": code_state(),
+        },
+        "notes": (
+            "times in ms, measured inside each side's process around the call; p99 is "
+            "nearest-rank. Ours serves from its cache (0 requests per list after the "
+            "first call's list+watch); the peer sends one LIST per call and "
+            "deserializes 500 jobs into its models."
+        ),
     }
     cpu = result["ours"]["diagnostics"]["list_cpu_ms"]
-    print(f"ours p50 {o['p50']} ms p99 {o['p99']} ms (CPU median {cpu['median']} ms, p99 "
-          f"{cpu['p99']} ms); peer p50 {p['p50']} ms p99 {p['p99']} ms; ratio p50 "
-          f"{result['ratio']['list_ms_p50']} p99 {result['ratio']['list_ms_p99']}", flush=True)
+    print(
+        f"ours p50 {o['p50']} ms p99 {o['p99']} ms (CPU median {cpu['median']} ms, p99 "
+        f"{cpu['p99']} ms); peer p50 {p['p50']} ms p99 {p['p99']} ms; ratio p50 "
+        f"{result['ratio']['list_ms_p50']} p99 {result['ratio']['list_ms_p99']}",
+        flush=True,
+    )
     write_result(NAME, result)
     return 0
 

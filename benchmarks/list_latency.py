@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from peer import stats, write_result  # noqa: E402
+from peer import stats, write_result
 
 NAME = "list_latency"
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 class Server:
     """A `jupyter server` (or `jupyter lab`) with jupyter_kf on the local backend."""
 
-    def __init__(self, home: Path, *, lab: bool = False, root: Path | None = None,
-                 extra: list[str] = ()):
+    def __init__(
+        self, home: Path, *, lab: bool = False, root: Path | None = None, extra: list[str] = ()
+    ):
         self.home, self.token = home, secrets.token_hex(16)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -47,17 +48,35 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         work = Path(tempfile.mkdtemp(prefix="jkf-bench-server-"))
         self.work = work
-        env = {**os.environ, "JUPYTER_KF_HOME": str(home),
-               "JUPYTER_CONFIG_DIR": str(work / "config"), "JUPYTER_RUNTIME_DIR": str(work / "rt")}
+        env = {
+            **os.environ,
+            "JUPYTER_KF_HOME": str(home),
+            "JUPYTER_CONFIG_DIR": str(work / "config"),
+            "JUPYTER_RUNTIME_DIR": str(work / "rt"),
+        }
         module = "jupyterlab" if lab else "jupyter_server"
         self.log = open(work / "server.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, "--allow-root", "--no-browser", f"--port={self.port}",
-             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={root or home}",
-             '--ServerApp.jpserver_extensions={"jupyter_kf": True}', "--JupyterKF.backend=local",
-             "--ServerApp.log_level=WARN", *extra],
-            cwd=work, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            [
+                sys.executable,
+                "-m",
+                module,
+                "--allow-root",
+                "--no-browser",
+                f"--port={self.port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={root or home}",
+                '--ServerApp.jpserver_extensions={"jupyter_kf": True}',
+                "--JupyterKF.backend=local",
+                "--ServerApp.log_level=WARN",
+                *extra,
+            ],
+            cwd=work,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -69,8 +88,9 @@ class Server:
                 time.sleep(0.3)
 
     def get(self, path: str) -> bytes:
-        request = urllib.request.Request(self.url + path,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"token {self.token}"}
+        )
         return urllib.request.urlopen(request, timeout=60).read()
 
     def close(self) -> None:
@@ -90,8 +110,9 @@ def make_jobs(home: Path, count: int) -> None:
 
     jobs = home / "jobs"
     client = Client(LocalBackend(jobs))
-    client.submit(name="job-0000", framework="pytorch", workers=2,
-                  cell="print('epoch=1 loss=0.5')\n")
+    client.submit(
+        name="job-0000", framework="pytorch", workers=2, cell="print('epoch=1 loss=0.5')\n"
+    )
     client.wait("job-0000", timeout=120)
     source = jobs / "job-0000"
     for i in range(1, count):
@@ -139,24 +160,33 @@ def main() -> int:
         shutil.rmtree(home, ignore_errors=True)
 
     def summary(values: list[float]) -> dict:
-        return {**stats([v * 1000 for v in values]),
-                "p50": round(percentile(values, 0.5) * 1000, 2),
-                "p99": round(percentile(values, 0.99) * 1000, 2)}
+        return {
+            **stats([v * 1000 for v in values]),
+            "p50": round(percentile(values, 0.5) * 1000, 2),
+            "p99": round(percentile(values, 0.99) * 1000, 2),
+        }
 
     ours_ms, peer_ms = summary(ours), summary(peer)
     result = {
         "ours": {"list_ms": ours_ms, "jobs": args.jobs},
         "peer": {"jupyter-server contents API": {"list_ms": peer_ms, "entries": args.jobs}},
-        "ratio": {"list_ms_p50": round(ours_ms["p50"] / peer_ms["p50"], 2),
-                  "list_ms_p99": round(ours_ms["p99"] / peer_ms["p99"], 2)},
+        "ratio": {
+            "list_ms_p50": round(ours_ms["p50"] / peer_ms["p50"], 2),
+            "list_ms_p99": round(ours_ms["p99"] / peer_ms["p99"], 2),
+        },
         "goal": {"list_ms": "p50 under 250 ms and p99 under 1 s with 500 jobs"},
         "met": ours_ms["p50"] < 250 and ours_ms["p99"] < 1000,
-        "notes": ("times in ms, client-side, loopback; ours stats 3 JSON files per job and "
-                  "parses them again only when they changed (the folders stay the truth), "
-                  "the peer stats each entry. Cluster not measured here."),
+        "notes": (
+            "times in ms, client-side, loopback; ours stats 3 JSON files per job and "
+            "parses them again only when they changed (the folders stay the truth), "
+            "the peer stats each entry. Cluster not measured here."
+        ),
     }
-    print(f"ours p50 {ours_ms['p50']} ms p99 {ours_ms['p99']} ms; "
-          f"peer p50 {peer_ms['p50']} ms p99 {peer_ms['p99']} ms", flush=True)
+    print(
+        f"ours p50 {ours_ms['p50']} ms p99 {ours_ms['p99']} ms; "
+        f"peer p50 {peer_ms['p50']} ms p99 {peer_ms['p99']} ms",
+        flush=True,
+    )
     write_result(NAME, result)
     return 0
 

@@ -86,8 +86,12 @@ def log(msg: str) -> None:
 def stats(values: list[float], digits: int = 3) -> dict:
     if not values:
         return {"median": None, "min": None, "max": None, "n": 0}
-    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits),
-            "max": round(max(values), digits), "n": len(values)}
+    return {
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "n": len(values),
+    }
 
 
 def free_port() -> int:
@@ -112,10 +116,15 @@ def parse_rank_lines(lines, t0: float, world: int) -> dict:
         vals = [t[phase] for t in times.values() if t.get(phase) is not None]
         if vals:
             phases[phase] = round(max(vals) - t0, 4)
-    ranks = [{k: (round(t[k] - t0, 4) if t.get(k) is not None else None) for k in PHASES}
-             for _, t in sorted(times.items())]
-    return {"first_step_s": round(max(steps.values()) - t0, 4), "phases_s": phases,
-            "ranks_s": ranks}
+    ranks = [
+        {k: (round(t[k] - t0, 4) if t.get(k) is not None else None) for k in PHASES}
+        for _, t in sorted(times.items())
+    ]
+    return {
+        "first_step_s": round(max(steps.values()) - t0, 4),
+        "phases_s": phases,
+        "ranks_s": ranks,
+    }
 
 
 # -- the peer's setup ------------------------------------------------------------------------
@@ -145,17 +154,35 @@ def setup_peer() -> dict:
         log(f"setting up the peer: kubeflow=={version} into {PEER_VENV.relative_to(ROOT)}/")
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True
+        )
         probe = subprocess.run(check, capture_output=True, text=True)
         if probe.returncode != 0 or probe.stdout.strip() != version:
-            raise SystemExit(f"the kubeflow SDK did not install in {PEER_VENV}: {probe.stderr.strip()}")
+            raise SystemExit(
+                f"the kubeflow SDK did not install in {PEER_VENV}: {probe.stderr.strip()}"
+            )
     torch_req = torch_requirement()
     stamp = WHEELS / f".complete-{torch_req}"
     if not stamp.exists():
-        log(f"downloading the wheels of {torch_req} (and its dependencies) into "
-            f"{WHEELS.relative_to(ROOT)}/, once")
-        subprocess.run([str(python), "-m", "pip", "download", "-q", "--only-binary=:all:",
-                        "-d", str(WHEELS), torch_req], check=True)
+        log(
+            f"downloading the wheels of {torch_req} (and its dependencies) into "
+            f"{WHEELS.relative_to(ROOT)}/, once"
+        )
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "-d",
+                str(WHEELS),
+                torch_req,
+            ],
+            check=True,
+        )
         stamp.touch()
     # The warm-up of the SDK's side: its jobs read these wheels. A whole SDK job as warm-up
     # would add two minutes and warm nothing else, since every SDK job builds a new venv.
@@ -164,8 +191,12 @@ def setup_peer() -> dict:
         with open(wheel, "rb") as fh:
             while chunk := fh.read(1 << 23):
                 size += len(chunk)
-    return {"version": version, "venv": str(PEER_VENV.relative_to(ROOT)), "torch": torch_req,
-            "wheels_mb": round(size / 1e6)}
+    return {
+        "version": version,
+        "venv": str(PEER_VENV.relative_to(ROOT)),
+        "torch": torch_req,
+        "wheels_mb": round(size / 1e6),
+    }
 
 
 # -- the launchers -----------------------------------------------------------------------------
@@ -247,17 +278,29 @@ def run_ours(client, workers: int, tag: str) -> dict:
     finally:
         try:
             client.delete(name)
-        except Exception:  # noqa: BLE001 - the job may not exist if submit failed
+        except Exception:
             pass
 
 
 def run_torchrun(workers: int, tag: str) -> dict:
     torchrun = Path(sys.executable).parent / "torchrun"
-    command = [str(torchrun), "--nproc-per-node", str(workers), "--master-port", str(free_port()),
-               str(SCRIPT)]
+    command = [
+        str(torchrun),
+        "--nproc-per-node",
+        str(workers),
+        "--master-port",
+        str(free_port()),
+        str(SCRIPT),
+    ]
     t0 = time.time()
-    proc = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=JOB_TIMEOUT)
+    proc = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=JOB_TIMEOUT,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"torchrun exited with {proc.returncode}: {proc.stdout[-2000:]}")
     return parse_rank_lines(proc.stdout.splitlines(), t0, workers)
@@ -266,13 +309,31 @@ def run_torchrun(workers: int, tag: str) -> dict:
 def run_sdk(torch_req: str, scratch: Path, tag: str) -> dict:
     # .venv-bench/bin first on PATH: the SDK builds each job's venv from `which python`, and
     # this way it is the interpreter itself rather than a pyenv shim (a shell script).
-    env = {**os.environ, "PATH": f"{PEER_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-           "TMPDIR": str(scratch)}
+    env = {
+        **os.environ,
+        "PATH": f"{PEER_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "TMPDIR": str(scratch),
+    }
     env.pop("VIRTUAL_ENV", None)
-    command = [str(PEER_VENV / "bin" / "python"), str(DRIVER), "--torch", torch_req,
-               "--wheels", str(WHEELS), "--timeout", str(SDK_TIMEOUT)]
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    command = [
+        str(PEER_VENV / "bin" / "python"),
+        str(DRIVER),
+        "--torch",
+        torch_req,
+        "--wheels",
+        str(WHEELS),
+        "--timeout",
+        str(SDK_TIMEOUT),
+    ]
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=SDK_TIMEOUT + 60)
     except subprocess.TimeoutExpired:
@@ -282,16 +343,25 @@ def run_sdk(torch_req: str, scratch: Path, tag: str) -> dict:
     finally:
         for leftover in scratch.iterdir():  # a failed SDK job keeps its venv (set -e)
             shutil.rmtree(leftover, ignore_errors=True)
-    result = next((json.loads(ln[len("SDK_RESULT "):]) for ln in out.splitlines()
-                   if ln.startswith("SDK_RESULT ")), None)
+    result = next(
+        (
+            json.loads(ln[len("SDK_RESULT ") :])
+            for ln in out.splitlines()
+            if ln.startswith("SDK_RESULT ")
+        ),
+        None,
+    )
     if result is None or result["status"] != "Complete":
         tail = "\n".join(result["log_tail"]) if result else out[-3000:]
         raise RuntimeError(f"the kubeflow SDK's job failed ({proc.returncode}):\n{tail}")
     t0 = result["t0"]
     record = parse_rank_lines(result["lines"], t0, 1)
     marks = {f"venv_{k}": round(v - t0, 4) for k, v in result["marks"].items()}
-    record["phases_s"] = {"train_returned": round(result["train_returned"] - t0, 4), **marks,
-                          **record["phases_s"]}
+    record["phases_s"] = {
+        "train_returned": round(result["train_returned"] - t0, 4),
+        **marks,
+        **record["phases_s"],
+    }
     return record
 
 
@@ -339,8 +409,10 @@ def main() -> int:
     try:
         peer_info = setup_peer()
         torch_req = peer_info["torch"]
-        log(f"peer: kubeflow=={peer_info['version']} in {peer_info['venv']}/, its jobs install "
-            f"{torch_req} from {WHEELS.relative_to(ROOT)}/ ({peer_info['wheels_mb']} MB of wheels)")
+        log(
+            f"peer: kubeflow=={peer_info['version']} in {peer_info['venv']}/, its jobs install "
+            f"{torch_req} from {WHEELS.relative_to(ROOT)}/ ({peer_info['wheels_mb']} MB of wheels)"
+        )
 
         from jupyter_kf import Client
 
@@ -351,24 +423,32 @@ def main() -> int:
             t = time.time()
             try:
                 rec = fn(*a)
-            except Exception as exc:  # noqa: BLE001 - recorded and reported, never skipped
+            except Exception as exc:
                 failures.append(f"{label}: {exc}")
                 log(f"{label}: FAILED: {str(exc)[:2000]}")
                 return None
             rec["round"] = round_
             if into is not None:
                 into.append(rec)
-            extra = f", supervisor RSS {rec['supervisor_rss_mb']} MB" if "supervisor_rss_mb" in rec else ""
-            log(f"{label}: first step on every rank after {rec['first_step_s']:.3f} s "
-                f"(run took {time.time() - t:.1f} s{extra})")
+            extra = (
+                f", supervisor RSS {rec['supervisor_rss_mb']} MB"
+                if "supervisor_rss_mb" in rec
+                else ""
+            )
+            log(
+                f"{label}: first step on every rank after {rec['first_step_s']:.3f} s "
+                f"(run took {time.time() - t:.1f} s{extra})"
+            )
             return rec
 
         # Warm-up: loads torch, jupyter_kf and the interpreter into the page cache for both
         # sides; not counted. The SDK's warm-up is setup_peer's read of its wheels.
         warm = [("warm-up ours 1 worker", run_ours, client, 1, "warm1")]
         if not args.quick:
-            warm += [("warm-up ours 4 workers", run_ours, client, 4, "warm4"),
-                     ("warm-up torchrun 4 workers", run_torchrun, 4, "warm")]
+            warm += [
+                ("warm-up ours 4 workers", run_ours, client, 4, "warm4"),
+                ("warm-up torchrun 4 workers", run_torchrun, 4, "warm"),
+            ]
         warm_rss = []
         for label, fn, *a in warm:
             rec = attempt(label, fn, None, *a)
@@ -378,12 +458,18 @@ def main() -> int:
         for i in range(1, max(rounds, sdk_rounds) + 1):
             if i <= rounds:
                 attempt(f"round {i} ours 4 workers", run_ours, ours4, client, 4, f"r{i}", round_=i)
-                attempt(f"round {i} torchrun 4 workers", run_torchrun, torch4, 4, f"r{i}",
-                        round_=i)
+                attempt(f"round {i} torchrun 4 workers", run_torchrun, torch4, 4, f"r{i}", round_=i)
             if i <= sdk_rounds:
                 attempt(f"round {i} ours 1 worker", run_ours, ours1, client, 1, f"r{i}", round_=i)
-                attempt(f"round {i} kubeflow SDK 1 worker", run_sdk, sdk1, torch_req, scratch,
-                        f"r{i}", round_=i)
+                attempt(
+                    f"round {i} kubeflow SDK 1 worker",
+                    run_sdk,
+                    sdk1,
+                    torch_req,
+                    scratch,
+                    f"r{i}",
+                    round_=i,
+                )
 
         if rounds < 1:
             failures.append("the 4-worker pair (ours, torchrun) was not run (--rounds 0)")
@@ -396,32 +482,41 @@ def main() -> int:
             "supervisor_rss_mb": stats(rss, 2),
             "supervisor_cpu_s_per_job": {
                 "pytorch_4_workers": stats([r["supervisor_cpu_s"] for r in ours4], 3),
-                "pytorch_1_worker": stats([r["supervisor_cpu_s"] for r in ours1], 3)},
+                "pytorch_1_worker": stats([r["supervisor_cpu_s"] for r in ours1], 3),
+            },
         }
         result["peer"] = {
-            "torchrun": {"command": "torchrun --nproc-per-node 4 --master-port <free> "
-                                    "benchmarks/support/ddp_first_step.py",
-                         "pytorch_4_workers": summarize(torch4)},
+            "torchrun": {
+                "command": "torchrun --nproc-per-node 4 --master-port <free> "
+                "benchmarks/support/ddp_first_step.py",
+                "pytorch_4_workers": summarize(torch4),
+            },
             "kubeflow_sdk_local": {
                 "package": f"kubeflow=={peer_info['version']}",
                 "venv": peer_info["venv"],
-                "how": ("TrainerClient(backend_config=LocalProcessBackendConfig()).train("
-                        "runtime='torch-distributed', trainer=CustomTrainer(func=first_step, "
-                        f"packages_to_install=['{torch_req}'], env={{'OMP_NUM_THREADS': '1', "
-                        "'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '.venv-bench/wheels'}))"),
-                "why_packages_to_install": ("each SDK job builds a new venv and runs "
-                                            "<venv>/bin/torchrun, which exists only after a pip "
-                                            "install of torch"),
+                "how": (
+                    "TrainerClient(backend_config=LocalProcessBackendConfig()).train("
+                    "runtime='torch-distributed', trainer=CustomTrainer(func=first_step, "
+                    f"packages_to_install=['{torch_req}'], env={{'OMP_NUM_THREADS': '1', "
+                    "'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '.venv-bench/wheels'}))"
+                ),
+                "why_packages_to_install": (
+                    "each SDK job builds a new venv and runs "
+                    "<venv>/bin/torchrun, which exists only after a pip "
+                    "install of torch"
+                ),
                 "wheels": "local wheel folder instead of the network: a warm pip cache stand-in",
                 "pytorch_1_worker": summarize(sdk1),
             },
         }
         result["ratio"] = {
-            "ours_over_torchrun_4_workers": ratio(result["ours"]["pytorch_4_workers"],
-                                                  result["peer"]["torchrun"]["pytorch_4_workers"]),
+            "ours_over_torchrun_4_workers": ratio(
+                result["ours"]["pytorch_4_workers"], result["peer"]["torchrun"]["pytorch_4_workers"]
+            ),
             "ours_over_kubeflow_sdk_1_worker": ratio(
                 result["ours"]["pytorch_1_worker"],
-                result["peer"]["kubeflow_sdk_local"]["pytorch_1_worker"]),
+                result["peer"]["kubeflow_sdk_local"]["pytorch_1_worker"],
+            ),
         }
         # The same ratio round by round (ours and its peer ran back to back): the spread of
         # these says how much of the median ratio is the machine's noise.
@@ -429,15 +524,19 @@ def main() -> int:
             "ours_over_torchrun_4_workers": paired(ours4, torch4),
             "ours_over_kubeflow_sdk_1_worker": paired(ours1, sdk1),
         }
-        result["goal"] = {"ours_over_torchrun_4_workers": f"<= {GOAL_TORCHRUN}",
-                          "ours_over_kubeflow_sdk_1_worker": f"<= {GOAL_SDK}",
-                          "supervisor_rss_mb": f"< {GOAL_RSS_MB} (peak over every run)"}
+        result["goal"] = {
+            "ours_over_torchrun_4_workers": f"<= {GOAL_TORCHRUN}",
+            "ours_over_kubeflow_sdk_1_worker": f"<= {GOAL_SDK}",
+            "supervisor_rss_mb": f"< {GOAL_RSS_MB} (peak over every run)",
+        }
         r4 = result["ratio"]["ours_over_torchrun_4_workers"]
         r1 = result["ratio"]["ours_over_kubeflow_sdk_1_worker"]
         peak = result["ours"]["supervisor_rss_mb"]["max"]
-        checks = {"torchrun": r4 is not None and r4 <= GOAL_TORCHRUN,
-                  "kubeflow_sdk": r1 is not None and r1 <= GOAL_SDK,
-                  "supervisor_rss": peak is not None and peak < GOAL_RSS_MB}
+        checks = {
+            "torchrun": r4 is not None and r4 <= GOAL_TORCHRUN,
+            "kubeflow_sdk": r1 is not None and r1 <= GOAL_SDK,
+            "supervisor_rss": peak is not None and peak < GOAL_RSS_MB,
+        }
         result["met"] = all(checks.values()) and not failures
         result["checks"] = checks
     except SystemExit as exc:
@@ -451,21 +550,33 @@ def main() -> int:
     result["failures"] = failures
     result["mode"] = "quick" if args.quick else "full"
     result["rounds"] = {"pytorch_4_workers": rounds, "pytorch_1_worker": sdk_rounds}
-    result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                         "torch": metadata.version("torch"),
-                         "load_avg_at_start": load_at_start,
-                         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()]}
+    result["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "torch": metadata.version("torch"),
+        "load_avg_at_start": load_at_start,
+        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
     result["wall_s"] = round(time.time() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
 
     line = {k: result[k] for k in ("ours", "peer", "ratio", "goal", "met")}
-    line["ours"] = {k: (v["first_step_s"] if "first_step_s" in v else v)
-                    for k, v in result["ours"].items() if k != "supervisor_cpu_s_per_job"}
-    line["peer"] = {p: {"version" if k == "package" else k:
-                        (v["first_step_s"] if isinstance(v, dict) and "first_step_s" in v else v)
-                        for k, v in d.items() if k in ("package", "pytorch_4_workers", "pytorch_1_worker")}
-                    for p, d in result["peer"].items()}
+    line["ours"] = {
+        k: (v["first_step_s"] if "first_step_s" in v else v)
+        for k, v in result["ours"].items()
+        if k != "supervisor_cpu_s_per_job"
+    }
+    line["peer"] = {
+        p: {
+            "version" if k == "package" else k: (
+                v["first_step_s"] if isinstance(v, dict) and "first_step_s" in v else v
+            )
+            for k, v in d.items()
+            if k in ("package", "pytorch_4_workers", "pytorch_1_worker")
+        }
+        for p, d in result["peer"].items()
+    }
     if failures:
         line["failures"] = len(failures)
         for f in failures:

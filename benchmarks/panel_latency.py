@@ -29,13 +29,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from list_latency import ROOT, Server  # noqa: E402
-from peer import stats, write_result  # noqa: E402
+from list_latency import ROOT, Server
+from peer import stats, write_result
 
 NAME = "panel_latency"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 PHASES = ("Succeeded",)
 CELL = "import time\nprint('hi', flush=True)\ntime.sleep(1.5)\n"
 PEER_INTERVAL_MS = 5000
@@ -82,7 +89,9 @@ def main() -> int:
     rounds = 3 if args.quick else args.rounds
     built = ROOT / "jupyter_kf" / "labextension"
     if not (built / "package.json").exists():
-        raise SystemExit("build the panel first: pip install -e . (or cd labextension && npm run build:prod)")
+        raise SystemExit(
+            "build the panel first: pip install -e . (or cd labextension && npm run build:prod)"
+        )
 
     from playwright.sync_api import sync_playwright
 
@@ -96,9 +105,15 @@ def main() -> int:
     import os
 
     os.environ["JUPYTER_PATH"] = str(home / "data")
-    server = Server(home, lab=True, root=home,
-                    extra=["--LabApp.news_url=None",
-                           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"])
+    server = Server(
+        home,
+        lab=True,
+        root=home,
+        extra=[
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+    )
     client = Client(LocalBackend(home / "jobs"))
     ours: list[float] = []
     peer: list[float] = []
@@ -117,15 +132,19 @@ def main() -> int:
                 client.submit(name=name, framework="pytorch", workers=2, cell=CELL)
                 client.wait(name, timeout=120)
                 job = client.get(name)
-                changes = {c.type: epoch(c.last_transition_time) for c in job.status.conditions
-                           if c.type in PHASES and c.last_transition_time}
+                changes = {
+                    c.type: epoch(c.last_transition_time)
+                    for c in job.status.conditions
+                    if c.type in PHASES and c.last_transition_time
+                }
                 deadline = time.monotonic() + 30
                 while True:
                     seen = page.evaluate("window.__kfSeen")
                     polled = page.evaluate("window.__peerSeen")
                     keys = [f"{name}/{ph}" for ph in changes]
-                    if (all(k in seen for k in keys) and f"{name}/Succeeded" in polled) \
-                            or time.monotonic() > deadline:
+                    if (
+                        all(k in seen for k in keys) and f"{name}/Succeeded" in polled
+                    ) or time.monotonic() > deadline:
                         break
                     time.sleep(0.2)
                 for phase, at in changes.items():
@@ -137,8 +156,11 @@ def main() -> int:
                     if key in polled:
                         peer.append(polled[key] - at * 1000)
                 if i:
-                    print(f"round {i}: ours {[round(v) for v in ours[-len(changes):]]} ms, "
-                          f"peer {[round(v) for v in peer[-1:]]} ms", flush=True)
+                    print(
+                        f"round {i}: ours {[round(v) for v in ours[-len(changes) :]]} ms, "
+                        f"peer {[round(v) for v in peer[-1:]]} ms",
+                        flush=True,
+                    )
             browser.close()
     finally:
         for job in client.list():
@@ -153,9 +175,11 @@ def main() -> int:
         "ratio": {"change_to_panel_ms": round(ours_ms["median"] / peer_ms["median"], 3)},
         "goal": {"change_to_panel_ms": "median under 500 ms, and no polling"},
         "met": ours_ms["median"] < 500,
-        "notes": ("each sample one transition to Succeeded of a 2-worker local job, submitted "
-                  "at a random phase of the peer's poll; the local backend's watch stats job "
-                  "folders every 0.1 s. Cluster not measured here."),
+        "notes": (
+            "each sample one transition to Succeeded of a 2-worker local job, submitted "
+            "at a random phase of the peer's poll; the local backend's watch stats job "
+            "folders every 0.1 s. Cluster not measured here."
+        ),
     }
     write_result(NAME, result)
     return 0

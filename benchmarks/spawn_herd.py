@@ -51,14 +51,21 @@ import requests  # noqa: E402
 from kubernetes import client  # noqa: E402
 
 from jupyter_kf.k8s.rbac import user_role, user_role_binding  # noqa: E402
-from tests.spawner.harness import (CHP_BIN, HUB_BASE, STORAGE_CLASS, Kubelet,  # noqa: E402
-                                   LightListener, Provisioner, free_port)
+from tests.spawner.harness import (  # noqa: E402
+    CHP_BIN,
+    HUB_BASE,
+    STORAGE_CLASS,
+    Kubelet,
+    LightListener,
+    Provisioner,
+    free_port,
+)
 
 PEER_VENV = ROOT / ".venv-bench-hub"
 RESULTS = ROOT / "benchmarks" / "results"
 PSA = {f"pod-security.kubernetes.io/{m}": "baseline" for m in ("enforce", "warn", "audit")}
 
-INSTRUMENT = r'''
+INSTRUMENT = r"""
 # --- benchmark instrumentation (the same for both hubs) -------------------------------
 import asyncio as _asyncio, json as _json, os as _os, threading as _threading, time as _time
 _STATS = _os.environ["JKF_BENCH_STATS"]
@@ -114,9 +121,11 @@ if _os.environ.get("JKF_BENCH_DEBUG"):  # name what blocks the loop
     _logging.basicConfig(level=_logging.WARNING)
     _asyncio.get_running_loop().set_debug(True)
     _asyncio.get_running_loop().slow_callback_duration = 0.1
-'''
+"""
 
-COMMON = HUB_BASE + r'''
+COMMON = (
+    HUB_BASE
+    + r"""
 S = settings
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.active_server_limit = 0
@@ -127,17 +136,23 @@ c.JupyterHub.log_level = "WARN"
 c.Spawner.start_timeout = 600
 c.Spawner.http_timeout = 120
 
-'''
+"""
+)
+
 
 def pod_ip(user: str, server: str = "") -> str:
     """The stand-in server's loopback IP for a user's server (the test kubelet answers it
     for the pod annotated with it). Its source goes into the hubs' config too."""
     import hashlib
+
     h = hashlib.sha256(f"{user}/{server}".encode()).digest()
     return f"127.{100 + h[0] % 100}.{h[1]}.{1 + h[2] % 254}"
 
 
-POD_IP = "\n" + inspect.getsource(pod_ip) + r'''
+POD_IP = (
+    "\n"
+    + inspect.getsource(pod_ip)
+    + r"""
 
 def _pod_ip(spawner):
     ip = pod_ip(spawner.user.name, spawner.name)
@@ -145,9 +160,10 @@ def _pod_ip(spawner):
 
 
 c.Spawner.pre_spawn_hook = _pod_ip
-'''
+"""
+)
 
-OURS = r'''
+OURS = r"""
 c.JupyterHub.spawner_class = "kubeflow"
 c.KubeflowSpawner.kubeconfig = S["kubeconfig"]
 c.KubeflowSpawner.hub_id = S["hub_id"]
@@ -162,7 +178,7 @@ c.KubeflowSpawner.cpu_guarantee = 0.01
 c.KubeflowSpawner.mem_guarantee = "16M"
 c.KubeflowSpawner.extra_annotations = {"jupyter-kf.test/outcome": "run"}
 c.KubeflowSpawner.k8s_api_threads = 8
-'''
+"""
 
 PEER = r'''
 import asyncio
@@ -261,11 +277,21 @@ class BenchHub:
         self.token = uuid.uuid4().hex
         self.stats = workdir / "stats.json"
         binding = user_role_binding("__NS__", "__SA__")
-        settings = {"port": free_port(), "hub_port": free_port(), "proxy_api_port": free_port(),
-                    "chp": str(CHP_BIN / "configurable-http-proxy"), "token": self.token,
-                    "kubeconfig": kubeconfig, "hub_id": self.hub_id, "prefix": self.prefix,
-                    "storage_class": STORAGE_CLASS, "psa": PSA, "role": user_role("__NS__"),
-                    "binding": binding, "shared_namespace": shared_namespace}
+        settings = {
+            "port": free_port(),
+            "hub_port": free_port(),
+            "proxy_api_port": free_port(),
+            "chp": str(CHP_BIN / "configurable-http-proxy"),
+            "token": self.token,
+            "kubeconfig": kubeconfig,
+            "hub_id": self.hub_id,
+            "prefix": self.prefix,
+            "storage_class": STORAGE_CLASS,
+            "psa": PSA,
+            "role": user_role("__NS__"),
+            "binding": binding,
+            "shared_namespace": shared_namespace,
+        }
         config = COMMON.format(settings=json.dumps(settings)) + POD_IP + SIDES[side] + INSTRUMENT
         (workdir / "jupyterhub_config.py").write_text(config)
         self.bin = PEER_VENV / "bin" if side == "peer" else Path(sys.executable).parent
@@ -278,12 +304,21 @@ class BenchHub:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PATH": f"{CHP_BIN}:{self.bin}:{os.environ['PATH']}",
-               "KUBECONFIG": self.kubeconfig, "JKF_BENCH_STATS": str(self.stats)}
+        env = {
+            **os.environ,
+            "PATH": f"{CHP_BIN}:{self.bin}:{os.environ['PATH']}",
+            "KUBECONFIG": self.kubeconfig,
+            "JKF_BENCH_STATS": str(self.stats),
+        }
         log = open(self.workdir / "hub.log", "ab")
-        self.proc = subprocess.Popen([str(self.bin / "jupyterhub"), "-f", "jupyterhub_config.py"],
-                                     cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(self.bin / "jupyterhub"), "-f", "jupyterhub_config.py"],
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -314,7 +349,9 @@ class BenchHub:
 
     def add_users(self, names: list[str]) -> None:
         for i in range(0, len(names), 100):
-            r = self.session.post(f"{self.api_url}/users", json={"usernames": names[i:i + 100]}, timeout=60)
+            r = self.session.post(
+                f"{self.api_url}/users", json={"usernames": names[i : i + 100]}, timeout=60
+            )
             assert r.status_code in (201, 409), r.text
 
     def spawn_all(self, names: list[str]) -> None:
@@ -322,6 +359,7 @@ class BenchHub:
             r = self.session.post(f"{self.api_url}/users/{name}/server", json={}, timeout=120)
             # 400: already pending or running (a retried batch)
             assert r.status_code in (201, 202, 400), r.text
+
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(one, names))
 
@@ -332,8 +370,9 @@ class BenchHub:
     def users(self) -> list[dict]:
         out, offset = [], 0
         while True:
-            page = self.session.get(f"{self.api_url}/users", params={"offset": offset, "limit": 200},
-                                    timeout=60).json()
+            page = self.session.get(
+                f"{self.api_url}/users", params={"offset": offset, "limit": 200}, timeout=60
+            ).json()
             out.extend(page)
             if len(page) < 200:
                 return out
@@ -347,11 +386,16 @@ class BenchHub:
             ready = {u["name"] for u in users if (u.get("servers") or {}).get("", {}).get("ready")}
             if wanted <= ready:
                 return time.monotonic()
-            failed = [u["name"] for u in users if u["name"] in wanted and not u.get("servers")
-                      and u.get("pending") is None]
+            failed = [
+                u["name"]
+                for u in users
+                if u["name"] in wanted and not u.get("servers") and u.get("pending") is None
+            ]
             if failed and time.monotonic() > deadline - timeout + 30:
-                raise RuntimeError(f"{self.side}: {len(failed)} spawns failed, e.g. {failed[:3]}; "
-                                   f"see {self.workdir / 'hub.log'}")
+                raise RuntimeError(
+                    f"{self.side}: {len(failed)} spawns failed, e.g. {failed[:3]}; "
+                    f"see {self.workdir / 'hub.log'}"
+                )
             time.sleep(0.5)
         raise RuntimeError(f"{self.side}: not every server ready in {timeout} s")
 
@@ -361,10 +405,13 @@ class ClusterSide:
     extra KWOK nodes so hundreds of pods fit."""
 
     def __init__(self, nodes: int = 0, pods_per_node: int = 250):
-        self.kubeconfig = os.environ.get("JKF_CLUSTER_KUBECONFIG") or str(ROOT / "tests/cluster/.run/admin.kubeconfig")
+        self.kubeconfig = os.environ.get("JKF_CLUSTER_KUBECONFIG") or str(
+            ROOT / "tests/cluster/.run/admin.kubeconfig"
+        )
         if not Path(self.kubeconfig).exists():
             subprocess.run(["bash", str(ROOT / "tests/cluster/up.sh")], check=True)
         from kubernetes import config
+
         self.api = config.new_client_from_config(self.kubeconfig)
         self.core = client.CoreV1Api(self.api)
         self.tmp = Path(tempfile.mkdtemp(prefix="jkf-bench-"))
@@ -372,18 +419,33 @@ class ClusterSide:
         self.provisioner.ensure_class()
         self.provisioner.start()
         self.listener = LightListener()
-        self.kubelet = Kubelet(self.api, self.tmp / "volumes", self.tmp / "pods", listener=self.listener)
+        self.kubelet = Kubelet(
+            self.api, self.tmp / "volumes", self.tmp / "pods", listener=self.listener
+        )
         self.kubelet.selector = "app.kubernetes.io/component=singleuser-server"
         self.kubelet.start()
         self.nodes = [f"kwok-bench-{i}" for i in range(nodes)]
         for i, name in enumerate(self.nodes):
-            res = {"cpu": "64", "memory": "256Gi", "pods": str(pods_per_node), "ephemeral-storage": "100Gi"}
-            body = {"apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake",
-                                                               "node.alpha.kubernetes.io/ttl": "0"},
-                                 "labels": {"kubernetes.io/hostname": name, "type": "kwok-bench"}},
-                    "spec": {"podCIDR": f"10.245.{i}.0/24", "podCIDRs": [f"10.245.{i}.0/24"]},
-                    "status": {"allocatable": res, "capacity": res}}
+            res = {
+                "cpu": "64",
+                "memory": "256Gi",
+                "pods": str(pods_per_node),
+                "ephemeral-storage": "100Gi",
+            }
+            body = {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "annotations": {
+                        "kwok.x-k8s.io/node": "fake",
+                        "node.alpha.kubernetes.io/ttl": "0",
+                    },
+                    "labels": {"kubernetes.io/hostname": name, "type": "kwok-bench"},
+                },
+                "spec": {"podCIDR": f"10.245.{i}.0/24", "podCIDRs": [f"10.245.{i}.0/24"]},
+                "status": {"allocatable": res, "capacity": res},
+            }
             try:
                 self.core.create_node(body)
             except client.ApiException as exc:
@@ -392,8 +454,11 @@ class ClusterSide:
 
     def clean(self, prefix: str, shared_namespace: str = "") -> None:
         """Delete a round's namespaces (and so everything in them) and wait until gone."""
-        names = [n.metadata.name for n in self.core.list_namespace().items
-                 if n.metadata.name.startswith(prefix) or n.metadata.name == shared_namespace]
+        names = [
+            n.metadata.name
+            for n in self.core.list_namespace().items
+            if n.metadata.name.startswith(prefix) or n.metadata.name == shared_namespace
+        ]
         for name in names:
             try:
                 self.core.delete_namespace(name)
@@ -426,8 +491,10 @@ class ClusterSide:
 def require_peer() -> None:
     """Exit with the install command when KubeSpawner's hub is not in .venv-bench-hub/."""
     if not (PEER_VENV / "bin" / "jupyterhub").exists():
-        sys.exit("the peer is not installed: python3 -m venv .venv-bench-hub && "
-                 ".venv-bench-hub/bin/pip install -r benchmarks/requirements-kubespawner.txt")
+        sys.exit(
+            "the peer is not installed: python3 -m venv .venv-bench-hub && "
+            ".venv-bench-hub/bin/pip install -r benchmarks/requirements-kubespawner.txt"
+        )
 
 
 def p99(values: list[float]) -> float:
@@ -464,13 +531,19 @@ def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> di
         t1 = hub.wait_all_ready(names, 900)
         time.sleep(1.0)
         after = hub.read_stats()
-        lags = after["lags"][len(before["lags"]):]
+        lags = after["lags"][len(before["lags"]) :]
         requests_made = after["requests"] - before["requests"]
         by = {k: after["by"].get(k, 0) - before["by"].get(k, 0) for k in after["by"]}
-        result = {"wall_s": t1 - t0, "api_requests": requests_made,
-                  "api_requests_per_spawn": requests_made / users, "requests_by_kind": by,
-                  "loop_lag_p99_ms": p99(lags) * 1000, "loop_lag_max_ms": max(lags or [0]) * 1000,
-                  "loop_lag_per_spawn_ms": sum(lags) / users * 1000, "lag_ticks": len(lags)}
+        result = {
+            "wall_s": t1 - t0,
+            "api_requests": requests_made,
+            "api_requests_per_spawn": requests_made / users,
+            "requests_by_kind": by,
+            "loop_lag_p99_ms": p99(lags) * 1000,
+            "loop_lag_max_ms": max(lags or [0]) * 1000,
+            "loop_lag_per_spawn_ms": sum(lags) / users * 1000,
+            "lag_ticks": len(lags),
+        }
         if side == "ours":
             result["cache_bytes_per_1000_pods"] = cache_memory(cluster, hub.hub_id)
         return result
@@ -483,12 +556,11 @@ def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> di
 
 def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
     """Bytes our shared pod cache holds per 1,000 pods (its dicts of raw pod JSON)."""
+    import gc
     import tracemalloc
 
     from spawner.objects import selector
     from spawner.watch import PodWatch
-
-    import gc
 
     watch = PodWatch(cluster.api, label_selector=selector(hub_id), pod_prefix="jupyter-")
     watch.pods._relist()  # warm: connection, TLS, first-use allocations
@@ -529,17 +601,26 @@ def main() -> None:
 
     def agg(side: str) -> dict:
         rs = runs[side]
-        out = {k: summary([x[k] for x in rs]) for k in
-               ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms", "loop_lag_max_ms",
-                "loop_lag_per_spawn_ms")}
+        out = {
+            k: summary([x[k] for x in rs])
+            for k in (
+                "wall_s",
+                "api_requests_per_spawn",
+                "loop_lag_p99_ms",
+                "loop_lag_max_ms",
+                "loop_lag_per_spawn_ms",
+            )
+        }
         out["requests_by_kind"] = rs[-1]["requests_by_kind"]
         if side == "ours":
             out["cache_bytes_per_1000_pods"] = summary([x["cache_bytes_per_1000_pods"] for x in rs])
         return out
 
     ours, peer, floor = agg("ours"), agg("peer"), agg("floor")
-    ratio = {k: ours[k]["median"] / peer[k]["median"] if peer[k]["median"] else None
-             for k in ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms")}
+    ratio = {
+        k: ours[k]["median"] / peer[k]["median"] if peer[k]["median"] else None
+        for k in ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms")
+    }
     # the loop lag a spawner adds to JupyterHub's own (the no-op floor's), medians of rounds.
     # The goal is on the per-spawn sum (loop time blocked per spawn beyond the floor's): a
     # p99 excess would be the same test as ours' p99 <= the peer's (one floor for both), and
@@ -547,30 +628,56 @@ def main() -> None:
     # is not skewed by round length or by how fast the spawns finish.
     for side, name in ((ours, "ours"), (peer, "peer")):
         for k in ("loop_lag_p99_ms", "loop_lag_per_spawn_ms"):
-            ratio[f"{k.removesuffix('_ms')}_over_floor_ms_{name}"] = side[k]["median"] - floor[k]["median"]
-    goal = {"wall_s": "<= 0.8x peer", "api_requests_per_spawn": "<= 1.0x peer",
-            "loop_lag_p99_ms": "< 100 ms (ours, throughout)",
-            "loop_lag_per_spawn_over_floor_ms": "ours <= peer (the part the spawner "
-                                                "controls: loop time blocked per spawn beyond "
-                                                "a no-op spawner's hub)"}
+            ratio[f"{k.removesuffix('_ms')}_over_floor_ms_{name}"] = (
+                side[k]["median"] - floor[k]["median"]
+            )
+    goal = {
+        "wall_s": "<= 0.8x peer",
+        "api_requests_per_spawn": "<= 1.0x peer",
+        "loop_lag_p99_ms": "< 100 ms (ours, throughout)",
+        "loop_lag_per_spawn_over_floor_ms": "ours <= peer (the part the spawner "
+        "controls: loop time blocked per spawn beyond "
+        "a no-op spawner's hub)",
+    }
     met_by_goal = {
         "wall_s": ratio["wall_s"] is not None and ratio["wall_s"] <= 0.8,
-        "api_requests_per_spawn": (ratio["api_requests_per_spawn"] is not None
-                                   and ratio["api_requests_per_spawn"] <= 1.0),
+        "api_requests_per_spawn": (
+            ratio["api_requests_per_spawn"] is not None and ratio["api_requests_per_spawn"] <= 1.0
+        ),
         "loop_lag_p99_ms": ours["loop_lag_p99_ms"]["max"] < 100,
-        "loop_lag_per_spawn_over_floor_ms": (ratio["loop_lag_per_spawn_over_floor_ms_ours"]
-                                             <= ratio["loop_lag_per_spawn_over_floor_ms_peer"])}
+        "loop_lag_per_spawn_over_floor_ms": (
+            ratio["loop_lag_per_spawn_over_floor_ms_ours"]
+            <= ratio["loop_lag_per_spawn_over_floor_ms_peer"]
+        ),
+    }
     met = all(met_by_goal.values())
-    out = {"ours": ours, "peer": {"kubespawner-7.1.0": peer}, "floor": floor, "ratio": ratio,
-           "goal": goal, "met": met, "met_by_goal": met_by_goal, "users": users, "rounds": rounds,
-           "runs": runs}
+    out = {
+        "ours": ours,
+        "peer": {"kubespawner-7.1.0": peer},
+        "floor": floor,
+        "ratio": ratio,
+        "goal": goal,
+        "met": met,
+        "met_by_goal": met_by_goal,
+        "users": users,
+        "rounds": rounds,
+        "runs": runs,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "spawn_herd.json").write_text(json.dumps(out, indent=2))
 
     def brief(side: dict) -> dict:
         return {k: v for k, v in side.items() if k != "requests_by_kind"}
-    line = {"ours": brief(ours), "peer": {"kubespawner-7.1.0": brief(peer)}, "floor": brief(floor),
-            "ratio": ratio, "goal": goal, "met_by_goal": met_by_goal, "met": met}
+
+    line = {
+        "ours": brief(ours),
+        "peer": {"kubespawner-7.1.0": brief(peer)},
+        "floor": brief(floor),
+        "ratio": ratio,
+        "goal": goal,
+        "met_by_goal": met_by_goal,
+        "met": met,
+    }
     print("RESULT spawn_herd " + json.dumps(line))
 
 

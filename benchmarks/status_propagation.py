@@ -40,10 +40,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from k8s_bench import (ConditionWatch, Driver, admin_api, cluster, code_state,  # noqa: E402
-                       create_jobs, create_namespace, delete_namespace, ensure_peer, log,
-                       peer_version)
-from peer import stats, write_result  # noqa: E402
+from k8s_bench import (
+    ConditionWatch,
+    Driver,
+    admin_api,
+    cluster,
+    code_state,
+    create_jobs,
+    create_namespace,
+    delete_namespace,
+    ensure_peer,
+    log,
+    peer_version,
+)
+from peer import stats, write_result
 
 NAME = "status_propagation"
 SIDES = {  # name: (driver side, polling interval)
@@ -59,17 +69,26 @@ def afters(count: int, lo: float, hi: float) -> list[float]:
     return [round(lo + (hi - lo) * i / (count - 1), 1) for i in range(count)]
 
 
-def run_batch(api, kubeconfig: str, label: str, count: int, lo: float, hi: float,
-              ours_follow: str) -> dict:
+def run_batch(
+    api, kubeconfig: str, label: str, count: int, lo: float, hi: float, ours_follow: str
+) -> dict:
     side, interval = SIDES[label]
     ns = create_namespace(api, f"jkf-bench-sp-{label.replace('@', '-')}")
-    driver = Driver("follow", side, kubeconfig, ns, polling_interval=interval,
-                    followers=count if side == "peer" else None,
-                    ours_follow=ours_follow if side == "ours" else None)
+    driver = Driver(
+        "follow",
+        side,
+        kubeconfig,
+        ns,
+        polling_interval=interval,
+        followers=count if side == "peer" else None,
+        ours_follow=ours_follow if side == "ours" else None,
+    )
     reference = ConditionWatch(api, ns).start()
     try:
-        jobs = {f"job-{i:02d}": ("succeed", f"{after:g}s")
-                for i, after in enumerate(afters(count, lo, hi))}
+        jobs = {
+            f"job-{i:02d}": ("succeed", f"{after:g}s")
+            for i, after in enumerate(afters(count, lo, hi))
+        }
         created = create_jobs(api, ns, jobs)
         ready = driver.wait_ready()
         timeout = hi + 90
@@ -97,12 +116,18 @@ def run_batch(api, kubeconfig: str, label: str, count: int, lo: float, hi: float
     events: dict[str, int] = {}
     for name in jobs:
         events[reference.event_type[name]] = events.get(reference.event_type[name], 0) + 1
-    return {"side": label, "reference_events": events, "namespace": ns, "version": ready["version"],
-            "latencies": latencies, "requests": requests, "job_minutes": job_minutes,
-            "requests_per_job_minute": requests["total"] / job_minutes,
-            "follow_seconds": result["end"] - go,
-            "created_to_reference_s": statistics.median(
-                reference.first[n] - created[n] for n in jobs)}
+    return {
+        "side": label,
+        "reference_events": events,
+        "namespace": ns,
+        "version": ready["version"],
+        "latencies": latencies,
+        "requests": requests,
+        "job_minutes": job_minutes,
+        "requests_per_job_minute": requests["total"] / job_minutes,
+        "follow_seconds": result["end"] - go,
+        "created_to_reference_s": statistics.median(reference.first[n] - created[n] for n in jobs),
+    }
 
 
 def summarize(batches: list[dict]) -> dict:
@@ -113,27 +138,49 @@ def summarize(batches: list[dict]) -> dict:
         for k, v in b["requests"].items():
             totals[k] = totals.get(k, 0) + v
     job_minutes = sum(b["job_minutes"] for b in batches)
-    return {"latency_ms": stats(lat),
-            "requests_per_job_minute": {**stats(rpm),
-                                        "pooled": round(totals["total"] / job_minutes, 3)},
-            "requests": totals, "job_minutes": round(job_minutes, 2),
-            "reference_events": {k: sum(b["reference_events"].get(k, 0) for b in batches)
-                                 for k in {k for b in batches for k in b["reference_events"]}},
-            "jobs": sum(len(b["latencies"]) for b in batches), "batches": len(batches)}
+    return {
+        "latency_ms": stats(lat),
+        "requests_per_job_minute": {
+            **stats(rpm),
+            "pooled": round(totals["total"] / job_minutes, 3),
+        },
+        "requests": totals,
+        "job_minutes": round(job_minutes, 2),
+        "reference_events": {
+            k: sum(b["reference_events"].get(k, 0) for b in batches)
+            for k in {k for b in batches for k in b["reference_events"]}
+        },
+        "jobs": sum(len(b["latencies"]) for b in batches),
+        "batches": len(batches),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="20 jobs a batch whose pods succeed 5-10 s after starting (full: "
-                        "15-45 s), 2 rounds (full: 3)")
-    parser.add_argument("--kubeconfig", default=None,
-                        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="20 jobs a batch whose pods succeed 5-10 s after starting (full: "
+        "15-45 s), 2 rounds (full: 3)",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)",
+    )
     parser.add_argument("--jobs", type=int, default=None, help="jobs per batch (default 20)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds after the warm-up "
-                        "(default 3; each round is one batch per side)")
-    parser.add_argument("--ours-follow", choices=["wait", "watch"], default="wait",
-                        help="ours follows with client.wait(name) per job, or one client.watch()")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds after the warm-up (default 3; each round is one batch per side)",
+    )
+    parser.add_argument(
+        "--ours-follow",
+        choices=["wait", "watch"],
+        default="wait",
+        help="ours follows with client.wait(name) per job, or one client.watch()",
+    )
     args = parser.parse_args()
     count = args.jobs or 20
     rounds = args.rounds or (2 if args.quick else 3)
@@ -153,10 +200,12 @@ def main() -> int:
             for label in SIDES:  # A B C A B C ...
                 b = run_batch(api, kubeconfig, label, count, lo, hi, args.ours_follow)
                 batches[label].append(b)
-                log(f"round {r + 1}/{rounds} {label:8s} latency median "
+                log(
+                    f"round {r + 1}/{rounds} {label:8s} latency median "
                     f"{statistics.median(b['latencies']) * 1000:8.1f} ms  requests "
                     f"{b['requests']['total']:4d} over {b['job_minutes']:.2f} job-min = "
-                    f"{b['requests_per_job_minute']:.2f}/job-min  ({b['requests']})")
+                    f"{b['requests_per_job_minute']:.2f}/job-min  ({b['requests']})"
+                )
 
     s = {label: summarize(batches[label]) for label in SIDES}
     ours, p1, p15 = s["ours"], s["peer@1"], s["peer@15"]
@@ -165,46 +214,68 @@ def main() -> int:
         return round(a / b, 4) if b else float("inf")
 
     lat_ratio = ratio(ours["latency_ms"]["median"], p1["latency_ms"]["median"])
-    req_ratio = ratio(ours["requests_per_job_minute"]["median"],
-                      p15["requests_per_job_minute"]["median"])
+    req_ratio = ratio(
+        ours["requests_per_job_minute"]["median"], p15["requests_per_job_minute"]["median"]
+    )
     met = lat_ratio <= 0.1 and req_ratio < 1
     peer_key = f"{peer_name.split(' (')[0]} TrainingClient"
     result = {
-        "ours": {"client": f"{batches['ours'][0]['version']} Client(KubernetesBackend): "
-                           f"client.{args.ours_follow}() per job", **ours},
-        "peer": {f"{peer_key} polling_interval=1": p1,
-                 f"{peer_key} polling_interval=15 (default)": p15},
-        "ratio": {"latency_median_vs_peer@1": lat_ratio,
-                  "latency_median_vs_peer@15": ratio(ours["latency_ms"]["median"],
-                                                     p15["latency_ms"]["median"]),
-                  "requests_per_job_minute_vs_peer@15": req_ratio,
-                  "requests_per_job_minute_vs_peer@1": ratio(
-                      ours["requests_per_job_minute"]["median"],
-                      p1["requests_per_job_minute"]["median"])},
-        "goal": {"latency": "ours median <= 0.1 x peer@1 median",
-                 "requests": "ours requests/job-minute < peer@15 (its default)"},
+        "ours": {
+            "client": f"{batches['ours'][0]['version']} Client(KubernetesBackend): "
+            f"client.{args.ours_follow}() per job",
+            **ours,
+        },
+        "peer": {
+            f"{peer_key} polling_interval=1": p1,
+            f"{peer_key} polling_interval=15 (default)": p15,
+        },
+        "ratio": {
+            "latency_median_vs_peer@1": lat_ratio,
+            "latency_median_vs_peer@15": ratio(
+                ours["latency_ms"]["median"], p15["latency_ms"]["median"]
+            ),
+            "requests_per_job_minute_vs_peer@15": req_ratio,
+            "requests_per_job_minute_vs_peer@1": ratio(
+                ours["requests_per_job_minute"]["median"], p1["requests_per_job_minute"]["median"]
+            ),
+        },
+        "goal": {
+            "latency": "ours median <= 0.1 x peer@1 median",
+            "requests": "ours requests/job-minute < peer@15 (its default)",
+        },
         "met": met,
-        "setup": {"jobs_per_batch": count, "rounds": rounds, "quick": args.quick,
-                  "pods_succeed_after_s": [lo, hi], "peer": peer_name,
-                  "peer_clients": "one TrainingClient per followed job",
-                  "identity": "cluster admin for both sides", "kind": "PyTorchJob, 1 worker",
-                  "seconds": round(time.monotonic() - t0, 1), "code": code_state()},
-        "notes": ("latency: follower's wait returning minus a raw admin watch receiving the "
-                  "event where Succeeded first appears (ms; times in ms are medians over all "
-                  "jobs of all rounds). requests: every HTTP request of the follower process "
-                  "from being told to follow until its last job was seen (a watch counts once); "
-                  "per job-minute: divided by the summed minutes from then to each job's "
-                  "Succeeded; median over batches. Ours' count is a fixed cost per namespace "
-                  "(one list and one watch for each of 6 job kinds, pods and events), not per "
-                  "job; the peer's grows with jobs x minutes / polling_interval."),
+        "setup": {
+            "jobs_per_batch": count,
+            "rounds": rounds,
+            "quick": args.quick,
+            "pods_succeed_after_s": [lo, hi],
+            "peer": peer_name,
+            "peer_clients": "one TrainingClient per followed job",
+            "identity": "cluster admin for both sides",
+            "kind": "PyTorchJob, 1 worker",
+            "seconds": round(time.monotonic() - t0, 1),
+            "code": code_state(),
+        },
+        "notes": (
+            "latency: follower's wait returning minus a raw admin watch receiving the "
+            "event where Succeeded first appears (ms; times in ms are medians over all "
+            "jobs of all rounds). requests: every HTTP request of the follower process "
+            "from being told to follow until its last job was seen (a watch counts once); "
+            "per job-minute: divided by the summed minutes from then to each job's "
+            "Succeeded; median over batches. Ours' count is a fixed cost per namespace "
+            "(one list and one watch for each of 6 job kinds, pods and events), not per "
+            "job; the peer's grows with jobs x minutes / polling_interval."
+        ),
     }
-    print(f"latency median: ours {ours['latency_ms']['median']:.1f} ms, peer@1 "
-          f"{p1['latency_ms']['median']:.1f} ms, peer@15 {p15['latency_ms']['median']:.1f} ms "
-          f"(ours/peer@1 = {lat_ratio}); requests/job-min: ours "
-          f"{ours['requests_per_job_minute']['median']:.2f}, peer@15 "
-          f"{p15['requests_per_job_minute']['median']:.2f}, peer@1 "
-          f"{p1['requests_per_job_minute']['median']:.2f} (ours/peer@15 = {req_ratio})",
-          flush=True)
+    print(
+        f"latency median: ours {ours['latency_ms']['median']:.1f} ms, peer@1 "
+        f"{p1['latency_ms']['median']:.1f} ms, peer@15 {p15['latency_ms']['median']:.1f} ms "
+        f"(ours/peer@1 = {lat_ratio}); requests/job-min: ours "
+        f"{ours['requests_per_job_minute']['median']:.2f}, peer@15 "
+        f"{p15['requests_per_job_minute']['median']:.2f}, peer@1 "
+        f"{p1['requests_per_job_minute']['median']:.2f} (ours/peer@15 = {req_ratio})",
+        flush=True,
+    )
     write_result(NAME, result)
     return 0
 

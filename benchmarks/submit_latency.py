@@ -69,7 +69,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from peer import ensure_peer, run_peer, stats, write_result  # noqa: E402
+from peer import ensure_peer, run_peer, stats, write_result
 
 NAME = "submit_latency"
 NAME_CLUSTER = "submit_latency_cluster"
@@ -132,23 +132,35 @@ def local(rounds: int) -> int:
         for key, value in ours_once(shell, watcher, i).items():
             ours[key].append(value)
         peer.append(run_peer("submit")["visible_s"])
-        print(f"round {i}: ours visible {ours['visible_s'][-1]:.3f} s, "
-              f"returned {ours['returned_s'][-1]:.3f} s; peer visible {peer[-1]:.3f} s", flush=True)
+        print(
+            f"round {i}: ours visible {ours['visible_s'][-1]:.3f} s, "
+            f"returned {ours['returned_s'][-1]:.3f} s; peer visible {peer[-1]:.3f} s",
+            flush=True,
+        )
 
     ours_stats = {key: stats(values) for key, values in ours.items()}
     # The peer's train() returns once its job is visible: one time serves both columns.
     peer_stats = {"kubeflow-sdk-0.5.0": {"visible_s": stats(peer), "returned_s": stats(peer)}}
-    ratio = {key: round(ours_stats[key]["median"] / stats(peer)["median"], 2)
-             for key in ("visible_s", "returned_s")}
-    goal = {"visible_s": "median under 1 s (a cell feels immediate)",
-            "returned_s": "median under 1 s"}
+    ratio = {
+        key: round(ours_stats[key]["median"] / stats(peer)["median"], 2)
+        for key in ("visible_s", "returned_s")
+    }
+    goal = {
+        "visible_s": "median under 1 s (a cell feels immediate)",
+        "returned_s": "median under 1 s",
+    }
     result = {
-        "ours": ours_stats, "peer": peer_stats, "ratio": ratio, "goal": goal,
+        "ours": ours_stats,
+        "peer": peer_stats,
+        "ratio": ratio,
+        "goal": goal,
         "met": ours_stats["visible_s"]["median"] < 1.0 and ours_stats["returned_s"]["median"] < 1.0,
-        "notes": ("ours: a detached supervisor process per job and state on disk, so the job "
-                  "is visible to every process and outlives the kernel; the peer's job lives "
-                  "in its client object (a thread). The cluster half: --cluster "
-                  "(results/submit_latency_cluster.json)."),
+        "notes": (
+            "ours: a detached supervisor process per job and state on disk, so the job "
+            "is visible to every process and outlives the kernel; the peer's job lives "
+            "in its client object (a thread). The cluster half: --cluster "
+            "(results/submit_latency_cluster.json)."
+        ),
     }
     write_result(NAME, result)
     return 0
@@ -169,14 +181,13 @@ def observe(observer, name: str, namespace: str, seen: dict, timeout: float = 60
                 continue
             seen["visible"] = time.monotonic()
             return
-    except Exception as exc:  # noqa: BLE001 - reported by the caller
+    except Exception as exc:
         seen["error"] = f"{type(exc).__name__}: {exc}"
 
 
 def cluster_once(side, observer, reference, api, name: str, settle: float) -> dict:
-    from kubernetes import client
-
     from k8s_bench import GROUP, PLURAL, VERSION
+    from kubernetes import client
 
     ns = reference.namespace
     seen: dict = {}
@@ -195,18 +206,30 @@ def cluster_once(side, observer, reference, api, name: str, settle: float) -> di
     if name not in reference.first:
         raise RuntimeError(f"{side.side}: the raw watch never saw {name}: {reference.error!r}")
     client.CustomObjectsApi(api).delete_namespaced_custom_object(
-        GROUP, VERSION, ns, PLURAL, name, propagation_policy="Background")
+        GROUP, VERSION, ns, PLURAL, name, propagation_policy="Background"
+    )
     time.sleep(settle)
     t0 = done["t0"]
-    return {"visible_s": seen["visible"] - t0, "returned_s": done["returned"] - t0,
-            "api_watch_s": reference.first[name] - t0,
-            "requests": float(done["requests"]["total"])}
+    return {
+        "visible_s": seen["visible"] - t0,
+        "returned_s": done["returned"] - t0,
+        "api_watch_s": reference.first[name] - t0,
+        "requests": float(done["requests"]["total"]),
+    }
 
 
 def on_cluster(kubeconfig_arg: str | None, rounds: int, settle: float, quick: bool) -> int:
     import k8s_bench
-    from k8s_bench import (ConditionWatch, Driver, admin_api, cluster, code_state,
-                           create_namespace, delete_namespace, log)
+    from k8s_bench import (
+        ConditionWatch,
+        Driver,
+        admin_api,
+        cluster,
+        code_state,
+        create_namespace,
+        delete_namespace,
+        log,
+    )
 
     from jupyter_kf import Client
     from jupyter_kf.backends.kubernetes import KubernetesBackend
@@ -228,21 +251,26 @@ def on_cluster(kubeconfig_arg: str | None, rounds: int, settle: float, quick: bo
                 namespaces[side] = create_namespace(api, f"jkf-bench-submit-{side}")
                 references[side] = ConditionWatch(api, namespaces[side], condition=None).start()
                 drivers[side] = Driver("submit", side, kubeconfig, namespaces[side])
-            observer = Client(KubernetesBackend(config=ClusterConfig(kubeconfig=kubeconfig),
-                                                image=k8s_bench.IMAGE))
+            observer = Client(
+                KubernetesBackend(
+                    config=ClusterConfig(kubeconfig=kubeconfig), image=k8s_bench.IMAGE
+                )
+            )
             for ns in namespaces.values():
                 observer.list(ns)  # its cache of the namespace: listed, watching
             versions = {side: d.wait_ready()["version"] for side, d in drivers.items()}
             log(f"namespaces {namespaces}; warm-up: one submission per side")
             for side in ("ours", "peer"):
-                first[side] = cluster_once(drivers[side], observer, references[side], api,
-                                           f"warm-{side}", settle)
+                first[side] = cluster_once(
+                    drivers[side], observer, references[side], api, f"warm-{side}", settle
+                )
                 log(f"first {side}: {fmt(first[side])}")
             for i in range(1, rounds + 1):  # A B A B ...
                 line = []
                 for side in ("ours", "peer"):
-                    got = cluster_once(drivers[side], observer, references[side], api,
-                                       f"bench-submit-{i}", settle)
+                    got = cluster_once(
+                        drivers[side], observer, references[side], api, f"bench-submit-{i}", settle
+                    )
                     for key in keys:
                         values[side][key].append(got[key])
                     line.append(f"{side} {fmt(got)}")
@@ -259,45 +287,64 @@ def on_cluster(kubeconfig_arg: str | None, rounds: int, settle: float, quick: bo
 
     ours = {key: stats(v) for key, v in values["ours"].items()}
     peer = {key: stats(v) for key, v in values["peer"].items()}
-    ratio = {key: round(ours[key]["median"] / peer[key]["median"], 2)
-             for key in ("visible_s", "returned_s", "api_watch_s", "requests")}
+    ratio = {
+        key: round(ours[key]["median"] / peer[key]["median"], 2)
+        for key in ("visible_s", "returned_s", "api_watch_s", "requests")
+    }
     peer_key = f"{peer_name.split(' (')[0]} TrainingClient.create_job(train_func=...)"
     result = {
-        "ours": {"client": f"{versions['ours']} %%kftrain --cluster (IPython InteractiveShell)",
-                 **ours, "first": round_all(first["ours"])},
+        "ours": {
+            "client": f"{versions['ours']} %%kftrain --cluster (IPython InteractiveShell)",
+            **ours,
+            "first": round_all(first["ours"]),
+        },
         "peer": {peer_key: {**peer, "first": round_all(first["peer"])}},
         "ratio": ratio,
-        "goal": {"visible_s": "median under 1 s (a cell feels immediate)",
-                 "returned_s": "median under 1 s"},
+        "goal": {
+            "visible_s": "median under 1 s (a cell feels immediate)",
+            "returned_s": "median under 1 s",
+        },
         "met": ours["visible_s"]["median"] < 1.0 and ours["returned_s"]["median"] < 1.0,
-        "setup": {"rounds": rounds, "quick": quick, "settle_s": settle, "peer": peer_name,
-                  "kind": "PyTorchJob, 1 worker (Master only), python:3.11-slim",
-                  "identity": "cluster admin for both sides",
-                  "observer": "a separate jupyter_kf Client(KubernetesBackend) in the "
-                              "benchmark's process, get(N) polled every 1 ms from its cache",
-                  "seconds": round(time.monotonic() - t_start, 1), "code": code_state()},
-        "notes": ("visible_s: t0 in the side's process (before run_cell / create_job) to the "
-                  "observer's get(N) first succeeding; api_watch_s: to a raw admin watch's "
-                  "first event for the job (the floor for any watcher); returned_s: to the "
-                  "call returning. Ours POSTs the job, then the code's ConfigMap, and returns "
-                  "once its own cache holds the job (so the cell's result is already live); "
-                  "the peer POSTs the job with the code inlined in its command and returns "
-                  "with the POST. requests: per submission, from the side's process. "
-                  "first: the warm-up submission (ours: includes making the magic's client "
-                  "and starting its namespace cache)."),
+        "setup": {
+            "rounds": rounds,
+            "quick": quick,
+            "settle_s": settle,
+            "peer": peer_name,
+            "kind": "PyTorchJob, 1 worker (Master only), python:3.11-slim",
+            "identity": "cluster admin for both sides",
+            "observer": "a separate jupyter_kf Client(KubernetesBackend) in the "
+            "benchmark's process, get(N) polled every 1 ms from its cache",
+            "seconds": round(time.monotonic() - t_start, 1),
+            "code": code_state(),
+        },
+        "notes": (
+            "visible_s: t0 in the side's process (before run_cell / create_job) to the "
+            "observer's get(N) first succeeding; api_watch_s: to a raw admin watch's "
+            "first event for the job (the floor for any watcher); returned_s: to the "
+            "call returning. Ours POSTs the job, then the code's ConfigMap, and returns "
+            "once its own cache holds the job (so the cell's result is already live); "
+            "the peer POSTs the job with the code inlined in its command and returns "
+            "with the POST. requests: per submission, from the side's process. "
+            "first: the warm-up submission (ours: includes making the magic's client "
+            "and starting its namespace cache)."
+        ),
     }
-    print(f"cluster submit, medians: visible ours {ours['visible_s']['median'] * 1000:.1f} ms, "
-          f"peer {peer['visible_s']['median'] * 1000:.1f} ms (ours/peer {ratio['visible_s']}); "
-          f"returned ours {ours['returned_s']['median'] * 1000:.1f} ms, peer "
-          f"{peer['returned_s']['median'] * 1000:.1f} ms (ours/peer {ratio['returned_s']})",
-          flush=True)
+    print(
+        f"cluster submit, medians: visible ours {ours['visible_s']['median'] * 1000:.1f} ms, "
+        f"peer {peer['visible_s']['median'] * 1000:.1f} ms (ours/peer {ratio['visible_s']}); "
+        f"returned ours {ours['returned_s']['median'] * 1000:.1f} ms, peer "
+        f"{peer['returned_s']['median'] * 1000:.1f} ms (ours/peer {ratio['returned_s']})",
+        flush=True,
+    )
     write_result(NAME_CLUSTER, result)
     return 0
 
 
 def fmt(got: dict) -> str:
-    return (f"visible {got['visible_s'] * 1000:.1f} ms, returned {got['returned_s'] * 1000:.1f} "
-            f"ms, watch {got['api_watch_s'] * 1000:.1f} ms, {got['requests']:g} requests")
+    return (
+        f"visible {got['visible_s'] * 1000:.1f} ms, returned {got['returned_s'] * 1000:.1f} "
+        f"ms, watch {got['api_watch_s'] * 1000:.1f} ms, {got['requests']:g} requests"
+    )
 
 
 def round_all(got: dict) -> dict:
@@ -308,13 +355,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds")
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--cluster", action="store_true",
-                        help="measure on a Kubernetes cluster (ours vs kubeflow-training) "
-                        "instead of locally")
-    parser.add_argument("--kubeconfig", default=None, help="with --cluster: admin kubeconfig "
-                        "(default $KUBECONFIG; else start a cluster)")
-    parser.add_argument("--settle", type=float, default=1.0,
-                        help="with --cluster: seconds to pause after each submission")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="measure on a Kubernetes cluster (ours vs kubeflow-training) instead of locally",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="with --cluster: admin kubeconfig (default $KUBECONFIG; else start a cluster)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        help="with --cluster: seconds to pause after each submission",
+    )
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
     if args.cluster:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from peer import ensure_peer, run_peer, stats, write_result  # noqa: E402
+from peer import ensure_peer, run_peer, stats, write_result
 
 NAME = "widget_latency"
 SCRIPT = textwrap.dedent("""
@@ -84,8 +84,10 @@ def main() -> int:
             ours.append(change_to("Suspended", client.suspend))
             ours.append(change_to("Running", client.resume))
             peer.append(run_peer("status")["latency_s"])
-            print(f"round {i}: ours {ours[-2]:.3f} s, {ours[-1]:.3f} s; peer {peer[-1]:.3f} s",
-                  flush=True)
+            print(
+                f"round {i}: ours {ours[-2]:.3f} s, {ours[-1]:.3f} s; peer {peer[-1]:.3f} s",
+                flush=True,
+            )
     finally:
         monitor.close()
         client.delete(job.name)
@@ -94,12 +96,16 @@ def main() -> int:
     peer_stats = {"kubeflow-sdk-0.5.0": {"update_s": stats(peer)}}
     ratio = {"update_s": round(ours_stats["update_s"]["median"] / stats(peer)["median"], 2)}
     result = {
-        "ours": ours_stats, "peer": peer_stats, "ratio": ratio,
+        "ours": ours_stats,
+        "peer": peer_stats,
+        "ratio": ratio,
         "goal": {"update_s": "median under 0.5 s and below the peer's"},
         "met": ours_stats["update_s"]["median"] < 0.5 and ratio["update_s"] < 1,
-        "notes": ("ours: two samples a round (suspend, resume) of one running job; the local "
-                  "backend's watch reads the job folder every 0.1 s. The peer polls every 2 s "
-                  "(its default). Cluster not measured (needs the Kubernetes backend)."),
+        "notes": (
+            "ours: two samples a round (suspend, resume) of one running job; the local "
+            "backend's watch reads the job folder every 0.1 s. The peer polls every 2 s "
+            "(its default). Cluster not measured (needs the Kubernetes backend)."
+        ),
     }
     write_result(NAME, result)
     return 0

@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 
 from .client import Client
-from .errors import JupyterKFError
 from .display import events_table, job_summary, jobs_table, metrics_text
+from .errors import JupyterKFError
 from .jobs.kinds import FRAMEWORKS
 
 
@@ -31,13 +31,18 @@ def _env_pair(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jupyter kf", description="Kubeflow training jobs from Jupyter.")
+    parser = argparse.ArgumentParser(
+        prog="jupyter kf", description="Kubeflow training jobs from Jupyter."
+    )
     parser.add_argument("--backend", default="auto", help="auto (default) or local")
     parser.add_argument("--namespace", help="namespace of the jobs (cluster backends)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("submit", help="launch a script as a distributed job",
-                       epilog="Arguments for the script go after --.")
+    p = sub.add_parser(
+        "submit",
+        help="launch a script as a distributed job",
+        epilog="Arguments for the script go after --.",
+    )
     p.add_argument("script", help="the Python file every worker runs")
     p.add_argument("--name", required=True, help="the job's name (a DNS-1035 label)")
     p.add_argument("--framework", default="pytorch", choices=sorted(FRAMEWORKS))
@@ -68,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scale", help="resize a running job to N training processes")
     p.add_argument("name")
     p.add_argument("workers", type=int)
-    for verb, text in (("suspend", "stop a job's replicas, keep the job"),
-                       ("resume", "start a suspended job again"),
-                       ("delete", "stop and remove a job")):
+    for verb, text in (
+        ("suspend", "stop a job's replicas, keep the job"),
+        ("resume", "start a suspended job again"),
+        ("delete", "stop and remove a job"),
+    ):
         p = sub.add_parser(verb, help=text)
         p.add_argument("name")
     return parser
@@ -84,9 +91,16 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         resources = {"cpu": args.cpu, "memory": args.memory, "gpu": args.gpus}
         from .jobs import Resources
 
-        job = client.submit(name=args.name, framework=args.framework, workers=args.workers,
-                            script=args.script, args=script_args, image=args.image,
-                            env=dict(args.env), resources=Resources(**resources))
+        job = client.submit(
+            name=args.name,
+            framework=args.framework,
+            workers=args.workers,
+            script=args.script,
+            args=script_args,
+            image=args.image,
+            env=dict(args.env),
+            resources=Resources(**resources),
+        )
         print(f"submitted {job.kind} {job.name} ({job.workers} workers)", file=out)
         if args.follow:
             for line in client.logs(job.name, follow=True):
@@ -107,8 +121,9 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         print(json.dumps(job.to_dict(), indent=1) if args.json else job_summary(job), file=out)
         return 0
     if cmd == "logs":
-        for line in client.logs(args.name, replica=args.replica, follow=args.follow,
-                                tail_lines=args.tail):
+        for line in client.logs(
+            args.name, replica=args.replica, follow=args.follow, tail_lines=args.tail
+        ):
             print(line, file=out, flush=args.follow)
         return 0
     if cmd == "events":
@@ -146,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     script_args: list[str] = []
     if "--" in argv:  # everything after -- belongs to the training script
         cut = argv.index("--")
-        argv, script_args = argv[:cut], argv[cut + 1:]
+        argv, script_args = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
     if script_args and args.command != "submit":
         parser.error("only submit takes arguments after --")

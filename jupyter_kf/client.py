@@ -51,18 +51,32 @@ class Client:
     >>> client.wait(job.name)
     """
 
-    def __init__(self, backend: str | Backend = "auto", *, namespace: str | None = None,
-                 **backend_options: Any):
-        self.backend = backend if isinstance(backend, Backend) else make_backend(backend, **backend_options)
+    def __init__(
+        self,
+        backend: str | Backend = "auto",
+        *,
+        namespace: str | None = None,
+        **backend_options: Any,
+    ):
+        self.backend = (
+            backend if isinstance(backend, Backend) else make_backend(backend, **backend_options)
+        )
         self.namespace = namespace
 
     def _ns(self, namespace: str | None) -> str | None:
         return namespace or self.namespace
 
     # -- launching ------------------------------------------------------------------------
-    def submit(self, spec: JobSpec | Mapping[str, Any] | None = None, *,
-               namespace: str | None = None, script: str | Path | None = None,
-               cell: str | None = None, args: Sequence[str] = (), **fields: Any) -> Job:
+    def submit(
+        self,
+        spec: JobSpec | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+        script: str | Path | None = None,
+        cell: str | None = None,
+        args: Sequence[str] = (),
+        **fields: Any,
+    ) -> Job:
         """Start a job, from a ``JobSpec``, a dict, or keyword fields.
 
         ``script`` (a file) or ``cell`` (source text) become the job's code; other keywords
@@ -78,9 +92,18 @@ class Client:
 
     create_job = submit
 
-    def train(self, func: Callable[..., Any], *, name: str, args: Sequence[Any] = (),
-              kwargs: Mapping[str, Any] | None = None, framework: str = "pytorch",
-              workers: int = 1, namespace: str | None = None, **fields: Any) -> Job:
+    def train(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        framework: str = "pytorch",
+        workers: int = 1,
+        namespace: str | None = None,
+        **fields: Any,
+    ) -> Job:
         """Run ``func(*args, **kwargs)`` on every worker of a new job."""
         code = code_from_function(func, args=args, kwargs=kwargs)
         spec = JobSpec.create(framework, name=name, workers=workers, code=code, **fields)
@@ -125,18 +148,33 @@ class Client:
 
     list_jobs = list
 
-    def watch(self, namespace: str | None = None, *, name: str | None = None,
-              timeout: float | None = None) -> Iterator[Change]:
+    def watch(
+        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
         return self.backend.watch(self._ns(namespace), name=name, timeout=timeout)
 
-    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
-             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
-        return self.backend.logs(name, self._ns(namespace), replica=replica, follow=follow,
-                                 tail_lines=tail_lines)
+    def logs(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        replica: str | None = None,
+        follow: bool = False,
+        tail_lines: int | None = None,
+    ) -> Iterator[str]:
+        return self.backend.logs(
+            name, self._ns(namespace), replica=replica, follow=follow, tail_lines=tail_lines
+        )
 
-    def get_job_logs(self, name: str, namespace: str | None = None, *,
-                     replica: str | None = None, follow: bool = False,
-                     tail_lines: int | None = None) -> Iterator[str]:
+    def get_job_logs(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        replica: str | None = None,
+        follow: bool = False,
+        tail_lines: int | None = None,
+    ) -> Iterator[str]:
         return self.logs(name, namespace, replica=replica, follow=follow, tail_lines=tail_lines)
 
     def events(self, name: str, namespace: str | None = None) -> list[Event]:
@@ -160,13 +198,24 @@ class Client:
 
     delete_job = delete
 
-    def wait(self, name: str, namespace: str | None = None, *,
-             conditions: Iterable[str] = ("Succeeded",), timeout: float = 600) -> Job:
+    def wait(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        conditions: Iterable[str] = ("Succeeded",),
+        timeout: float = 600,
+    ) -> Job:
         return self.backend.wait(name, self._ns(namespace), conditions=conditions, timeout=timeout)
 
-    def wait_for_job_conditions(self, name: str, namespace: str | None = None, *,
-                                expected_conditions: Iterable[str] = ("Succeeded",),
-                                wait_timeout: float = 600) -> Job:
+    def wait_for_job_conditions(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        expected_conditions: Iterable[str] = ("Succeeded",),
+        wait_timeout: float = 600,
+    ) -> Job:
         return self.wait(name, namespace, conditions=expected_conditions, timeout=wait_timeout)
 
     def is_job_running(self, name: str, namespace: str | None = None) -> bool:
@@ -181,7 +230,7 @@ class Client:
     def close(self) -> None:
         self.backend.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,7 +18,9 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     """Columns padded to their widest cell, like kubectl's tables."""
     cells = [[str(x) for x in headers], *[[str(x) for x in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells
+    )
 
 
 def job_summary(job: Job) -> str:
@@ -26,10 +28,21 @@ def job_summary(job: Job) -> str:
     out = [f"{job.kind} {job.name} ({job.backend}/{job.namespace}): {job.phase}"]
     if job.status.message:
         out.append(f"  {job.status.message}")
-    out.append(f"  workers: {job.workers if job.workers is not None else '-'}"
-               f"  created: {job.created or '-'}")
-    rows = [[r.name, r.phase, r.restarts, r.node or "-",
-             "" if r.exit_code is None else r.exit_code, r.reason] for r in job.replicas]
+    out.append(
+        f"  workers: {job.workers if job.workers is not None else '-'}"
+        f"  created: {job.created or '-'}"
+    )
+    rows = [
+        [
+            r.name,
+            r.phase,
+            r.restarts,
+            r.node or "-",
+            "" if r.exit_code is None else r.exit_code,
+            r.reason,
+        ]
+        for r in job.replicas
+    ]
     if rows:
         out.append(table(rows, ["REPLICA", "PHASE", "RESTARTS", "NODE", "EXIT", "REASON"]))
     return "\n".join(out)
@@ -38,8 +51,17 @@ def job_summary(job: Job) -> str:
 def jobs_table(jobs: Sequence[Job]) -> str:
     if not jobs:
         return "no jobs"
-    rows = [[j.name, j.kind, j.phase, "-" if j.workers is None else j.workers, j.backend,
-             j.created or "-"] for j in jobs]
+    rows = [
+        [
+            j.name,
+            j.kind,
+            j.phase,
+            "-" if j.workers is None else j.workers,
+            j.backend,
+            j.created or "-",
+        ]
+        for j in jobs
+    ]
     return table(rows, ["NAME", "KIND", "PHASE", "WORKERS", "BACKEND", "CREATED"])
 
 
@@ -95,8 +117,10 @@ def register_formatters(shell: Any, widget_for: Callable[[Job], Any] | None) -> 
 
 
 def unregister_formatters(shell: Any) -> None:
-    for formatter in (shell.display_formatter.formatters["text/plain"],
-                      shell.display_formatter.mimebundle_formatter):
+    for formatter in (
+        shell.display_formatter.formatters["text/plain"],
+        shell.display_formatter.mimebundle_formatter,
+    ):
         try:
             formatter.pop(Job)
         except KeyError:

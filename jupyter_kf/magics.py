@@ -18,8 +18,13 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import (MagicArgumentParser, argument, argument_group,
-                                          kwds, magic_arguments)
+from IPython.core.magic_arguments import (
+    MagicArgumentParser,
+    argument,
+    argument_group,
+    kwds,
+    magic_arguments,
+)
 from IPython.utils.process import arg_split
 from traitlets import Bool, Enum, Float, Int, Unicode
 
@@ -75,29 +80,49 @@ def _where(parser_or_group: Any) -> None:
 class KFTrainMagics(Magics):
     """The ``%kftrain`` magics. Configure with ``%config KFTrainMagics.<trait> = ...``."""
 
-    backend = Enum(["local", "cluster"], "local", help=(
-        "Where jobs run when neither --local nor --cluster is given.")).tag(config=True)
-    cluster_backend = Unicode("kubernetes", help=(
-        "The backend --cluster uses, by the name jupyter_kf.client.make_backend knows it."
-    )).tag(config=True)
-    namespace = Unicode(None, allow_none=True, help=(
-        "The namespace jobs go to when --namespace is not given (None: the backend's "
-        "default; the local backend has a single namespace).")).tag(config=True)
-    framework = Unicode("pytorch", help=(
-        f"The framework when --framework is not given: one of {FRAMEWORKS}.")).tag(config=True)
+    backend = Enum(
+        ["local", "cluster"],
+        "local",
+        help=("Where jobs run when neither --local nor --cluster is given."),
+    ).tag(config=True)
+    cluster_backend = Unicode(
+        "kubernetes",
+        help=("The backend --cluster uses, by the name jupyter_kf.client.make_backend knows it."),
+    ).tag(config=True)
+    namespace = Unicode(
+        None,
+        allow_none=True,
+        help=(
+            "The namespace jobs go to when --namespace is not given (None: the backend's "
+            "default; the local backend has a single namespace)."
+        ),
+    ).tag(config=True)
+    framework = Unicode(
+        "pytorch", help=(f"The framework when --framework is not given: one of {FRAMEWORKS}.")
+    ).tag(config=True)
     workers = Int(1, help="Training processes when --workers is not given.").tag(config=True)
-    image = Unicode(None, allow_none=True, help=(
-        "The container image when --image is not given (cluster backends; None: the "
-        "backend's default, the notebook's own image).")).tag(config=True)
-    wait_timeout = Float(24 * 3600.0, help=(
-        "Seconds --wait and --follow wait for a job before giving up (the job goes on)."
-    )).tag(config=True)
-    widget = Bool(True, help=(
-        "Show a submitted job as the live JobMonitor widget in a notebook; False shows the "
-        "text summary. Terminals always get the text.")).tag(config=True)
-    failed_log_lines = Int(20, help=(
-        "How many of rank 0's last log lines to print when a waited-for job fails."
-    )).tag(config=True)
+    image = Unicode(
+        None,
+        allow_none=True,
+        help=(
+            "The container image when --image is not given (cluster backends; None: the "
+            "backend's default, the notebook's own image)."
+        ),
+    ).tag(config=True)
+    wait_timeout = Float(
+        24 * 3600.0,
+        help=("Seconds --wait and --follow wait for a job before giving up (the job goes on)."),
+    ).tag(config=True)
+    widget = Bool(
+        True,
+        help=(
+            "Show a submitted job as the live JobMonitor widget in a notebook; False shows the "
+            "text summary. Terminals always get the text."
+        ),
+    ).tag(config=True)
+    failed_log_lines = Int(
+        20, help=("How many of rank 0's last log lines to print when a waited-for job fails.")
+    ).tag(config=True)
 
     def __init__(self, shell=None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
@@ -111,7 +136,8 @@ class KFTrainMagics(Magics):
             if backend != "local" and backend not in client_module.BACKENDS:
                 raise UsageError(
                     f"--cluster needs the {backend} backend, which this version of jupyter-kf "
-                    "does not include yet. Run the job with --local (the default) for now.")
+                    "does not include yet. Run the job with --local (the default) for now."
+                )
             try:
                 self._clients[backend] = Client(backend)
             except JupyterKFError as exc:
@@ -141,26 +167,42 @@ class KFTrainMagics(Magics):
 
     # -- the magic ----------------------------------------------------------------------------
     @magic_arguments()
-    @kwds(usage=USAGE, epilog=f"Frameworks: {FRAMEWORKS}. Defaults come from "
-                              "%config KFTrainMagics (list them with %config KFTrainMagics).")
+    @kwds(
+        usage=USAGE,
+        epilog=f"Frameworks: {FRAMEWORKS}. Defaults come from "
+        "%config KFTrainMagics (list them with %config KFTrainMagics).",
+    )
     @argument_group("the job")
-    @argument("--framework", metavar="F", help="pytorch (default), tensorflow, jax, xgboost, "
-              "paddle or mpi")
+    @argument(
+        "--framework",
+        metavar="F",
+        help="pytorch (default), tensorflow, jax, xgboost, paddle or mpi",
+    )
     @argument("--workers", metavar="N", type=int, help="training processes (default 1)")
     @argument("--gpus", metavar="G", type=int, help="GPUs per worker")
     @argument("--cpu", metavar="C", help="CPUs per worker, e.g. 2 or 500m")
     @argument("--memory", metavar="M", help="memory per worker, e.g. 4Gi")
     @argument("--image", metavar="I", help="container image (cluster)")
     @argument("--name", metavar="NAME", help="the job's name (default: made up)")
-    @argument("--env", metavar="K=V", type=_env_pair, action="append", default=[],
-              help="an environment variable for the workers (repeatable)")
+    @argument(
+        "--env",
+        metavar="K=V",
+        type=_env_pair,
+        action="append",
+        default=[],
+        help="an environment variable for the workers (repeatable)",
+    )
     @argument_group("where and how")
     @argument("--local", action="store_true", help="run on this machine (default)")
     @argument("--cluster", action="store_true", help="run on the Kubernetes cluster")
     @argument("--namespace", metavar="NS", help="the job's namespace (cluster)")
     @argument("--wait", action="store_true", help="block until the job finishes")
-    @argument("--follow", "-f", action="store_true",
-              help="print rank 0's log as it comes, until the job finishes")
+    @argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="print rank 0's log as it comes, until the job finishes",
+    )
     @argument("script", nargs="?", help="a Python file to run (line magic only)")
     @argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
     @line_cell_magic
@@ -210,19 +252,22 @@ class KFTrainMagics(Magics):
         extra: list[str] = []
         if "--" in argv:  # everything after -- belongs to the training script
             cut = argv.index("--")
-            argv, extra = argv[:cut], argv[cut + 1:]
+            argv, extra = argv[:cut], argv[cut + 1 :]
         args = self._parse(self.kftrain.parser, argv)
         if args.local and args.cluster:
             raise self._usage_error("give --local or --cluster, not both")
         if cell is not None:
             if not cell.strip():
                 raise self._usage_error("the cell is empty: write the training script in it")
-            script, script_args = None, [*([args.script] if args.script else []),
-                                         *args.script_args, *extra]
+            script, script_args = (
+                None,
+                [*([args.script] if args.script else []), *args.script_args, *extra],
+            )
         else:
             if not args.script:
-                raise self._usage_error("give a Python file to run, or use %%kftrain with "
-                                        "the script in the cell")
+                raise self._usage_error(
+                    "give a Python file to run, or use %%kftrain with the script in the cell"
+                )
             script, script_args = args.script, [*args.script_args, *extra]
         client = self._client_for(args)
         framework = args.framework or self.framework
@@ -247,9 +292,11 @@ class KFTrainMagics(Magics):
         if not (args.wait or args.follow):
             return job
         where = job.backend if job.backend == "local" else f"{job.backend}/{job.namespace}"
-        print(f"submitted {job.kind} {job.name} ({job.workers} workers, {where}); "
-              f"{'following its log' if args.follow else 'waiting for it to finish'}...",
-              flush=True)
+        print(
+            f"submitted {job.kind} {job.name} ({job.workers} workers, {where}); "
+            f"{'following its log' if args.follow else 'waiting for it to finish'}...",
+            flush=True,
+        )
         return self._wait(client, job, args)
 
     def _wait(self, client: Client, job: Job, args: argparse.Namespace) -> Job:
@@ -258,11 +305,14 @@ class KFTrainMagics(Magics):
             if args.follow:
                 for text in client.logs(job.name, ns, follow=True):
                     print(text, flush=True)
-            job = client.wait(job.name, ns, conditions=("Succeeded", "Failed"),
-                              timeout=self.wait_timeout)
+            job = client.wait(
+                job.name, ns, conditions=("Succeeded", "Failed"), timeout=self.wait_timeout
+            )
         except KeyboardInterrupt:
-            print(f"stopped waiting; the job goes on (%kftrain status {job.name}, "
-                  f"%kftrain delete {job.name})")
+            print(
+                f"stopped waiting; the job goes on (%kftrain status {job.name}, "
+                f"%kftrain delete {job.name})"
+            )
             return _fresh(client, job, ns)
         except JobFailedError:
             job = _fresh(client, job, ns)
@@ -314,15 +364,18 @@ class KFTrainMagics(Magics):
     def _do_status(self, client: Client, ns, args) -> None:
         job = client.get(args.name, ns)
         print(job_summary(job))
-        conditions = [f"  {c.type}={c.status} {c.last_transition_time or ''} {c.reason}"
-                      for c in job.status.conditions]
+        conditions = [
+            f"  {c.type}={c.status} {c.last_transition_time or ''} {c.reason}"
+            for c in job.status.conditions
+        ]
         if conditions:
             print("conditions:\n" + "\n".join(conditions))
 
     def _do_logs(self, client: Client, ns, args) -> None:
         try:
-            for text in client.logs(args.name, ns, replica=args.replica, follow=args.follow,
-                                    tail_lines=args.tail):
+            for text in client.logs(
+                args.name, ns, replica=args.replica, follow=args.follow, tail_lines=args.tail
+            ):
                 print(text, flush=args.follow)
         except KeyboardInterrupt:
             pass

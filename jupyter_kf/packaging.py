@@ -58,8 +58,11 @@ def _files_of(top: str, folder: Path) -> list[str]:
         return [f"{top}.py"]
     package = folder / top
     if (package / "__init__.py").is_file():
-        return sorted(str(p.relative_to(folder)) for p in package.rglob("*.py")
-                      if "__pycache__" not in p.parts)
+        return sorted(
+            str(p.relative_to(folder))
+            for p in package.rglob("*.py")
+            if "__pycache__" not in p.parts
+        )
     return []
 
 
@@ -76,12 +79,14 @@ def _checked(code: Code) -> Code:
     return code
 
 
-def code_from_cell(source: str, *, folder: str | Path = ".", args: Sequence[str] = (),
-                   filename: str = "train.py") -> Code:
+def code_from_cell(
+    source: str, *, folder: str | Path = ".", args: Sequence[str] = (), filename: str = "train.py"
+) -> Code:
     files = local_imports(source, Path(folder))
     files.pop(filename, None)
-    return _checked(Code(source=source, filename=filename, args=tuple(args), origin="cell",
-                         files=files))
+    return _checked(
+        Code(source=source, filename=filename, args=tuple(args), origin="cell", files=files)
+    )
 
 
 def code_from_file(path: str | Path, *, args: Sequence[str] = ()) -> Code:
@@ -94,12 +99,14 @@ def code_from_file(path: str | Path, *, args: Sequence[str] = ()) -> Code:
         raise InvalidSpecError(f"cannot read the script {str(path)!r}: {exc}") from None
     files = local_imports(source, path.parent)
     files.pop(path.name, None)
-    return _checked(Code(source=source, filename=path.name, args=tuple(args), origin="file",
-                         files=files))
+    return _checked(
+        Code(source=source, filename=path.name, args=tuple(args), origin="file", files=files)
+    )
 
 
-def code_from_function(func: Callable[..., Any], *, args: Sequence[Any] = (),
-                       kwargs: Mapping[str, Any] | None = None) -> Code:
+def code_from_function(
+    func: Callable[..., Any], *, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
+) -> Code:
     """A script that defines ``func`` and calls it with ``args``/``kwargs``.
 
     Arguments travel as Python literals, so they must be plain values (numbers, strings,
@@ -116,10 +123,18 @@ def code_from_function(func: Callable[..., Any], *, args: Sequence[Any] = (),
     if func.__name__ == "<lambda>":
         raise InvalidSpecError("a lambda cannot be shipped; use a def function")
     call_args = [*map(_literal, args), *(f"{k}={_literal(v)}" for k, v in (kwargs or {}).items())]
-    script = f"{source}\n\nif __name__ == '__main__':\n    {func.__name__}({', '.join(call_args)})\n"
+    script = (
+        f"{source}\n\nif __name__ == '__main__':\n    {func.__name__}({', '.join(call_args)})\n"
+    )
     folder = Path(inspect.getsourcefile(func) or ".").parent
-    return _checked(Code(source=script, filename="train.py", origin="function",
-                         files=local_imports(source, folder)))
+    return _checked(
+        Code(
+            source=script,
+            filename="train.py",
+            origin="function",
+            files=local_imports(source, folder),
+        )
+    )
 
 
 def _literal(value: Any) -> str:

@@ -30,8 +30,12 @@ HOME_VOLUME = "home"
 PSA_LEVELS = ("privileged", "baseline", "restricted")
 
 
-def _meta(name: str, namespace: str | None, labels: Mapping[str, str] | None,
-          annotations: Mapping[str, str] | None) -> dict:
+def _meta(
+    name: str,
+    namespace: str | None,
+    labels: Mapping[str, str] | None,
+    annotations: Mapping[str, str] | None,
+) -> dict:
     meta: dict = {"name": name}
     if namespace is not None:
         meta["namespace"] = namespace
@@ -56,9 +60,13 @@ def selector(hub: str) -> str:
     return f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_HUB}={hub}"
 
 
-def make_namespace(name: str, *, pod_security: str = "baseline",
-                   labels: Mapping[str, str] | None = None,
-                   annotations: Mapping[str, str] | None = None) -> dict:
+def make_namespace(
+    name: str,
+    *,
+    pod_security: str = "baseline",
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict:
     """A namespace whose Pod Security admission enforces (and warns and audits at)
     ``pod_security``."""
     if pod_security not in PSA_LEVELS:
@@ -67,35 +75,64 @@ def make_namespace(name: str, *, pod_security: str = "baseline",
     for mode in ("enforce", "warn", "audit"):
         all_labels[f"pod-security.kubernetes.io/{mode}"] = pod_security
         all_labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": _meta(name, None, all_labels, annotations)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": _meta(name, None, all_labels, annotations),
+    }
 
 
-def make_service_account(name: str, namespace: str, *, labels: Mapping[str, str] | None = None,
-                         annotations: Mapping[str, str] | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": _meta(name, namespace, labels, annotations)}
+def make_service_account(
+    name: str,
+    namespace: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(name, namespace, labels, annotations),
+    }
 
 
-def make_pvc(name: str, namespace: str, *, capacity: str, storage_class: str | None = None,
-             access_modes: Sequence[str] = ("ReadWriteOnce",),
-             labels: Mapping[str, str] | None = None,
-             annotations: Mapping[str, str] | None = None) -> dict:
+def make_pvc(
+    name: str,
+    namespace: str,
+    *,
+    capacity: str,
+    storage_class: str | None = None,
+    access_modes: Sequence[str] = ("ReadWriteOnce",),
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict:
     """The home volume claim. ``storage_class`` None uses the cluster's default class;
     ``""`` asks for a pre-provisioned volume with no class."""
-    spec: dict = {"accessModes": list(access_modes),
-                  "resources": {"requests": {"storage": capacity}}}
+    spec: dict = {
+        "accessModes": list(access_modes),
+        "resources": {"requests": {"storage": capacity}},
+    }
     if storage_class is not None:
         spec["storageClassName"] = storage_class
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": _meta(name, namespace, labels, annotations), "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta(name, namespace, labels, annotations),
+        "spec": spec,
+    }
 
 
-def make_secret(name: str, namespace: str, data: Mapping[str, str], *,
-                labels: Mapping[str, str] | None = None) -> dict:
+def make_secret(
+    name: str, namespace: str, data: Mapping[str, str], *, labels: Mapping[str, str] | None = None
+) -> dict:
     """Values the pod reads through ``secretKeyRef`` (``stringData``: the API encodes)."""
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": _meta(name, namespace, labels, None), "stringData": dict(data)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": _meta(name, namespace, labels, None),
+        "stringData": dict(data),
+    }
 
 
 def format_cpu(cores: float) -> str:
@@ -104,10 +141,15 @@ def format_cpu(cores: float) -> str:
     return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
 
 
-def resources(*, cpu_limit: float | None = None, cpu_guarantee: float | None = None,
-              mem_limit: int | str | None = None, mem_guarantee: int | str | None = None,
-              extra_limits: Mapping[str, str | int] | None = None,
-              extra_guarantees: Mapping[str, str | int] | None = None) -> dict:
+def resources(
+    *,
+    cpu_limit: float | None = None,
+    cpu_guarantee: float | None = None,
+    mem_limit: int | str | None = None,
+    mem_guarantee: int | str | None = None,
+    extra_limits: Mapping[str, str | int] | None = None,
+    extra_guarantees: Mapping[str, str | int] | None = None,
+) -> dict:
     """A container's ``resources``. Extended resources (GPUs) cannot be overcommitted:
     Kubernetes requires their request to equal their limit, so a limit is also requested."""
     limits: dict[str, str] = {}
@@ -136,21 +178,35 @@ def resources(*, cpu_limit: float | None = None, cpu_guarantee: float | None = N
     return out
 
 
-def make_pod(name: str, namespace: str, *, image: str, command: Sequence[str], port: int,
-             env: Mapping[str, str], secret_env: Mapping[str, str] | None = None,
-             secret_name: str | None = None, service_account: str,
-             resources_: Mapping | None = None, pvc_name: str | None = None,
-             home_mount_path: str = "/home/jovyan",
-             image_pull_policy: str | None = None, image_pull_secrets: Sequence[str] = (),
-             node_selector: Mapping[str, str] | None = None,
-             tolerations: Sequence[Mapping] = (),
-             volumes: Sequence[Mapping] = (), volume_mounts: Sequence[Mapping] = (),
-             uid: int | None = None, gid: int | None = None, fs_gid: int | None = None,
-             working_dir: str | None = None,
-             labels: Mapping[str, str] | None = None,
-             annotations: Mapping[str, str] | None = None,
-             priority_class_name: str | None = None,
-             extra_pod_spec: Mapping | None = None) -> dict:
+def make_pod(
+    name: str,
+    namespace: str,
+    *,
+    image: str,
+    command: Sequence[str],
+    port: int,
+    env: Mapping[str, str],
+    secret_env: Mapping[str, str] | None = None,
+    secret_name: str | None = None,
+    service_account: str,
+    resources_: Mapping | None = None,
+    pvc_name: str | None = None,
+    home_mount_path: str = "/home/jovyan",
+    image_pull_policy: str | None = None,
+    image_pull_secrets: Sequence[str] = (),
+    node_selector: Mapping[str, str] | None = None,
+    tolerations: Sequence[Mapping] = (),
+    volumes: Sequence[Mapping] = (),
+    volume_mounts: Sequence[Mapping] = (),
+    uid: int | None = None,
+    gid: int | None = None,
+    fs_gid: int | None = None,
+    working_dir: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    priority_class_name: str | None = None,
+    extra_pod_spec: Mapping | None = None,
+) -> dict:
     """The notebook pod.
 
     ``env`` goes in the pod spec as plain values; ``secret_env`` names keys of the Secret
@@ -162,8 +218,14 @@ def make_pod(name: str, namespace: str, *, image: str, command: Sequence[str], p
     for key in sorted(secret_env or {}):
         if secret_name is None:
             raise ValueError("secret_env needs secret_name")
-        env_list.append({"name": key, "valueFrom": {"secretKeyRef": {
-            "name": secret_name, "key": (secret_env or {})[key]}}})
+        env_list.append(
+            {
+                "name": key,
+                "valueFrom": {
+                    "secretKeyRef": {"name": secret_name, "key": (secret_env or {})[key]}
+                },
+            }
+        )
     container: dict = {
         "name": CONTAINER,
         "image": image,
@@ -182,8 +244,9 @@ def make_pod(name: str, namespace: str, *, image: str, command: Sequence[str], p
     pod_volumes = [copy.deepcopy(dict(v)) for v in volumes]
     if pvc_name:
         mounts.insert(0, {"name": HOME_VOLUME, "mountPath": home_mount_path})
-        pod_volumes.insert(0, {"name": HOME_VOLUME,
-                               "persistentVolumeClaim": {"claimName": pvc_name}})
+        pod_volumes.insert(
+            0, {"name": HOME_VOLUME, "persistentVolumeClaim": {"claimName": pvc_name}}
+        )
     if mounts:
         container["volumeMounts"] = mounts
     if uid is not None:
@@ -211,5 +274,9 @@ def make_pod(name: str, namespace: str, *, image: str, command: Sequence[str], p
         spec["priorityClassName"] = priority_class_name
     for key, value in (extra_pod_spec or {}).items():
         spec[key] = copy.deepcopy(value)
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": _meta(name, namespace, labels, annotations), "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": _meta(name, namespace, labels, annotations),
+        "spec": spec,
+    }

@@ -36,12 +36,27 @@ from dataclasses import dataclass, field
 from .slugs import safe_slug
 
 UNLISTED = "unlisted-choice"
-_PROFILE_KEYS = {"display_name", "slug", "description", "default", "overrides",
-                 "kubespawner_override", "profile_options", "allowed_users", "allowed_groups"}
+_PROFILE_KEYS = {
+    "display_name",
+    "slug",
+    "description",
+    "default",
+    "overrides",
+    "kubespawner_override",
+    "profile_options",
+    "allowed_users",
+    "allowed_groups",
+}
 _OPTION_KEYS = {"display_name", "choices", "unlisted_choice"}
 _CHOICE_KEYS = {"display_name", "default", "overrides", "kubespawner_override", "description"}
-_UNLISTED_KEYS = {"enabled", "display_name", "validation_regex", "validation_message",
-                  "overrides", "kubespawner_override"}
+_UNLISTED_KEYS = {
+    "enabled",
+    "display_name",
+    "validation_regex",
+    "validation_message",
+    "overrides",
+    "kubespawner_override",
+}
 
 
 class OptionsError(ValueError):
@@ -125,9 +140,11 @@ def parse_profiles(profile_list: Iterable[Mapping]) -> list[Profile]:
             choices = {}
             for cslug, choice in (opt.get("choices") or {}).items():
                 _unknown(f"{owhere}.choices[{cslug!r}]", choice, _CHOICE_KEYS)
-                choices[str(cslug)] = {"display_name": choice.get("display_name", cslug),
-                                       "default": bool(choice.get("default")),
-                                       "overrides": _overrides(choice, f"{owhere}.choices[{cslug!r}]")}
+                choices[str(cslug)] = {
+                    "display_name": choice.get("display_name", cslug),
+                    "default": bool(choice.get("default")),
+                    "overrides": _overrides(choice, f"{owhere}.choices[{cslug!r}]"),
+                }
             unlisted = None
             raw = opt.get("unlisted_choice") or {}
             if raw:
@@ -135,19 +152,28 @@ def parse_profiles(profile_list: Iterable[Mapping]) -> list[Profile]:
             if raw.get("enabled"):
                 regex = raw.get("validation_regex") or r"^.+$"
                 re.compile(regex)
-                unlisted = Unlisted(raw.get("display_name", "Other"), regex,
-                                    raw.get("validation_message") or f"must match {regex}",
-                                    _overrides(raw, f"{owhere}.unlisted_choice"))
+                unlisted = Unlisted(
+                    raw.get("display_name", "Other"),
+                    regex,
+                    raw.get("validation_message") or f"must match {regex}",
+                    _overrides(raw, f"{owhere}.unlisted_choice"),
+                )
             if not choices and unlisted is None:
                 raise ValueError(f"{owhere} offers no choice")
             options.append(Option(str(name), opt.get("display_name", name), choices, unlisted))
         users, groups = entry.get("allowed_users"), entry.get("allowed_groups")
-        profiles.append(Profile(
-            slug=slug, display_name=str(entry["display_name"]),
-            description=str(entry.get("description", "")), default=bool(entry.get("default")),
-            overrides=_overrides(entry, where), options=tuple(options),
-            allowed_users=None if users is None else frozenset(users),
-            allowed_groups=None if groups is None else frozenset(groups)))
+        profiles.append(
+            Profile(
+                slug=slug,
+                display_name=str(entry["display_name"]),
+                description=str(entry.get("description", "")),
+                default=bool(entry.get("default")),
+                overrides=_overrides(entry, where),
+                options=tuple(options),
+                allowed_users=None if users is None else frozenset(users),
+                allowed_groups=None if groups is None else frozenset(groups),
+            )
+        )
     return profiles
 
 
@@ -171,8 +197,9 @@ def _fill(value, text: str):
     return value
 
 
-def resolve(all_profiles: list[Profile], user_options: Mapping | None, *, user: str,
-            groups: Iterable[str]) -> tuple[Profile | None, dict[str, str], list[dict]]:
+def resolve(
+    all_profiles: list[Profile], user_options: Mapping | None, *, user: str, groups: Iterable[str]
+) -> tuple[Profile | None, dict[str, str], list[dict]]:
     """Check ``user_options`` and return (profile, the choices made, overrides in order).
 
     Raises ``OptionsError`` with a message for the user when anything is not acceptable.
@@ -193,13 +220,16 @@ def resolve(all_profiles: list[Profile], user_options: Mapping | None, *, user: 
             raise OptionsError("the profile must be given by its name")
         profile = next((p for p in mine if p.slug == slug), None)
         if profile is None:
-            raise OptionsError(f"there is no profile {slug[:100]!r} offered to you "
-                               f"(offered: {', '.join(p.slug for p in mine)})")
+            raise OptionsError(
+                f"there is no profile {slug[:100]!r} offered to you "
+                f"(offered: {', '.join(p.slug for p in mine)})"
+            )
     known = {o.name: o for o in profile.options}
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise OptionsError(f"profile {profile.slug!r} has no option "
-                           f"{', '.join(repr(u[:100]) for u in unknown)}")
+        raise OptionsError(
+            f"profile {profile.slug!r} has no option {', '.join(repr(u[:100]) for u in unknown)}"
+        )
     chosen: dict[str, str] = {}
     overrides = [profile.overrides]
     for opt in profile.options:
@@ -213,13 +243,16 @@ def resolve(all_profiles: list[Profile], user_options: Mapping | None, *, user: 
             overrides.append(opt.choices[value]["overrides"])
         elif opt.unlisted is not None:
             if len(value) > 1024 or not re.fullmatch(opt.unlisted.regex, value):
-                raise OptionsError(f"{opt.display_name} {value[:100]!r} is not accepted: "
-                                   f"{opt.unlisted.message}")
+                raise OptionsError(
+                    f"{opt.display_name} {value[:100]!r} is not accepted: {opt.unlisted.message}"
+                )
             chosen[opt.name] = value
             overrides.append(_fill(opt.unlisted.overrides, value))
         else:
-            raise OptionsError(f"{value[:100]!r} is not a choice of {opt.display_name!r} "
-                               f"(choices: {', '.join(opt.choices)})")
+            raise OptionsError(
+                f"{value[:100]!r} is not a choice of {opt.display_name!r} "
+                f"(choices: {', '.join(opt.choices)})"
+            )
     return profile, chosen, overrides
 
 
@@ -238,6 +271,7 @@ def options_from_form(form: Mapping[str, list[str]]) -> dict:
 
     Only the chosen profile's fields are read; checking is ``resolve``'s job.
     """
+
     def first(key: str) -> str | None:
         values = form.get(key) or []
         return values[0] if values else None
@@ -250,7 +284,7 @@ def options_from_form(form: Mapping[str, list[str]]) -> dict:
     prefix = f"profile-option-{slug}--"
     for key in form:
         if key.startswith(prefix) and not key.endswith("--" + UNLISTED):
-            name = key[len(prefix):]
+            name = key[len(prefix) :]
             value = first(key)
             if value == UNLISTED:
                 value = first(f"{key}--{UNLISTED}") or ""
@@ -277,26 +311,39 @@ def render_form(profiles: list[Profile], previous: Mapping | None = None) -> str
             f'<input class="form-check-input" type="radio" name="profile" id="{pid}" '
             f'value="{e(p.slug)}"{checked}>'
             f'<label class="form-check-label" for="{pid}"><strong>{e(p.display_name)}</strong>'
-            f'{" — " + e(p.description) if p.description else ""}</label>')
+            f"{' — ' + e(p.description) if p.description else ''}</label>"
+        )
         for opt in p.options:
             field_name = f"profile-option-{p.slug}--{opt.name}"
             current = previous.get(opt.name) if p.slug == selected else None
-            parts.append(f'<div class="form-group ms-4"><label for="{e(field_name)}">'
-                         f'{e(opt.display_name)}</label>'
-                         f'<select class="form-select" name="{e(field_name)}" id="{e(field_name)}">')
+            parts.append(
+                f'<div class="form-group ms-4"><label for="{e(field_name)}">'
+                f"{e(opt.display_name)}</label>"
+                f'<select class="form-select" name="{e(field_name)}" id="{e(field_name)}">'
+            )
             in_choices = current in opt.choices
             for cslug, choice in opt.choices.items():
-                sel = " selected" if (cslug == current or (current is None and cslug == opt.default)) else ""
-                parts.append(f'<option value="{e(cslug)}"{sel}>{e(choice["display_name"])}</option>')
+                sel = (
+                    " selected"
+                    if (cslug == current or (current is None and cslug == opt.default))
+                    else ""
+                )
+                parts.append(
+                    f'<option value="{e(cslug)}"{sel}>{e(choice["display_name"])}</option>'
+                )
             if opt.unlisted is not None:
                 sel = " selected" if current is not None and not in_choices else ""
-                parts.append(f'<option value="{UNLISTED}"{sel}>{e(opt.unlisted.display_name)}</option>')
+                parts.append(
+                    f'<option value="{UNLISTED}"{sel}>{e(opt.unlisted.display_name)}</option>'
+                )
             parts.append("</select>")
             if opt.unlisted is not None:
                 text = e(current) if current is not None and not in_choices else ""
-                parts.append(f'<input class="form-control" type="text" '
-                             f'name="{e(field_name)}--{UNLISTED}" value="{text}" '
-                             f'placeholder="{e(opt.unlisted.display_name)}">')
+                parts.append(
+                    f'<input class="form-control" type="text" '
+                    f'name="{e(field_name)}--{UNLISTED}" value="{text}" '
+                    f'placeholder="{e(opt.unlisted.display_name)}">'
+                )
             parts.append("</div>")
         parts.append("</div>")
     parts.append("</div>")

@@ -48,8 +48,13 @@ class PodView:
         no events for them): (key, progress, message)."""
         out = []
         if self.unschedulable:
-            out.append((f"unschedulable:{self.unschedulable}", 45,
-                        f"The scheduler cannot place the pod yet: {self.unschedulable}"))
+            out.append(
+                (
+                    f"unschedulable:{self.unschedulable}",
+                    45,
+                    f"The scheduler cannot place the pod yet: {self.unschedulable}",
+                )
+            )
         if self.node:
             out.append(("scheduled", 60, f"Pod scheduled on node {self.node}"))
         if self.running:
@@ -77,9 +82,14 @@ def _condition(pod: dict, kind: str) -> dict:
 def view_pod(pod: dict, events: list[dict]) -> PodView:
     status = pod.get("status") or {}
     meta = pod.get("metadata") or {}
-    view = PodView(raw=pod, uid=meta.get("uid"), phase=status.get("phase") or "Pending",
-                   ip=status.get("podIP") or None, node=(pod.get("spec") or {}).get("nodeName"),
-                   events=list(events))
+    view = PodView(
+        raw=pod,
+        uid=meta.get("uid"),
+        phase=status.get("phase") or "Pending",
+        ip=status.get("podIP") or None,
+        node=(pod.get("spec") or {}).get("nodeName"),
+        events=list(events),
+    )
     view.ready = view.phase == "Running" and _condition(pod, "Ready").get("status") == "True"
     scheduled = _condition(pod, "PodScheduled")
     if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
@@ -103,8 +113,9 @@ def view_pod(pod: dict, events: list[dict]) -> PodView:
             view.exit_code = 0 if view.phase == "Succeeded" else 1
         if view.failure is None:
             reason = status.get("reason") or status.get("message") or ""
-            view.failure = (f"the pod ended ({view.phase}, exit code {view.exit_code})"
-                            + (f": {reason}" if reason else ""))
+            view.failure = f"the pod ended ({view.phase}, exit code {view.exit_code})" + (
+                f": {reason}" if reason else ""
+            )
     return view
 
 

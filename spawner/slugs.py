@@ -75,5 +75,5 @@ def label_value(name: str) -> str:
     if len(name) <= DNS_LABEL_MAX and _LABEL_VALUE.match(name) and "--" not in name:
         return name
     cleaned = re.sub(r"[^A-Za-z0-9_.]+", "-", name).strip("-_.")
-    cleaned = cleaned[:DNS_LABEL_MAX - HASH_LEN - 3].strip("-_.") or "x"
+    cleaned = cleaned[: DNS_LABEL_MAX - HASH_LEN - 3].strip("-_.") or "x"
     return f"{cleaned}---{_hash(name)}"

@@ -23,8 +23,7 @@ from jupyterhub.spawner import Spawner
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from tornado import web
-from traitlets import (Bool, Dict, Float, Integer, List, Unicode, default, observe,
-                       validate)
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, observe, validate
 
 from jupyter_kf.errors import BackendUnavailableError, JupyterKFError
 from jupyter_kf.k8s import ClusterConfig, load_api_client, translate
@@ -77,80 +76,146 @@ class KubeflowSpawner(Spawner):
     """Spawn each user's server as a pod in the user's own namespace (see docs/spawner.md)."""
 
     # -- connection --------------------------------------------------------------------
-    kubeconfig = Unicode(None, allow_none=True, config=True, help="""
+    kubeconfig = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="""
         Path of the kubeconfig the hub uses. None: in a pod, its ServiceAccount; else
-        $KUBECONFIG or ~/.kube/config.""")
-    kube_context = Unicode(None, allow_none=True, config=True,
-                           help="The kubeconfig context to use (None: the current one).")
-    hub_id = Unicode("jupyterhub", config=True, help="""
+        $KUBECONFIG or ~/.kube/config.""",
+    )
+    kube_context = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="The kubeconfig context to use (None: the current one).",
+    )
+    hub_id = Unicode(
+        "jupyterhub",
+        config=True,
+        help="""
         Label value (``jupyter-kf.io/hub``) put on everything this hub creates; the shared
-        watch selects on it, so two hubs on one cluster never see each other's pods.""")
-    k8s_api_threads = Integer(16, config=True, help="""
+        watch selects on it, so two hubs on one cluster never see each other's pods.""",
+    )
+    k8s_api_threads = Integer(
+        16,
+        config=True,
+        help="""
         Threads (and pooled connections) for API calls, shared by all spawners: the
-        most API requests in flight at once.""")
-    k8s_api_retry_seconds = Float(30.0, config=True, help="""
+        most API requests in flight at once.""",
+    )
+    k8s_api_retry_seconds = Float(
+        30.0,
+        config=True,
+        help="""
         How long an API call that fails because the API server is unreachable (or
-        answers 429/5xx) is retried, with back-off, before the spawn or stop fails.""")
-    watch_stall_seconds = Float(150.0, config=True, help="""
+        answers 429/5xx) is retried, with back-off, before the spawn or stop fails.""",
+    )
+    watch_stall_seconds = Float(
+        150.0,
+        config=True,
+        help="""
         A watch connection that delivered nothing, not even a bookmark (the API server
-        sends one about every minute), for this long is cut and resumed.""")
+        sends one about every minute), for this long is cut and resumed.""",
+    )
 
     # -- namespaces and identity -------------------------------------------------------
-    namespace_mode = Unicode("per-user", config=True, help="""
+    namespace_mode = Unicode(
+        "per-user",
+        config=True,
+        help="""
         ``per-user``: each user gets a namespace of their own (``namespace_prefix`` +
         user slug) and their jobs are isolated from other users'. ``shared``: every
         user's pod goes in ``namespace``; see docs/spawner.md for what that does NOT
-        isolate.""")
-    namespace = Unicode("", config=True, help="""
+        isolate.""",
+    )
+    namespace = Unicode(
+        "",
+        config=True,
+        help="""
         The namespace in ``shared`` mode (created if missing). Empty: the hub's own
-        namespace (its ServiceAccount's, or the kubeconfig context's).""")
-    namespace_prefix = Unicode("jupyter-", config=True,
-                               help="Per-user namespaces are named this + the user's slug.")
-    pod_security_level = Unicode("baseline", config=True, help="""
+        namespace (its ServiceAccount's, or the kubeconfig context's).""",
+    )
+    namespace_prefix = Unicode(
+        "jupyter-", config=True, help="Per-user namespaces are named this + the user's slug."
+    )
+    pod_security_level = Unicode(
+        "baseline",
+        config=True,
+        help="""
         Pod Security admission level enforced in namespaces the spawner creates
         (privileged, baseline, restricted). ``baseline`` refuses privileged containers
-        and hostPath volumes for every pod there, the training operator's included.""")
+        and hostPath volumes for every pod there, the training operator's included.""",
+    )
     namespace_labels = Dict(config=True, help="Extra labels for namespaces the spawner creates.")
-    namespace_annotations = Dict(config=True,
-                                 help="Extra annotations for namespaces the spawner creates.")
-    user_cluster_role = Unicode("", config=True, help="""
+    namespace_annotations = Dict(
+        config=True, help="Extra annotations for namespaces the spawner creates."
+    )
+    user_cluster_role = Unicode(
+        "",
+        config=True,
+        help="""
         If set, each user's ServiceAccount is bound (by a RoleBinding in the user's
         namespace, so only there) to this ClusterRole — e.g. ``jupyter-kf-user`` from
         deploy/rbac, the same rules as ``jupyter_kf.k8s.rbac.user_role`` — and no Role is
         written per namespace. The hub then needs only ``bind`` on that ClusterRole instead
-        of holding every rule of the Role itself. Empty: write the Role in each namespace.""")
-    service_account_prefix = Unicode("jupyter-", config=True, help="""
+        of holding every rule of the Role itself. Empty: write the Role in each namespace.""",
+    )
+    service_account_prefix = Unicode(
+        "jupyter-",
+        config=True,
+        help="""
         Each user's ServiceAccount is named this + the user's slug; it is bound to the
         jupyter-kf user Role (training jobs, their ConfigMaps, pods and logs read, events
-        read) in the user's namespace only.""")
+        read) in the user's namespace only.""",
+    )
 
     # -- storage -----------------------------------------------------------------------
     storage_enabled = Bool(True, config=True, help="Give each server a home PVC.")
-    pvc_name_prefix = Unicode("claim-", config=True,
-                              help="Home PVCs are named this + the server's slug.")
+    pvc_name_prefix = Unicode(
+        "claim-", config=True, help="Home PVCs are named this + the server's slug."
+    )
     storage_capacity = Unicode("10Gi", config=True, help="Size of a home PVC.")
-    storage_class = Unicode(None, allow_none=True, config=True, help="""
+    storage_class = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="""
         StorageClass of home PVCs. None: the cluster's default class; "": a
-        pre-provisioned volume with no class.""")
+        pre-provisioned volume with no class.""",
+    )
     storage_access_modes = List(["ReadWriteOnce"], config=True, help="Access modes of home PVCs.")
     home_mount_path = Unicode("/home/jovyan", config=True, help="Where the home PVC is mounted.")
-    delete_pvc = Bool(True, config=True, help="""
+    delete_pvc = Bool(
+        True,
+        config=True,
+        help="""
         Delete a server's home PVC when the hub deletes the server or the user for good
-        (never on stop).""")
+        (never on stop).""",
+    )
 
     # -- the pod -----------------------------------------------------------------------
-    pod_name_prefix = Unicode("jupyter-", config=True,
-                              help="Pods are named this + the server's slug.")
-    image = Unicode("quay.io/jupyter/base-notebook:latest", config=True, help="""
+    pod_name_prefix = Unicode(
+        "jupyter-", config=True, help="Pods are named this + the server's slug."
+    )
+    image = Unicode(
+        "quay.io/jupyter/base-notebook:latest",
+        config=True,
+        help="""
         The notebook image (it needs jupyterhub-singleuser, and jupyter-kf to launch
         jobs). Also given to the pod as JUPYTER_IMAGE and JUPYTER_KF_IMAGE: jupyter-kf's
-        default image for training jobs is the notebook's own.""")
-    image_pull_policy = Unicode(None, allow_none=True, config=True,
-                                help="imagePullPolicy of the notebook container.")
+        default image for training jobs is the notebook's own.""",
+    )
+    image_pull_policy = Unicode(
+        None, allow_none=True, config=True, help="imagePullPolicy of the notebook container."
+    )
     image_pull_secrets = List(Unicode(), config=True, help="Names of image pull Secrets.")
-    extra_resource_limits = Dict(config=True, help="""
+    extra_resource_limits = Dict(
+        config=True,
+        help="""
         Extra resource limits, e.g. {"nvidia.com/gpu": "1"}. Merged key by key with
-        profiles' and options' values; an extended resource is also requested.""")
+        profiles' and options' values; an extended resource is also requested.""",
+    )
     extra_resource_guarantees = Dict(config=True, help="Extra resource requests.")
     gpu_limit = Integer(0, config=True, help="GPUs for the pod (0: none), as ``gpu_resource``.")
     gpu_resource = Unicode("nvidia.com/gpu", config=True, help="The extended resource of a GPU.")
@@ -165,21 +230,35 @@ class KubeflowSpawner(Spawner):
     gid = Integer(None, allow_none=True, config=True, help="runAsGroup (None: the image's).")
     fs_gid = Integer(100, allow_none=True, config=True, help="fsGroup: the home volume's group.")
     working_dir = Unicode(None, allow_none=True, config=True, help="The container's workingDir.")
-    priority_class_name = Unicode(None, allow_none=True, config=True, help="The pod's priorityClassName.")
+    priority_class_name = Unicode(
+        None, allow_none=True, config=True, help="The pod's priorityClassName."
+    )
     delete_grace_period = Integer(1, config=True, help="Grace period (s) when deleting the pod.")
-    stop_timeout = Integer(60, config=True, help="""
+    stop_timeout = Integer(
+        60,
+        config=True,
+        help="""
         How long ``stop`` waits for the pod to be gone (its own timeout, not
-        ``start_timeout``); after it the pod is deleted at once, without grace.""")
-    unschedulable_timeout = Float(0.0, config=True, help="""
+        ``start_timeout``); after it the pod is deleted at once, without grace.""",
+    )
+    unschedulable_timeout = Float(
+        0.0,
+        config=True,
+        help="""
         Fail a spawn whose pod the scheduler cannot place after this many seconds, with
-        the scheduler's reason (0: wait until ``start_timeout``, e.g. for an autoscaler).""")
+        the scheduler's reason (0: wait until ``start_timeout``, e.g. for an autoscaler).""",
+    )
 
     # -- profiles ----------------------------------------------------------------------
-    profile_list = List(Dict(), config=True, help="""
+    profile_list = List(
+        Dict(),
+        config=True,
+        help="""
         Profiles offered in the options form, checked again on the server (see
         ``spawner.profiles`` and docs/spawner.md): display_name, slug, description,
         default, overrides (or kubespawner_override), profile_options, allowed_users,
-        allowed_groups.""")
+        allowed_groups.""",
+    )
 
     # -- JupyterHub defaults that differ for pods --------------------------------------
     @default("ip")
@@ -206,6 +285,7 @@ class KubeflowSpawner(Spawner):
     def _default_options_from_form(self):
         def options_from_form(form_data, spawner):
             return spawner._checked_options_from_form(form_data)
+
         return options_from_form
 
     @default("apply_user_options")
@@ -227,9 +307,13 @@ class KubeflowSpawner(Spawner):
     @validate("namespace_prefix", "pod_name_prefix", "pvc_name_prefix", "service_account_prefix")
     def _check_prefix(self, proposal):
         value = proposal.value
-        if len(value) > 63 - SLUG_BUDGET or (value and not safe_slug(value.rstrip("-")) == value.rstrip("-")):
-            raise ValueError(f"{proposal.trait.name} {value!r}: at most {63 - SLUG_BUDGET} "
-                             "characters of [a-z0-9-], starting with a letter or digit")
+        if len(value) > 63 - SLUG_BUDGET or (
+            value and not safe_slug(value.rstrip("-")) == value.rstrip("-")
+        ):
+            raise ValueError(
+                f"{proposal.trait.name} {value!r}: at most {63 - SLUG_BUDGET} "
+                "characters of [a-z0-9-], starting with a letter or digit"
+            )
         return value
 
     @validate("profile_list")
@@ -253,8 +337,11 @@ class KubeflowSpawner(Spawner):
     def load_state(self, state):
         super().load_state(state)
         if state.get("pod_name"):
-            self._names = {k: state[k] for k in ("namespace", "pod_name", "pvc_name",
-                                                  "service_account", "secret_name") if k in state}
+            self._names = {
+                k: state[k]
+                for k in ("namespace", "pod_name", "pvc_name", "service_account", "secret_name")
+                if k in state
+            }
 
     def get_state(self):
         state = super().get_state()
@@ -271,8 +358,11 @@ class KubeflowSpawner(Spawner):
         if not self._names:
             user_slug = safe_slug(self.user.name, SLUG_BUDGET)
             slug = server_slug(self.user.name, self.name, SLUG_BUDGET)
-            namespace = (f"{self.namespace_prefix}{user_slug}" if self.namespace_mode == "per-user"
-                         else self._shared_namespace())
+            namespace = (
+                f"{self.namespace_prefix}{user_slug}"
+                if self.namespace_mode == "per-user"
+                else self._shared_namespace()
+            )
             pod = f"{self.pod_name_prefix}{slug}"
             self._names = {
                 "namespace": namespace,
@@ -290,10 +380,13 @@ class KubeflowSpawner(Spawner):
     def _api(self) -> tuple[client.ApiClient, str]:
         key = (self.kubeconfig, self.kube_context)
         if key not in _clients:
-            api, default_ns = load_api_client(ClusterConfig(kubeconfig=self.kubeconfig,
-                                                            context=self.kube_context))
+            api, default_ns = load_api_client(
+                ClusterConfig(kubeconfig=self.kubeconfig, context=self.kube_context)
+            )
             api.configuration.connection_pool_maxsize = max(4, self.k8s_api_threads)
-            api.rest_client.pool_manager.connection_pool_kw["maxsize"] = max(4, self.k8s_api_threads)
+            api.rest_client.pool_manager.connection_pool_kw["maxsize"] = max(
+                4, self.k8s_api_threads
+            )
             _clients[key] = (api, default_ns)
         return _clients[key]
 
@@ -309,15 +402,31 @@ class KubeflowSpawner(Spawner):
         shared_ns = None if self.namespace_mode == "per-user" else self._shared_namespace()
         selector = objects.selector(self.hub_id)
         key = (api.configuration.host, selector, shared_ns, self.pod_name_prefix)
-        watch = shared_watch(key, lambda: PodWatch(
-            api, label_selector=selector, pod_prefix=self.pod_name_prefix, namespace=shared_ns,
-            stall_seconds=self.watch_stall_seconds))
+        watch = shared_watch(
+            key,
+            lambda: PodWatch(
+                api,
+                label_selector=selector,
+                pod_prefix=self.pod_name_prefix,
+                namespace=shared_ns,
+                stall_seconds=self.watch_stall_seconds,
+            ),
+        )
         watch.ensure_started()
         return watch
 
-    async def _call(self, fn, *args, verb: str, resource: str, namespace: str | None,
-                    name: str | None = None, ok: tuple[int, ...] = (), parse: bool = False,
-                    **kwargs):
+    async def _call(
+        self,
+        fn,
+        *args,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None = None,
+        ok: tuple[int, ...] = (),
+        parse: bool = False,
+        **kwargs,
+    ):
         """Run one API call in the thread pool; retry while the API server is away.
 
         Returns the answer's JSON as a dict if ``parse``, else True; None when the status
@@ -341,18 +450,32 @@ class KubeflowSpawner(Spawner):
             except Exception as exc:  # connection refused / reset, TLS, timeouts
                 retry, error = True, exc
             if not retry or time.monotonic() + backoff > deadline:
-                raise translate(error, verb=verb, resource=resource, namespace=namespace,
-                                name=name) from None
-            self.log.info("%s: retrying %s %s %s: %s", self._log_name, verb, resource, name or "",
-                          str(error)[:200])
+                raise translate(
+                    error, verb=verb, resource=resource, namespace=namespace, name=name
+                ) from None
+            self.log.info(
+                "%s: retrying %s %s %s: %s",
+                self._log_name,
+                verb,
+                resource,
+                name or "",
+                str(error)[:200],
+            )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
     async def _create(self, fn, namespace: str | None, body: dict, *, resource: str) -> bool:
         """Create ``body``: True if created now, False if it was already there (409)."""
         args = (namespace, body) if namespace is not None else (body,)
-        made = await self._call(fn, *args, verb="create", resource=resource, namespace=namespace,
-                                name=body["metadata"]["name"], ok=(409,))
+        made = await self._call(
+            fn,
+            *args,
+            verb="create",
+            resource=resource,
+            namespace=namespace,
+            name=body["metadata"]["name"],
+            ok=(409,),
+        )
         return made is not None
 
     # -- options -----------------------------------------------------------------------
@@ -369,8 +492,10 @@ class KubeflowSpawner(Spawner):
         if not self.profile_list:
             return ""
         if not mine:
-            return ('<p class="alert alert-warning">No server profile is offered to you; '
-                    'ask the hub\'s administrator.</p>')
+            return (
+                '<p class="alert alert-warning">No server profile is offered to you; '
+                "ask the hub's administrator.</p>"
+            )
         return profiles.render_form(mine, self.user_options or {})
 
     def _checked_options_from_form(self, form_data: dict) -> dict:
@@ -383,8 +508,9 @@ class KubeflowSpawner(Spawner):
 
     def _resolve(self, user_options: dict | None):
         try:
-            return profiles.resolve(self._profiles(), user_options, user=self.user.name,
-                                    groups=self._groups())
+            return profiles.resolve(
+                self._profiles(), user_options, user=self.user.name, groups=self._groups()
+            )
         except profiles.OptionsError as exc:
             raise _fail(400, str(exc)) from None
 
@@ -396,8 +522,11 @@ class KubeflowSpawner(Spawner):
         for override in overrides:
             for trait, value in override.items():
                 if not self.has_trait(trait):
-                    raise _fail(500, f"profile {profile.slug!r} sets {trait!r}, which "
-                                             "is not a setting of KubeflowSpawner")
+                    raise _fail(
+                        500,
+                        f"profile {profile.slug!r} sets {trait!r}, which "
+                        "is not a setting of KubeflowSpawner",
+                    )
                 if trait not in self._base_values:
                     self._base_values[trait] = copy.deepcopy(getattr(self, trait))
                 setattr(self, trait, profiles.merge(getattr(self, trait), value))
@@ -407,7 +536,9 @@ class KubeflowSpawner(Spawner):
 
     # -- building ----------------------------------------------------------------------
     def _labels(self) -> dict[str, str]:
-        return objects.common_labels(self.hub_id, label_value(self.user.name), label_value(self.name))
+        return objects.common_labels(
+            self.hub_id, label_value(self.user.name), label_value(self.name)
+        )
 
     def _annotations(self) -> dict[str, str]:
         return {objects.ANNOTATION_USER: self.user.name, objects.ANNOTATION_SERVER: self.name}
@@ -432,22 +563,43 @@ class KubeflowSpawner(Spawner):
         limits = dict(self.extra_resource_limits)
         if self.gpu_limit:
             limits[self.gpu_resource] = str(self.gpu_limit)
-        res = objects.resources(cpu_limit=self.cpu_limit, cpu_guarantee=self.cpu_guarantee,
-                                mem_limit=self.mem_limit, mem_guarantee=self.mem_guarantee,
-                                extra_limits=limits, extra_guarantees=self.extra_resource_guarantees)
+        res = objects.resources(
+            cpu_limit=self.cpu_limit,
+            cpu_guarantee=self.cpu_guarantee,
+            mem_limit=self.mem_limit,
+            mem_guarantee=self.mem_guarantee,
+            extra_limits=limits,
+            extra_guarantees=self.extra_resource_guarantees,
+        )
         labels = {**self.extra_labels, **self._labels(), objects.LABEL_COMPONENT: objects.COMPONENT}
         return objects.make_pod(
-            names["pod_name"], names["namespace"], image=self.image,
-            command=[*self.cmd, *self.get_args()], port=self.port, env=env,
-            secret_env=secret_env, secret_name=names["secret_name"] or None,
-            service_account=names["service_account"], resources_=res,
-            pvc_name=names["pvc_name"] or None, home_mount_path=self.home_mount_path,
-            image_pull_policy=self.image_pull_policy, image_pull_secrets=self.image_pull_secrets,
-            node_selector=self.node_selector, tolerations=self.tolerations, volumes=self.volumes,
-            volume_mounts=self.volume_mounts, uid=self.uid, gid=self.gid, fs_gid=self.fs_gid,
-            working_dir=self.working_dir, labels=labels,
+            names["pod_name"],
+            names["namespace"],
+            image=self.image,
+            command=[*self.cmd, *self.get_args()],
+            port=self.port,
+            env=env,
+            secret_env=secret_env,
+            secret_name=names["secret_name"] or None,
+            service_account=names["service_account"],
+            resources_=res,
+            pvc_name=names["pvc_name"] or None,
+            home_mount_path=self.home_mount_path,
+            image_pull_policy=self.image_pull_policy,
+            image_pull_secrets=self.image_pull_secrets,
+            node_selector=self.node_selector,
+            tolerations=self.tolerations,
+            volumes=self.volumes,
+            volume_mounts=self.volume_mounts,
+            uid=self.uid,
+            gid=self.gid,
+            fs_gid=self.fs_gid,
+            working_dir=self.working_dir,
+            labels=labels,
             annotations={**self.extra_annotations, **self._annotations()},
-            priority_class_name=self.priority_class_name, extra_pod_spec=self.extra_pod_spec)
+            priority_class_name=self.priority_class_name,
+            extra_pod_spec=self.extra_pod_spec,
+        )
 
     # -- progress ----------------------------------------------------------------------
     def _step(self, progress: int, message: str) -> None:
@@ -469,15 +621,20 @@ class KubeflowSpawner(Spawner):
                 sent += 1
                 value = max(value, entry["progress"])
                 yield dict(entry)
-            for event in self.watch.pod_events(names["namespace"], names["pod_name"], self._pod_uid):
+            for event in self.watch.pod_events(
+                names["namespace"], names["pod_name"], self._pod_uid
+            ):
                 ident = event["metadata"]["name"]
                 stamp = f"{event.get('count')}/{event['metadata'].get('resourceVersion')}"
                 if seen.get(ident) == stamp:
                     continue
                 seen[ident] = stamp
                 value = min(90, value + (90 - value) // 3)
-                yield {"progress": value, "message": describe_event(event),
-                       "raw_event": {k: event.get(k) for k in ("reason", "message", "type", "count")}}
+                yield {
+                    "progress": value,
+                    "message": describe_event(event),
+                    "raw_event": {k: event.get(k) for k in ("reason", "message", "type", "count")},
+                }
             if not self._spawn_pending:
                 return
             await self.watch.wait_change(names["namespace"], names["pod_name"], 0.5)
@@ -499,7 +656,9 @@ class KubeflowSpawner(Spawner):
             await self._ensure_server_objects(core, ns)
             pod = await self._create_pod(core, ns)
             self._pod_uid = (pod or {}).get("metadata", {}).get("uid")
-            self._step(40, f"Pod {names['pod_name']} created; waiting for it to be scheduled and start")
+            self._step(
+                40, f"Pod {names['pod_name']} created; waiting for it to be scheduled and start"
+            )
             url = await self._wait_ready(watch, ns, names["pod_name"])
         except JupyterKFError as exc:
             raise _fail(getattr(exc, "http_status", 500), str(exc)) from None
@@ -510,21 +669,34 @@ class KubeflowSpawner(Spawner):
         names = self.names
         user_labels = objects.common_labels(self.hub_id, label_value(self.user.name))
         if self.namespace_mode == "per-user":
-            body = objects.make_namespace(ns, pod_security=self.pod_security_level,
-                                          labels={**self.namespace_labels, **user_labels},
-                                          annotations={**self.namespace_annotations,
-                                                       objects.ANNOTATION_USER: self.user.name})
+            body = objects.make_namespace(
+                ns,
+                pod_security=self.pod_security_level,
+                labels={**self.namespace_labels, **user_labels},
+                annotations={**self.namespace_annotations, objects.ANNOTATION_USER: self.user.name},
+            )
         else:
-            body = objects.make_namespace(ns, pod_security=self.pod_security_level,
-                                          labels={**self.namespace_labels,
-                                                  objects.LABEL_MANAGED_BY: objects.MANAGED_BY},
-                                          annotations=self.namespace_annotations)
+            body = objects.make_namespace(
+                ns,
+                pod_security=self.pod_security_level,
+                labels={**self.namespace_labels, objects.LABEL_MANAGED_BY: objects.MANAGED_BY},
+                annotations=self.namespace_annotations,
+            )
         created = await self._create(core.create_namespace, None, body, resource="namespace")
-        self._step(10, f"Namespace {ns} {'created' if created else 'ready'} "
-                       f"(Pod Security: {self.pod_security_level})")
-        sa = objects.make_service_account(names["service_account"], ns, labels=user_labels,
-                                          annotations={objects.ANNOTATION_USER: self.user.name})
-        work = [self._create(core.create_namespaced_service_account, ns, sa, resource="serviceaccount")]
+        self._step(
+            10,
+            f"Namespace {ns} {'created' if created else 'ready'} "
+            f"(Pod Security: {self.pod_security_level})",
+        )
+        sa = objects.make_service_account(
+            names["service_account"],
+            ns,
+            labels=user_labels,
+            annotations={objects.ANNOTATION_USER: self.user.name},
+        )
+        work = [
+            self._create(core.create_namespaced_service_account, ns, sa, resource="serviceaccount")
+        ]
         if self.user_cluster_role:
             binding = user_role_binding(ns, names["service_account"], role=self.user_cluster_role)
             binding["roleRef"]["kind"] = "ClusterRole"
@@ -535,7 +707,9 @@ class KubeflowSpawner(Spawner):
             work.append(self._create(rbac.create_namespaced_role, ns, role, resource="role"))
             bound_to = f"Role {role['metadata']['name']}"
         binding["metadata"]["labels"] = {**binding["metadata"].get("labels", {}), **user_labels}
-        work.append(self._create(rbac.create_namespaced_role_binding, ns, binding, resource="rolebinding"))
+        work.append(
+            self._create(rbac.create_namespaced_role_binding, ns, binding, resource="rolebinding")
+        )
         await asyncio.gather(*work)
         self._step(20, f"ServiceAccount {names['service_account']} bound to {bound_to}")
 
@@ -543,16 +717,30 @@ class KubeflowSpawner(Spawner):
         names = self.names
         work = []
         if names["pvc_name"]:
-            pvc = objects.make_pvc(names["pvc_name"], ns, capacity=self.storage_capacity,
-                                   storage_class=self.storage_class,
-                                   access_modes=self.storage_access_modes, labels=self._labels(),
-                                   annotations=self._annotations())
-            work.append(self._create(core.create_namespaced_persistent_volume_claim, ns, pvc,
-                                     resource="persistentvolumeclaim"))
+            pvc = objects.make_pvc(
+                names["pvc_name"],
+                ns,
+                capacity=self.storage_capacity,
+                storage_class=self.storage_class,
+                access_modes=self.storage_access_modes,
+                labels=self._labels(),
+                annotations=self._annotations(),
+            )
+            work.append(
+                self._create(
+                    core.create_namespaced_persistent_volume_claim,
+                    ns,
+                    pvc,
+                    resource="persistentvolumeclaim",
+                )
+            )
         if names["secret_name"]:
-            secret = objects.make_secret(names["secret_name"], ns,
-                                         {k: self.api_token for k in SECRET_ENV},
-                                         labels=self._labels())
+            secret = objects.make_secret(
+                names["secret_name"],
+                ns,
+                {k: self.api_token for k in SECRET_ENV},
+                labels=self._labels(),
+            )
             work.append(self._put_secret(core, ns, secret))
         results = await asyncio.gather(*work)
         if names["pvc_name"]:
@@ -562,17 +750,33 @@ class KubeflowSpawner(Spawner):
     async def _put_secret(self, core, ns: str, secret: dict):
         made = await self._create(core.create_namespaced_secret, ns, secret, resource="secret")
         if not made:  # left by a start that did not finish: this start's token wins
-            await self._call(core.replace_namespaced_secret, secret["metadata"]["name"], ns, secret,
-                             verb="replace", resource="secret", namespace=ns,
-                             name=secret["metadata"]["name"])
+            await self._call(
+                core.replace_namespaced_secret,
+                secret["metadata"]["name"],
+                ns,
+                secret,
+                verb="replace",
+                resource="secret",
+                namespace=ns,
+                name=secret["metadata"]["name"],
+            )
         return made
 
     async def _create_pod(self, core, ns: str) -> dict:
         body = self.build_pod()
         name = body["metadata"]["name"]
-        for attempt in range(3):
-            made = await self._call(core.create_namespaced_pod, ns, body, verb="create",
-                                    resource="pod", namespace=ns, name=name, ok=(409,), parse=True)
+        for _attempt in range(3):
+            made = await self._call(
+                core.create_namespaced_pod,
+                ns,
+                body,
+                verb="create",
+                resource="pod",
+                namespace=ns,
+                name=name,
+                ok=(409,),
+                parse=True,
+            )
             if made is not None:
                 return made
             # A pod of that name is still there (a stop the hub did not see finish, or a
@@ -596,8 +800,16 @@ class KubeflowSpawner(Spawner):
         core = client.CoreV1Api(self._api()[0])
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor(), functools.partial(
-                _raw_call, core.read_namespaced_pod, (name, ns), {"_request_timeout": (3, 10)}, True))
+            return await loop.run_in_executor(
+                self._executor(),
+                functools.partial(
+                    _raw_call,
+                    core.read_namespaced_pod,
+                    (name, ns),
+                    {"_request_timeout": (3, 10)},
+                    True,
+                ),
+            )
         except ApiException as exc:
             return None if exc.status == 404 else UNKNOWN
         except Exception:
@@ -628,22 +840,33 @@ class KubeflowSpawner(Spawner):
                     raise _fail(500, f"The server's pod failed: {view.failure}")
                 if view.unschedulable:
                     unschedulable_since = unschedulable_since or time.monotonic()
-                    if (self.unschedulable_timeout and
-                            time.monotonic() - unschedulable_since >= self.unschedulable_timeout):
-                        raise _fail(500, "The server's pod cannot be scheduled: "
-                                                 f"{view.unschedulable}")
+                    if (
+                        self.unschedulable_timeout
+                        and time.monotonic() - unschedulable_since >= self.unschedulable_timeout
+                    ):
+                        raise _fail(
+                            500, f"The server's pod cannot be scheduled: {view.unschedulable}"
+                        )
                 else:
                     unschedulable_since = None
             if time.monotonic() >= deadline:
                 why = "it never appeared"
                 if last is not None:
-                    why = (f"the scheduler cannot place it: {last.unschedulable}" if last.unschedulable
-                           else last.summary())
-                raise _fail(500, f"The server's pod was not ready after "
-                                         f"{time.monotonic() - started:.0f} s: {why}")
+                    why = (
+                        f"the scheduler cannot place it: {last.unschedulable}"
+                        if last.unschedulable
+                        else last.summary()
+                    )
+                raise _fail(
+                    500,
+                    f"The server's pod was not ready after "
+                    f"{time.monotonic() - started:.0f} s: {why}",
+                )
             await watch.wait_change(ns, name, self._next_look(watch, deadline, unschedulable_since))
 
-    def _next_look(self, watch: PodWatch, deadline: float, unschedulable_since: float | None) -> float:
+    def _next_look(
+        self, watch: PodWatch, deadline: float, unschedulable_since: float | None
+    ) -> float:
         """How long ``_wait_ready`` may wait for a change before looking again: while the
         cache is in step every change wakes it, so only its own deadlines count (hundreds
         of spawns waking every second for nothing is loop work); otherwise it reads the
@@ -689,8 +912,17 @@ class KubeflowSpawner(Spawner):
         return self.server.url if self.server else ""
 
     async def _delete_pod(self, core, ns: str, name: str, grace: int) -> None:
-        await self._call(core.delete_namespaced_pod, name, ns, verb="delete", resource="pod",
-                         namespace=ns, name=name, ok=(404,), grace_period_seconds=grace)
+        await self._call(
+            core.delete_namespaced_pod,
+            name,
+            ns,
+            verb="delete",
+            resource="pod",
+            namespace=ns,
+            name=name,
+            ok=(404,),
+            grace_period_seconds=grace,
+        )
 
     async def _wait_gone(self, ns: str, name: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -707,12 +939,24 @@ class KubeflowSpawner(Spawner):
         core = client.CoreV1Api(self._api()[0])
         await self._delete_pod(core, ns, name, 0 if now else self.delete_grace_period)
         if names["secret_name"]:
-            await self._call(core.delete_namespaced_secret, names["secret_name"], ns,
-                             verb="delete", resource="secret", namespace=ns,
-                             name=names["secret_name"], ok=(404,))
+            await self._call(
+                core.delete_namespaced_secret,
+                names["secret_name"],
+                ns,
+                verb="delete",
+                resource="secret",
+                namespace=ns,
+                name=names["secret_name"],
+                ok=(404,),
+            )
         if not await self._wait_gone(ns, name, self.stop_timeout):
-            self.log.warning("%s: pod %s/%s still there after %s s; deleting it without grace",
-                             self._log_name, ns, name, self.stop_timeout)
+            self.log.warning(
+                "%s: pod %s/%s still there after %s s; deleting it without grace",
+                self._log_name,
+                ns,
+                name,
+                self.stop_timeout,
+            )
             await self._delete_pod(core, ns, name, 0)
         self.watch.forget_events(ns, name)
 
@@ -721,6 +965,13 @@ class KubeflowSpawner(Spawner):
         names = self.names
         if self.delete_pvc and names["pvc_name"]:
             core = client.CoreV1Api(self._api()[0])
-            await self._call(core.delete_namespaced_persistent_volume_claim, names["pvc_name"],
-                             names["namespace"], verb="delete", resource="persistentvolumeclaim",
-                             namespace=names["namespace"], name=names["pvc_name"], ok=(404,))
+            await self._call(
+                core.delete_namespaced_persistent_volume_claim,
+                names["pvc_name"],
+                names["namespace"],
+                verb="delete",
+                resource="persistentvolumeclaim",
+                namespace=names["namespace"],
+                name=names["pvc_name"],
+                ok=(404,),
+            )

@@ -46,28 +46,57 @@ def slim_pod(pod: dict) -> dict:
     status = pod.get("status") or {}
     return {
         "kind": pod.get("kind", "Pod"),
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                          "deletionTimestamp") if k in meta},
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "deletionTimestamp")
+            if k in meta
+        },
         "spec": {"nodeName": (pod.get("spec") or {}).get("nodeName")},
         "status": {
-            "phase": status.get("phase"), "podIP": status.get("podIP"),
-            "reason": status.get("reason"), "message": status.get("message"),
-            "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message")}
-                           for c in status.get("conditions") or []],
-            "containerStatuses": [{"name": c.get("name"), "state": c.get("state"),
-                                   "ready": c.get("ready"), "restartCount": c.get("restartCount")}
-                                  for c in status.get("containerStatuses") or []],
+            "phase": status.get("phase"),
+            "podIP": status.get("podIP"),
+            "reason": status.get("reason"),
+            "message": status.get("message"),
+            "conditions": [
+                {k: c.get(k) for k in ("type", "status", "reason", "message")}
+                for c in status.get("conditions") or []
+            ],
+            "containerStatuses": [
+                {
+                    "name": c.get("name"),
+                    "state": c.get("state"),
+                    "ready": c.get("ready"),
+                    "restartCount": c.get("restartCount"),
+                }
+                for c in status.get("containerStatuses") or []
+            ],
         },
     }
 
 
 def slim_event(event: dict) -> dict:
     meta = event.get("metadata") or {}
-    out = {k: event[k] for k in ("kind", "involvedObject", "reason", "message", "type", "count",
-                                 "series", "firstTimestamp", "lastTimestamp", "eventTime")
-           if k in event}
-    out["metadata"] = {k: meta[k] for k in ("name", "namespace", "resourceVersion",
-                                            "creationTimestamp") if k in meta}
+    out = {
+        k: event[k]
+        for k in (
+            "kind",
+            "involvedObject",
+            "reason",
+            "message",
+            "type",
+            "count",
+            "series",
+            "firstTimestamp",
+            "lastTimestamp",
+            "eventTime",
+        )
+        if k in event
+    }
+    out["metadata"] = {
+        k: meta[k]
+        for k in ("name", "namespace", "resourceVersion", "creationTimestamp")
+        if k in meta
+    }
     return out
 
 
@@ -83,9 +112,17 @@ class PodWatch:
     cluster-wide list/watch on pods and events), otherwise just that one.
     """
 
-    def __init__(self, api: client.ApiClient, *, label_selector: str, pod_prefix: str,
-                 namespace: str | None = None, watch_seconds: int = 240,
-                 stall_seconds: float = 150.0, check_seconds: float = 5.0):
+    def __init__(
+        self,
+        api: client.ApiClient,
+        *,
+        label_selector: str,
+        pod_prefix: str,
+        namespace: str | None = None,
+        watch_seconds: int = 240,
+        stall_seconds: float = 150.0,
+        check_seconds: float = 5.0,
+    ):
         self.api = api
         self.label_selector = label_selector
         self.pod_prefix = pod_prefix
@@ -110,13 +147,22 @@ class PodWatch:
     def _new_pod_informer(self) -> Informer:
         core = client.CoreV1Api(self.api)
         if self.namespace is None:
-            fn = functools.partial(core.list_pod_for_all_namespaces, label_selector=self.label_selector)
+            fn = functools.partial(
+                core.list_pod_for_all_namespaces, label_selector=self.label_selector
+            )
         else:
-            fn = functools.partial(core.list_namespaced_pod, self.namespace,
-                                   label_selector=self.label_selector)
-        return Informer(fn, resource="pods", namespace=self.namespace or "*",
-                        on_change=self._on_pod, watch_seconds=self.watch_seconds,
-                        key=_ns_name, transform=slim_pod)
+            fn = functools.partial(
+                core.list_namespaced_pod, self.namespace, label_selector=self.label_selector
+            )
+        return Informer(
+            fn,
+            resource="pods",
+            namespace=self.namespace or "*",
+            on_change=self._on_pod,
+            watch_seconds=self.watch_seconds,
+            key=_ns_name,
+            transform=slim_pod,
+        )
 
     def _new_event_informer(self) -> Informer:
         core = client.CoreV1Api(self.api)
@@ -124,11 +170,19 @@ class PodWatch:
         if self.namespace is None:
             fn = functools.partial(core.list_event_for_all_namespaces, field_selector=selector)
         else:
-            fn = functools.partial(core.list_namespaced_event, self.namespace,
-                                   field_selector=selector)
-        return Informer(fn, resource="events", namespace=self.namespace or "*",
-                        on_change=self._on_event, watch_seconds=self.watch_seconds,
-                        key=_ns_name, keep=self._is_ours, transform=slim_event)
+            fn = functools.partial(
+                core.list_namespaced_event, self.namespace, field_selector=selector
+            )
+        return Informer(
+            fn,
+            resource="events",
+            namespace=self.namespace or "*",
+            on_change=self._on_event,
+            watch_seconds=self.watch_seconds,
+            key=_ns_name,
+            keep=self._is_ours,
+            transform=slim_event,
+        )
 
     def _is_ours(self, event: dict) -> bool:
         return (event.get("involvedObject") or {}).get("name", "").startswith(self.pod_prefix)
@@ -159,8 +213,10 @@ class PodWatch:
                     backoff = min(backoff * 2, 5.0)
                     if getattr(informer, "_stopped_for_good", False):
                         return
-        threading.Thread(target=first_list, name=f"podwatch-start-{informer.resource}",
-                         daemon=True).start()
+
+        threading.Thread(
+            target=first_list, name=f"podwatch-start-{informer.resource}", daemon=True
+        ).start()
 
     async def _supervise(self) -> None:
         while True:
@@ -171,7 +227,10 @@ class PodWatch:
                 log.exception("pod watch supervisor")
 
     def check_health(self) -> None:
-        for attr, factory in (("pods", self._new_pod_informer), ("events", self._new_event_informer)):
+        for attr, factory in (
+            ("pods", self._new_pod_informer),
+            ("events", self._new_event_informer),
+        ):
             informer: Informer = getattr(self, attr)
             if informer._thread is not None and not informer.alive:
                 log.warning("the %s watch thread died; starting a new one", attr)
@@ -181,8 +240,11 @@ class PodWatch:
                 self._launch(fresh)
                 continue
             if informer.synced and time.monotonic() - informer.last_seen > self.stall_seconds:
-                log.warning("the %s watch said nothing for %.0f s; reconnecting", attr,
-                            time.monotonic() - informer.last_seen)
+                log.warning(
+                    "the %s watch said nothing for %.0f s; reconnecting",
+                    attr,
+                    time.monotonic() - informer.last_seen,
+                )
                 self.stalls += 1
                 informer.last_seen = time.monotonic()
                 informer.reconnect()
@@ -217,7 +279,9 @@ class PodWatch:
         with self._lock:
             events = list(self._events.get((namespace, name), {}).values())
         if uid:
-            events = [e for e in events if (e.get("involvedObject") or {}).get("uid") in (uid, None)]
+            events = [
+                e for e in events if (e.get("involvedObject") or {}).get("uid") in (uid, None)
+            ]
         return sorted(events, key=_event_time)
 
     def forget_events(self, namespace: str, name: str) -> None:
@@ -282,7 +346,10 @@ class PodWatch:
 
     def _on_event(self, kind: str, event: dict) -> None:
         involved = event.get("involvedObject") or {}
-        key = (involved.get("namespace") or event["metadata"].get("namespace", ""), involved.get("name", ""))
+        key = (
+            involved.get("namespace") or event["metadata"].get("namespace", ""),
+            involved.get("name", ""),
+        )
         name = event["metadata"]["name"]
         with self._lock:
             if kind == "DELETED":
@@ -302,8 +369,12 @@ def _resolve(waiter: asyncio.Future) -> None:
 
 
 def _event_time(event: dict) -> str:
-    return (event.get("lastTimestamp") or event.get("eventTime") or
-            event["metadata"].get("creationTimestamp") or "")
+    return (
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or event["metadata"].get("creationTimestamp")
+        or ""
+    )
 
 
 _shared: dict[tuple, PodWatch] = {}

@@ -9,8 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 60.0, interval: float = 0.1,
-             what: str = "") -> T:
+def wait_for(
+    predicate: Callable[[], T], timeout: float = 60.0, interval: float = 0.1, what: str = ""
+) -> T:
     """Call ``predicate`` until it returns something truthy, and return that.
 
     An exception from ``predicate`` counts as "not yet" (a process starting, an API server
@@ -24,8 +25,10 @@ def wait_for(predicate: Callable[[], T], timeout: float = 60.0, interval: float 
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+        except Exception as exc:
             last_exc = exc
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what or predicate}") from last_exc
+            raise TimeoutError(
+                f"timed out after {timeout} s waiting for {what or predicate}"
+            ) from last_exc
         time.sleep(interval)

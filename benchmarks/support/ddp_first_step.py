@@ -49,9 +49,21 @@ def first_step():
     t_step = time.time()
 
     print(f"FIRST_STEP {rank} {t_step:.6f}", flush=True)
-    print("TIMES " + json.dumps({"rank": rank, "world": dist.get_world_size(), "proc": t_proc,
-                                 "script": t_script, "imported": t_imported, "init": t_init,
-                                 "step": t_step}), flush=True)
+    print(
+        "TIMES "
+        + json.dumps(
+            {
+                "rank": rank,
+                "world": dist.get_world_size(),
+                "proc": t_proc,
+                "script": t_script,
+                "imported": t_imported,
+                "init": t_init,
+                "step": t_step,
+            }
+        ),
+        flush=True,
+    )
     dist.destroy_process_group()
 
 

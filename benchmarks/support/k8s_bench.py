@@ -38,9 +38,14 @@ GROUP, VERSION, PLURAL = "kubeflow.org", "v1", "pytorchjobs"
 # touches tests/cluster/.run or anyone else's cluster on the machine.
 AUTO_CLUSTER_ENV = {
     "JKF_CLUSTER_DIR": "/tmp/jkfc-bench-auto",
-    "JKF_ETCD_PORT": "57379", "JKF_ETCD_PEER_PORT": "57380", "JKF_API_PORT": "57443",
-    "JKF_KCM_PORT": "57257", "JKF_SCHED_PORT": "57259", "JKF_KWOK_PORT": "57250",
-    "JKF_OPERATOR_WEBHOOK_PORT": "57444", "JKF_OPERATOR_HEALTH_PORT": "57081",
+    "JKF_ETCD_PORT": "57379",
+    "JKF_ETCD_PEER_PORT": "57380",
+    "JKF_API_PORT": "57443",
+    "JKF_KCM_PORT": "57257",
+    "JKF_SCHED_PORT": "57259",
+    "JKF_KWOK_PORT": "57250",
+    "JKF_OPERATOR_WEBHOOK_PORT": "57444",
+    "JKF_OPERATOR_HEALTH_PORT": "57081",
     "JKF_OPERATOR_METRICS_PORT": "57080",
 }
 
@@ -62,15 +67,20 @@ def cluster(kubeconfig: str | None):
         yield kubeconfig
         return
     env = {**AUTO_CLUSTER_ENV, **os.environ}
-    log(f"no --kubeconfig and no $KUBECONFIG: starting a cluster in {env['JKF_CLUSTER_DIR']} "
-        f"(API port {env['JKF_API_PORT']}) with tests/cluster/up.sh")
+    log(
+        f"no --kubeconfig and no $KUBECONFIG: starting a cluster in {env['JKF_CLUSTER_DIR']} "
+        f"(API port {env['JKF_API_PORT']}) with tests/cluster/up.sh"
+    )
     subprocess.run(["bash", str(CLUSTER / "build.sh")], check=True, env=env, cwd=ROOT)
-    up = subprocess.run(["bash", str(CLUSTER / "up.sh")], env=env, cwd=ROOT,
-                        stdout=subprocess.PIPE, text=True)
+    up = subprocess.run(
+        ["bash", str(CLUSTER / "up.sh")], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         if up.returncode != 0:
-            raise SystemExit(f"tests/cluster/up.sh failed ({up.returncode}); logs in "
-                             f"{env['JKF_CLUSTER_DIR']}/logs")
+            raise SystemExit(
+                f"tests/cluster/up.sh failed ({up.returncode}); logs in "
+                f"{env['JKF_CLUSTER_DIR']}/logs"
+            )
         kubeconfig = up.stdout.strip().splitlines()[-1].removeprefix("export KUBECONFIG=")
         yield kubeconfig
     finally:
@@ -91,20 +101,31 @@ def admin_api(kubeconfig: str, pool: int = 32):
 def ensure_peer() -> Path:
     """.venv-bench-training with the pinned kubeflow-training (made once; never .venv)."""
     probe = "import kubeflow.training, urllib3, kubernetes"
-    ok = PEER_PY.exists() and subprocess.run([str(PEER_PY), "-c", probe],
-                                             capture_output=True).returncode == 0
+    ok = (
+        PEER_PY.exists()
+        and subprocess.run([str(PEER_PY), "-c", probe], capture_output=True).returncode == 0
+    )
     if not ok:
         log(f"setting up the peer in {PEER_VENV.name}/ ({PEER_REQUIREMENTS.name}) ...")
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(PEER_PY), "-m", "pip", "install", "-q", "-r", str(PEER_REQUIREMENTS)],
-                       check=True)
+        subprocess.run(
+            [str(PEER_PY), "-m", "pip", "install", "-q", "-r", str(PEER_REQUIREMENTS)], check=True
+        )
     return PEER_PY
 
 
 def peer_version() -> str:
-    out = subprocess.run([str(PEER_PY), "-c", "from importlib.metadata import version as v;"
-                          "print(v('kubeflow-training'), v('kubernetes'), v('urllib3'))"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [
+            str(PEER_PY),
+            "-c",
+            "from importlib.metadata import version as v;"
+            "print(v('kubeflow-training'), v('kubernetes'), v('urllib3'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return f"kubeflow-training {out[0]} (kubernetes {out[1]}, urllib3 {out[2]})"
 
 
@@ -140,9 +161,13 @@ def job_manifests(name: str, namespace: str, *, outcome: str, after: str) -> tup
     from jupyter_kf.jobs import Code, JobSpec
     from jupyter_kf.jobs.render import render_code_configmap, render_job
 
-    spec = JobSpec.create("pytorch", name=name, workers=1, code=Code("pass"),
-                          pod_annotations={"jupyter-kf.test/outcome": outcome,
-                                           "jupyter-kf.test/after": after})
+    spec = JobSpec.create(
+        "pytorch",
+        name=name,
+        workers=1,
+        code=Code("pass"),
+        pod_annotations={"jupyter-kf.test/outcome": outcome, "jupyter-kf.test/after": after},
+    )
     cr = render_job(spec, namespace=namespace, image=IMAGE)
     # jupyter-kf leaves spec.runPolicy out when nothing in it is set; kubeflow-training
     # 1.9.4's models require it (get_job/list_jobs fail with "Failed to get PyTorchJob" on
@@ -152,8 +177,9 @@ def job_manifests(name: str, namespace: str, *, outcome: str, after: str) -> tup
     return cr, render_code_configmap(spec, namespace=namespace)
 
 
-def create_jobs(api, namespace: str, jobs: dict[str, tuple[str, str]],
-                threads: int = 8) -> dict[str, float]:
+def create_jobs(
+    api, namespace: str, jobs: dict[str, tuple[str, str]], threads: int = 8
+) -> dict[str, float]:
     """Create ``{name: (outcome, after)}`` as an admin with the plain client, as
     KubernetesBackend.submit does (the CR, then its code ConfigMap owned by it); returns
     each job's monotonic creation time."""
@@ -166,17 +192,23 @@ def create_jobs(api, namespace: str, jobs: dict[str, tuple[str, str]],
         cr, cm = job_manifests(name, namespace, outcome=outcome, after=after)
         for attempt in range(5):
             try:
-                created = custom.create_namespaced_custom_object(GROUP, VERSION, namespace,
-                                                                 PLURAL, cr)
+                created = custom.create_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, cr
+                )
                 break
             except client.exceptions.ApiException as exc:  # webhook hiccup under load
                 if exc.status == 409 or attempt == 4:
                     raise
                 time.sleep(0.5)
         t = time.monotonic()
-        cm["metadata"]["ownerReferences"] = [{"apiVersion": created["apiVersion"],
-                                              "kind": created["kind"], "name": name,
-                                              "uid": created["metadata"]["uid"]}]
+        cm["metadata"]["ownerReferences"] = [
+            {
+                "apiVersion": created["apiVersion"],
+                "kind": created["kind"],
+                "name": name,
+                "uid": created["metadata"]["uid"],
+            }
+        ]
         core.create_namespaced_config_map(namespace, cm)
         return name, t
 
@@ -203,10 +235,11 @@ class ConditionWatch:
         self._response = None
         self._ready = threading.Event()
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"reference-watch-{namespace}")
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name=f"reference-watch-{namespace}"
+        )
 
-    def start(self) -> "ConditionWatch":
+    def start(self) -> ConditionWatch:
         self._thread.start()
         if not self._ready.wait(30):
             raise RuntimeError(f"the reference watch did not start: {self.error!r}")
@@ -230,15 +263,26 @@ class ConditionWatch:
         from kubernetes.watch.watch import iter_resp_lines
 
         try:
-            listed = json.loads(self.custom.list_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, _preload_content=False).data)
+            listed = json.loads(
+                self.custom.list_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, _preload_content=False
+                ).data
+            )
             rv = listed["metadata"]["resourceVersion"]
             for obj in listed.get("items") or ():
                 self._seen(obj, "LIST")
             while not self._stop.is_set():
                 response = self.custom.list_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, PLURAL, watch=True, resource_version=rv,
-                    allow_watch_bookmarks=True, timeout_seconds=600, _preload_content=False)
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    watch=True,
+                    resource_version=rv,
+                    allow_watch_bookmarks=True,
+                    timeout_seconds=600,
+                    _preload_content=False,
+                )
                 self._response = response
                 self._ready.set()
                 try:
@@ -253,7 +297,7 @@ class ConditionWatch:
                 finally:
                     self._response = None
                     response.release_conn()
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+        except BaseException as exc:
             if not self._stop.is_set():
                 self.error = exc
                 self._ready.set()
@@ -272,8 +316,17 @@ class Driver:
 
     def __init__(self, mode: str, side: str, kubeconfig: str, namespace: str, **options):
         python = sys.executable if side == "ours" else str(PEER_PY)
-        args = [python, str(DRIVER), mode, "--side", side, "--kubeconfig", kubeconfig,
-                "--namespace", namespace]
+        args = [
+            python,
+            str(DRIVER),
+            mode,
+            "--side",
+            side,
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            namespace,
+        ]
         for key, value in options.items():
             if value is not None:
                 args += [f"--{key.replace('_', '-')}", str(value)]
@@ -283,9 +336,16 @@ class Driver:
         else:  # the peer sees nothing of the project
             env.pop("PYTHONPATH", None)
         self.side = side
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-                                     bufsize=1)
+        self.proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            bufsize=1,
+        )
         self._stderr: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
         self.ready: dict | None = None
@@ -301,7 +361,7 @@ class Driver:
         def reader():
             for line in self.proc.stdout:
                 if line.startswith(tag + " "):
-                    result.append(json.loads(line[len(tag) + 1:]))
+                    result.append(json.loads(line[len(tag) + 1 :]))
                     return
 
         t = threading.Thread(target=reader, daemon=True)
@@ -309,8 +369,10 @@ class Driver:
         t.join(timeout)
         if not result:
             self.close()
-            raise RuntimeError(f"the {self.side} driver gave no {tag} line in {timeout:g} s:\n"
-                               + "".join(self._stderr[-40:]))
+            raise RuntimeError(
+                f"the {self.side} driver gave no {tag} line in {timeout:g} s:\n"
+                + "".join(self._stderr[-40:])
+            )
         return result[0]
 
     def wait_ready(self, timeout: float = 180) -> dict:
@@ -338,11 +400,15 @@ class Driver:
 def code_state() -> dict:
     """The commit measured, and the files of jupyter_kf/ changed in the work tree since it
     (a shared tree may change between runs)."""
+
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
-    changed = [line[3:] for line in git("status", "--porcelain", "--", "jupyter_kf").splitlines()
-               if line.strip()]
+    changed = [
+        line[3:]
+        for line in git("status", "--porcelain", "--", "jupyter_kf").splitlines()
+        if line.strip()
+    ]
     return {"commit": git("rev-parse", "--short", "HEAD").strip(), "jupyter_kf_changed": changed}
 
 

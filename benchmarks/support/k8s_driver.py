@@ -49,7 +49,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import request_counter  # noqa: E402
+import request_counter
 
 request_counter.install()  # before any client is made
 
@@ -60,6 +60,7 @@ CELL_CODE = "import time\ntime.sleep(120)\n"  # ours' cell body; the peer's is t
 def train():
     """The peer's job code, CELL_CODE as a function (kubeflow-training ships its source)."""
     import time
+
     time.sleep(120)
 
 
@@ -76,8 +77,13 @@ class Ours:
 
         self.version = f"jupyter-kf {getattr(jupyter_kf, '__version__', '?')}"
         self.follow_api = args.ours_follow
-        self.client = Client(KubernetesBackend(config=ClusterConfig(kubeconfig=args.kubeconfig),
-                                               namespace=args.namespace, image=IMAGE))
+        self.client = Client(
+            KubernetesBackend(
+                config=ClusterConfig(kubeconfig=args.kubeconfig),
+                namespace=args.namespace,
+                image=IMAGE,
+            )
+        )
 
     def start(self) -> None:
         """The first call lists and starts the namespace's watches (one set, shared by
@@ -98,7 +104,7 @@ class Ours:
                 seen[name] = time.monotonic()
                 if job.phase != "Succeeded":
                     errors[name] = f"phase {job.phase}"
-            except Exception as exc:  # noqa: BLE001 - reported
+            except Exception as exc:
                 errors[name] = f"{type(exc).__name__}: {exc}"
 
         threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in names]
@@ -112,12 +118,15 @@ class Ours:
         try:
             for change in self.client.watch(timeout=timeout):
                 job = change.job
-                if job.name in wanted and job.name not in seen and (
-                        job.phase == "Succeeded" or job.status.has("Succeeded")):
+                if (
+                    job.name in wanted
+                    and job.name not in seen
+                    and (job.phase == "Succeeded" or job.status.has("Succeeded"))
+                ):
                     seen[job.name] = time.monotonic()
                     if len(seen) == len(wanted):
                         return
-        except Exception as exc:  # noqa: BLE001 - reported
+        except Exception as exc:
             errors["watch"] = f"{type(exc).__name__}: {exc}"
         for name in wanted - set(seen):
             errors.setdefault(name, "not seen Succeeded")
@@ -136,7 +145,7 @@ class Ours:
             [cr for informer in ns.jobs.values() for cr in informer.items()]
             ns.pods.items()
             out["cache_copy_seconds"] = time.perf_counter() - t
-        except Exception as exc:  # noqa: BLE001 - the internals moved: say so, carry on
+        except Exception as exc:
             out["cache_copy_error"] = repr(exc)
         return out
 
@@ -153,8 +162,9 @@ class Peer:
         self.version = f"kubeflow-training {version('kubeflow-training')}"
         self.args = args
         self.polling_interval = args.polling_interval
-        self.make = lambda: TrainingClient(config_file=args.kubeconfig, namespace=args.namespace,
-                                           job_kind="PyTorchJob")
+        self.make = lambda: TrainingClient(
+            config_file=args.kubeconfig, namespace=args.namespace, job_kind="PyTorchJob"
+        )
         self.client = self.make()
         self.clients: list = []
 
@@ -166,19 +176,21 @@ class Peer:
         pass
 
     def follow(self, names: list[str], timeout: float, seen: dict, errors: dict) -> None:
-        clients = self.clients if len(self.clients) >= len(names) else [
-            self.make() for _ in names]
+        clients = self.clients if len(self.clients) >= len(names) else [self.make() for _ in names]
 
         def one(tc, name):
             try:
-                tc.wait_for_job_conditions(name, wait_timeout=int(timeout),
-                                           polling_interval=self.polling_interval)
+                tc.wait_for_job_conditions(
+                    name, wait_timeout=int(timeout), polling_interval=self.polling_interval
+                )
                 seen[name] = time.monotonic()
-            except Exception as exc:  # noqa: BLE001 - reported
+            except Exception as exc:
                 errors[name] = f"{type(exc).__name__}: {exc}"
 
-        threads = [threading.Thread(target=one, args=(tc, n), daemon=True)
-                   for tc, n in zip(clients, names)]
+        threads = [
+            threading.Thread(target=one, args=(tc, n), daemon=True)
+            for tc, n in zip(clients, names, strict=False)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -200,8 +212,9 @@ class OursCell:
     def __init__(self, args):
         os.environ["KUBECONFIG"] = args.kubeconfig  # the magic's make_backend("kubernetes")
         os.environ["JUPYTER_KF_IMAGE"] = IMAGE
-        import jupyter_kf
         from IPython.core.interactiveshell import InteractiveShell
+
+        import jupyter_kf
 
         self.version = f"jupyter-kf {getattr(jupyter_kf, '__version__', '?')}"
         self.namespace = args.namespace
@@ -212,7 +225,8 @@ class OursCell:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):  # the displayed job, off the protocol's stdout
             result = self.shell.run_cell(
-                f"%%kftrain --cluster --name {name} --namespace {self.namespace}\n{CELL_CODE}")
+                f"%%kftrain --cluster --name {name} --namespace {self.namespace}\n{CELL_CODE}"
+            )
         if not result.success:
             raise RuntimeError(f"the cell failed: {out.getvalue()[-2000:]}")
 
@@ -233,11 +247,19 @@ def submit_loop(side) -> int:
         t0 = time.monotonic()
         try:
             side.submit(name)
-        except Exception as exc:  # noqa: BLE001 - reported
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         returned = time.monotonic()
-        emit("SUBMITTED", {"name": name, "t0": t0, "returned": returned, "error": error,
-                           "requests": request_counter.since(before)})
+        emit(
+            "SUBMITTED",
+            {
+                "name": name,
+                "t0": t0,
+                "returned": returned,
+                "error": error,
+                "requests": request_counter.since(before),
+            },
+        )
     side.close()
     return 0
 
@@ -262,8 +284,15 @@ def main() -> int:
     if args.mode == "list":
         t = time.perf_counter()
         count = side.list()  # ours: the first list also fills the cache and starts watching
-        emit("READY", {"version": side.version, "first_list_seconds": time.perf_counter() - t,
-                       "count": count, "requests": request_counter.since(before)})
+        emit(
+            "READY",
+            {
+                "version": side.version,
+                "first_list_seconds": time.perf_counter() - t,
+                "count": count,
+                "requests": request_counter.since(before),
+            },
+        )
         for line in sys.stdin:
             if line.strip() != "list":
                 break
@@ -273,8 +302,12 @@ def main() -> int:
             count = side.list()
             seconds = time.perf_counter() - t
             cpu = time.thread_time() - cpu
-            listed = {"seconds": seconds, "cpu_seconds": cpu, "count": count,
-                      "requests": request_counter.since(before)["total"]}
+            listed = {
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "count": count,
+                "requests": request_counter.since(before)["total"],
+            }
             if hasattr(side, "diagnose"):
                 listed.update(side.diagnose())  # after the timed call, not inside it
             emit("LISTED", listed)
@@ -291,8 +324,16 @@ def main() -> int:
     side.start()
     side.follow(names, timeout, seen, errors)
     end = time.monotonic()
-    emit("FOLLOWED", {"go": go, "end": end, "seen": seen, "errors": errors,
-                      "requests": request_counter.snapshot()})
+    emit(
+        "FOLLOWED",
+        {
+            "go": go,
+            "end": end,
+            "seen": seen,
+            "errors": errors,
+            "requests": request_counter.snapshot(),
+        },
+    )
     side.close()
     return 0
 

@@ -33,9 +33,14 @@ from pathlib import Path
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--torch", required=True, help="the requirement to install, e.g. torch==2.15.0")
-    parser.add_argument("--wheels", default=None,
-                        help="a folder of wheels that pip installs from instead of the index")
+    parser.add_argument(
+        "--torch", required=True, help="the requirement to install, e.g. torch==2.15.0"
+    )
+    parser.add_argument(
+        "--wheels",
+        default=None,
+        help="a folder of wheels that pip installs from instead of the index",
+    )
     parser.add_argument("--timeout", type=int, default=900)
     args = parser.parse_args()
 
@@ -70,8 +75,11 @@ def main() -> int:
                 found = [p for p in tmp.iterdir() if p.name.startswith(name) and p.is_dir()]
                 venv = found[0] if found else None
             if venv is not None:
-                for mark, rel in (("venv", "bin/python"), ("ensurepip", "bin/pip"),
-                                  ("installed", "bin/torchrun")):
+                for mark, rel in (
+                    ("venv", "bin/python"),
+                    ("ensurepip", "bin/pip"),
+                    ("installed", "bin/torchrun"),
+                ):
                     if mark not in marks and (venv / rel).exists():
                         marks[mark] = time.time()
                 if len(marks) == 3:
@@ -80,15 +88,21 @@ def main() -> int:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    job = client.wait_for_job_status(name, status={"Complete", "Failed"}, timeout=args.timeout,
-                                     polling_interval=1)
+    job = client.wait_for_job_status(
+        name, status={"Complete", "Failed"}, timeout=args.timeout, polling_interval=1
+    )
     stop.set()
     lines = list(client.get_job_logs(name))
     client.delete_job(name)
     first = [ln for ln in lines if ln.startswith(("FIRST_STEP ", "TIMES "))]
     result = {
-        "version": getattr(kubeflow, "__version__", None), "name": name, "status": job.status,
-        "t0": t0, "train_returned": t_returned, "marks": marks, "lines": first,
+        "version": getattr(kubeflow, "__version__", None),
+        "name": name,
+        "status": job.status,
+        "t0": t0,
+        "train_returned": t_returned,
+        "marks": marks,
+        "lines": first,
         "log_tail": lines[-30:] if job.status != "Complete" or not first else [],
     }
     print("SDK_RESULT " + json.dumps(result), flush=True)

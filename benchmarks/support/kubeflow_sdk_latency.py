@@ -61,8 +61,9 @@ def main() -> int:
         def callback(job) -> None:
             seen.setdefault(job.status, time.perf_counter())
 
-        job = client.wait_for_job_status(name, status={"Complete", "Failed"}, timeout=600,
-                                         callbacks=[callback])
+        job = client.wait_for_job_status(
+            name, status={"Complete", "Failed"}, timeout=600, callbacks=[callback]
+        )
         stop.set()
         marker.join()
         out["status"] = job.status

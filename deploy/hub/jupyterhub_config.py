@@ -23,10 +23,14 @@ def env(name, default=None):
 # namespace).
 HUB_NAMESPACE = env("POD_NAMESPACE", "jupyterhub")
 c.JupyterHub.hub_bind_url = "http://:8081"
-c.JupyterHub.hub_connect_url = env("JUPYTER_KF_HUB_CONNECT_URL", f"http://hub.{HUB_NAMESPACE}.svc:8081")
+c.JupyterHub.hub_connect_url = env(
+    "JUPYTER_KF_HUB_CONNECT_URL", f"http://hub.{HUB_NAMESPACE}.svc:8081"
+)
 # configurable-http-proxy runs in its own pod (proxy.yaml): the hub does not start it.
 c.ConfigurableHTTPProxy.should_start = False
-c.ConfigurableHTTPProxy.api_url = env("JUPYTER_KF_PROXY_API_URL", f"http://proxy-api.{HUB_NAMESPACE}.svc:8001")
+c.ConfigurableHTTPProxy.api_url = env(
+    "JUPYTER_KF_PROXY_API_URL", f"http://proxy-api.{HUB_NAMESPACE}.svc:8001"
+)
 # CONFIGPROXY_AUTH_TOKEN (hub and proxy) and JPY_COOKIE_SECRET come from Secret
 # jupyterhub-secrets; JupyterHub reads both from the environment.
 c.JupyterHub.db_url = env("JUPYTER_KF_DB_URL", "sqlite:////srv/jupyterhub/jupyterhub.sqlite")
@@ -68,16 +72,26 @@ c.KubeflowSpawner.mem_limit = "4G"
 # tolerated). Jobs launched from either use the notebook's image by default.
 GPU_RESOURCE = env("JUPYTER_KF_GPU_RESOURCE", "nvidia.com/gpu")
 c.KubeflowSpawner.profile_list = [
-    {"display_name": "CPU", "slug": "cpu", "default": True,
-     "description": "0.5-2 CPUs, 1-4 GB memory"},
-    {"display_name": "GPU", "slug": "gpu",
-     "description": f"1 GPU ({GPU_RESOURCE}), 2-8 CPUs, 8-32 GB memory",
-     "overrides": {
-         "cpu_guarantee": 2, "cpu_limit": 8, "mem_guarantee": "8G", "mem_limit": "32G",
-         "extra_resource_limits": {GPU_RESOURCE: "1"},
-         "node_selector": {"nvidia.com/gpu.present": "true"},
-         "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
-     }},
+    {
+        "display_name": "CPU",
+        "slug": "cpu",
+        "default": True,
+        "description": "0.5-2 CPUs, 1-4 GB memory",
+    },
+    {
+        "display_name": "GPU",
+        "slug": "gpu",
+        "description": f"1 GPU ({GPU_RESOURCE}), 2-8 CPUs, 8-32 GB memory",
+        "overrides": {
+            "cpu_guarantee": 2,
+            "cpu_limit": 8,
+            "mem_guarantee": "8G",
+            "mem_limit": "32G",
+            "extra_resource_limits": {GPU_RESOURCE: "1"},
+            "node_selector": {"nvidia.com/gpu.present": "true"},
+            "tolerations": [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
+        },
+    },
 ]
 
 # -- idle culling -----------------------------------------------------------------------
@@ -86,20 +100,28 @@ c.KubeflowSpawner.profile_list = [
 # home volumes stay). Keep the timeout above the single-user server's activity interval
 # (300 s).
 if env("JUPYTER_KF_CULL", "true") == "true":
-    c.JupyterHub.services = [{
-        "name": "jupyterhub-idle-culler",
-        "command": [sys.executable, "-m", "jupyterhub_idle_culler",
-                    f"--timeout={env('JUPYTER_KF_CULL_TIMEOUT', '3600')}",
-                    f"--cull-every={env('JUPYTER_KF_CULL_EVERY', '600')}",
-                    f"--max-age={env('JUPYTER_KF_CULL_MAX_AGE', '0')}"],
-    }]
-    c.JupyterHub.load_roles = [{
-        "name": "jupyterhub-idle-culler",
-        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-        "services": ["jupyterhub-idle-culler"],
-    }]
+    c.JupyterHub.services = [
+        {
+            "name": "jupyterhub-idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={env('JUPYTER_KF_CULL_TIMEOUT', '3600')}",
+                f"--cull-every={env('JUPYTER_KF_CULL_EVERY', '600')}",
+                f"--max-age={env('JUPYTER_KF_CULL_MAX_AGE', '0')}",
+            ],
+        }
+    ]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "jupyterhub-idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["jupyterhub-idle-culler"],
+        }
+    ]
 
 # -- site additions -----------------------------------------------------------------------
 for path in sorted(glob.glob("/usr/local/etc/jupyterhub/jupyterhub_config.d/*.py")):
     with open(path) as f:
-        exec(compile(f.read(), path, "exec"))  # noqa: S102 - the site's own config files
+        exec(compile(f.read(), path, "exec"))

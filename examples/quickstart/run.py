@@ -19,10 +19,17 @@ def main() -> int:
     client = Client("local")
     name = f"quickstart-{time.strftime('%H%M%S')}"
     try:
-        job = client.submit(name=name, framework="pytorch", workers=2,
-                            script=HERE / "train.py", args=["--epochs", "5"])
-        print(f"submitted {job.kind} {job.name}: {job.workers} workers "
-              f"({', '.join(r.name for r in job.replicas)}), jobs in {client.backend.root}")
+        job = client.submit(
+            name=name,
+            framework="pytorch",
+            workers=2,
+            script=HERE / "train.py",
+            args=["--epochs", "5"],
+        )
+        print(
+            f"submitted {job.kind} {job.name}: {job.workers} workers "
+            f"({', '.join(r.name for r in job.replicas)}), jobs in {client.backend.root}"
+        )
         for line in client.logs(name, follow=True):
             if not line.startswith(REPORT_PREFIX):  # metric points are shown at the end
                 print(f"  [master-0] {line}")
@@ -35,8 +42,10 @@ def main() -> int:
         print(f"  {replica.name:<10} {replica.phase:<10} exit code {replica.exit_code}")
     losses = [p["loss"] for p in client.metrics(name) if "loss" in p]
     if losses:
-        print(f"loss went from {losses[0]:.4f} to {losses[-1]:.4f} over {len(losses)} epochs "
-              "(from the metric points the job reported)")
+        print(
+            f"loss went from {losses[0]:.4f} to {losses[-1]:.4f} over {len(losses)} epochs "
+            "(from the metric points the job reported)"
+        )
     return 0 if job.phase == "Succeeded" else 1
 
 

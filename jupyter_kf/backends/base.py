@@ -30,14 +30,22 @@ class Backend(ABC):
     def list(self, namespace: str | None = None) -> list[Job]: ...
 
     @abstractmethod
-    def watch(self, namespace: str | None = None, *, name: str | None = None,
-              timeout: float | None = None) -> Iterator[Change]:
+    def watch(
+        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
         """Changes to jobs: first ADDED for each existing job, then every change, until
         ``timeout`` seconds have passed (forever when None)."""
 
     @abstractmethod
-    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
-             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
+    def logs(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        replica: str | None = None,
+        follow: bool = False,
+        tail_lines: int | None = None,
+    ) -> Iterator[str]:
         """Lines of one replica's output (default: rank 0), without their newlines."""
 
     @abstractmethod
@@ -64,8 +72,14 @@ class Backend(ABC):
     def close(self) -> None:
         """Release what the backend holds (threads, connections)."""
 
-    def wait(self, name: str, namespace: str | None = None, *,
-             conditions: Iterable[str] = ("Succeeded",), timeout: float = 600) -> Job:
+    def wait(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        conditions: Iterable[str] = ("Succeeded",),
+        timeout: float = 600,
+    ) -> Job:
         """Block until the job's phase is one of ``conditions``.
 
         Raises ``JobFailedError`` if it fails first (unless Failed is awaited) and

@@ -24,18 +24,39 @@ if TYPE_CHECKING:
     from .spec import JobSpec
 
 # Names the operator owns; a user's env may not set them (validation refuses it).
-RESERVED_ENV = frozenset({
-    "MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK",
-    "PET_MASTER_ADDR", "PET_MASTER_PORT", "PET_NODE_RANK", "PET_NNODES", "PET_NPROC_PER_NODE",
-    "PET_RDZV_ENDPOINT", "PET_RDZV_BACKEND", "PET_MAX_RESTARTS",
-    "TF_CONFIG",
-    "COORDINATOR_ADDRESS", "COORDINATOR_PORT", "NUM_PROCESSES", "PROCESS_ID",
-    "WORKER_PORT", "WORKER_ADDRS",
-    "PADDLE_JOB_ID", "PADDLE_NNODES", "PADDLE_MASTER", "PADDLE_SERVER_NUM", "PADDLE_TRAINER_NUM",
-    "POD_IP_DUMMY",
-    "OMPI_MCA_plm_rsh_agent", "OMPI_MCA_orte_default_hostfile",
-    "I_MPI_HYDRA_BOOTSTRAP", "I_MPI_HYDRA_BOOTSTRAP_EXEC",
-})
+RESERVED_ENV = frozenset(
+    {
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "WORLD_SIZE",
+        "RANK",
+        "PET_MASTER_ADDR",
+        "PET_MASTER_PORT",
+        "PET_NODE_RANK",
+        "PET_NNODES",
+        "PET_NPROC_PER_NODE",
+        "PET_RDZV_ENDPOINT",
+        "PET_RDZV_BACKEND",
+        "PET_MAX_RESTARTS",
+        "TF_CONFIG",
+        "COORDINATOR_ADDRESS",
+        "COORDINATOR_PORT",
+        "NUM_PROCESSES",
+        "PROCESS_ID",
+        "WORKER_PORT",
+        "WORKER_ADDRS",
+        "PADDLE_JOB_ID",
+        "PADDLE_NNODES",
+        "PADDLE_MASTER",
+        "PADDLE_SERVER_NUM",
+        "PADDLE_TRAINER_NUM",
+        "POD_IP_DUMMY",
+        "OMPI_MCA_plm_rsh_agent",
+        "OMPI_MCA_orte_default_hostfile",
+        "I_MPI_HYDRA_BOOTSTRAP",
+        "I_MPI_HYDRA_BOOTSTRAP_EXEC",
+    }
+)
 
 
 class Addressing(Protocol):
@@ -98,19 +119,19 @@ class LocalAddressing:
         return self.ip
 
 
-def replica_keys(spec: "JobSpec") -> list[tuple[str, int]]:
+def replica_keys(spec: JobSpec) -> list[tuple[str, int]]:
     """Every (role, index) of the job, in the kind's role order."""
     info = kind_info(spec.kind)
     return [(role, i) for role in info.roles for i in range(spec.replicas.get(role, 0))]
 
 
-def env_for(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def env_for(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     """The variables the operator injects into replica ``role``/``index`` of ``spec``."""
     builder = _BUILDERS[kind_info(spec.kind).kind]
     return builder(spec, role, index, addr)
 
 
-def _pytorch(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def _pytorch(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     env = {"PYTHONUNBUFFERED": "1"}
     nproc = spec.nproc_per_node or "auto"
     env["PET_NPROC_PER_NODE"] = nproc
@@ -137,7 +158,7 @@ def _pytorch(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[s
     return env
 
 
-def _tensorflow(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def _tensorflow(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     # The operator counts every replica (evaluators too) to decide "distributed", but
     # leaves evaluators out of the cluster spec: they are not part of training.
     if spec.total_replicas == 1:
@@ -147,12 +168,15 @@ def _tensorflow(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dic
         for r, count in sorted(spec.replicas.items())
         if r != "Evaluator"
     }
-    config = {"cluster": cluster, "task": {"type": role.lower(), "index": index},
-              "environment": "cloud"}
+    config = {
+        "cluster": cluster,
+        "task": {"type": role.lower(), "index": index},
+        "environment": "cloud",
+    }
     return {"TF_CONFIG": json.dumps(config, separators=(",", ":"), sort_keys=False)}
 
 
-def _jax(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def _jax(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     return {
         "PYTHONUNBUFFERED": "1",
         "COORDINATOR_ADDRESS": addr.host("Worker", 0),
@@ -162,7 +186,7 @@ def _jax(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, 
     }
 
 
-def _xgboost(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def _xgboost(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     total = spec.total_replicas
     rank = index + spec.replicas.get("Master", 0) if role == "Worker" else index
     env = {
@@ -173,14 +197,16 @@ def _xgboost(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[s
         "PYTHONUNBUFFERED": "1",
     }
     if total > 1:
-        env["WORKER_PORT"] = str(addr.port("Worker", 0) if spec.replicas.get("Worker") else addr.port("Master", 0))
+        env["WORKER_PORT"] = str(
+            addr.port("Worker", 0) if spec.replicas.get("Worker") else addr.port("Master", 0)
+        )
         env["WORKER_ADDRS"] = ",".join(
             addr.host("Worker", i) for i in range(spec.replicas.get("Worker", 0))
         )
     return env
 
 
-def _paddle(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def _paddle(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     env = {
         "PYTHONUNBUFFERED": "1",
         "PADDLE_JOB_ID": spec.name,
@@ -198,7 +224,7 @@ def _paddle(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[st
     return env
 
 
-def _mpi(spec: "JobSpec", role: str, index: int, addr: Addressing) -> dict[str, str]:
+def _mpi(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
     # The v1 MPI controller wires ranks through a hostfile and `kubectl exec`, not env: the
     # launcher gets the variables that point mpirun (Open MPI or Intel MPI) at them. Locally
     # mpirun starts its ranks itself, so none of these apply there.

@@ -29,9 +29,17 @@ class Replica:
         return f"{self.role.lower()}-{self.index}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "index": self.index, "name": self.name, "phase": self.phase,
-                "restarts": self.restarts, "node": self.node, "reason": self.reason,
-                "message": self.message, "exitCode": self.exit_code}
+        return {
+            "role": self.role,
+            "index": self.index,
+            "name": self.name,
+            "phase": self.phase,
+            "restarts": self.restarts,
+            "node": self.node,
+            "reason": self.reason,
+            "message": self.message,
+            "exitCode": self.exit_code,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,13 @@ class Event:
     object: str = ""  # the replica ("worker-1") or the job
 
     def to_dict(self) -> dict[str, Any]:
-        return {"time": self.time, "type": self.type, "reason": self.reason,
-                "message": self.message, "object": self.object}
+        return {
+            "time": self.time,
+            "type": self.type,
+            "reason": self.reason,
+            "message": self.message,
+            "object": self.object,
+        }
 
 
 @dataclass(frozen=True)

@@ -34,14 +34,16 @@ def parse_metric_line(line: str) -> dict[str, float | int] | None:
     line = line.strip()
     if line.startswith(REPORT_PREFIX):
         try:
-            data = json.loads(line[len(REPORT_PREFIX):])
+            data = json.loads(line[len(REPORT_PREFIX) :])
         except ValueError:
             return None
         if not isinstance(data, dict):
             return None
-        point = {str(k): v for k, v in data.items()
-                 if isinstance(v, (int, float)) and not isinstance(v, bool)
-                 and math.isfinite(v)}
+        point = {
+            str(k): v
+            for k, v in data.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        }
         return point or None
     words = line.replace(",", " ").split()
     if not words:

@@ -32,8 +32,9 @@ def code_keys(spec: JobSpec) -> list[tuple[str, str]]:
     return [(f"f{i}-{path.rsplit('/', 1)[-1]}", path) for i, path in enumerate(paths)]
 
 
-def worker_command(spec: JobSpec, role: str, *, python: str = "python",
-                   code_dir: str = CODE_MOUNT) -> list[str]:
+def worker_command(
+    spec: JobSpec, role: str, *, python: str = "python", code_dir: str = CODE_MOUNT
+) -> list[str]:
     """The command replica ``role`` runs. Locally ``python`` is the notebook's interpreter."""
     if spec.code is None:
         return list(spec.command)
@@ -92,8 +93,11 @@ def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
         if spec.elastic_policy is not None:
             e = spec.elastic_policy
             elastic = {"rdzvBackend": e.rdzv_backend}
-            for key, value in (("minReplicas", e.min_replicas), ("maxReplicas", e.max_replicas),
-                               ("maxRestarts", e.max_restarts)):
+            for key, value in (
+                ("minReplicas", e.min_replicas),
+                ("maxReplicas", e.max_replicas),
+                ("maxRestarts", e.max_restarts),
+            ):
                 if value is not None:
                     elastic[key] = value
             body["elasticPolicy"] = elastic
@@ -105,10 +109,12 @@ def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
 def _run_policy(spec: JobSpec) -> dict[str, Any]:
     rp = spec.run_policy
     out: dict[str, Any] = {}
-    for key, value in (("cleanPodPolicy", rp.clean_pod_policy),
-                       ("ttlSecondsAfterFinished", rp.ttl_seconds_after_finished),
-                       ("activeDeadlineSeconds", rp.active_deadline_seconds),
-                       ("backoffLimit", rp.backoff_limit)):
+    for key, value in (
+        ("cleanPodPolicy", rp.clean_pod_policy),
+        ("ttlSecondsAfterFinished", rp.ttl_seconds_after_finished),
+        ("activeDeadlineSeconds", rp.active_deadline_seconds),
+        ("backoffLimit", rp.backoff_limit),
+    ):
         if value is not None:
             out[key] = value
     if rp.suspend:
@@ -132,14 +138,18 @@ def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
     pod: dict[str, Any] = {"containers": [container]}
     if spec.code is not None:
         container["workingDir"] = CODE_MOUNT
-        container["volumeMounts"] = [{"name": CODE_VOLUME, "mountPath": CODE_MOUNT, "readOnly": True}]
-        pod["volumes"] = [{
-            "name": CODE_VOLUME,
-            "configMap": {
-                "name": code_configmap_name(spec.name),
-                "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
-            },
-        }]
+        container["volumeMounts"] = [
+            {"name": CODE_VOLUME, "mountPath": CODE_MOUNT, "readOnly": True}
+        ]
+        pod["volumes"] = [
+            {
+                "name": CODE_VOLUME,
+                "configMap": {
+                    "name": code_configmap_name(spec.name),
+                    "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
+                },
+            }
+        ]
     metadata: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
     if spec.pod_annotations:
         metadata["annotations"] = dict(spec.pod_annotations)

@@ -59,8 +59,11 @@ class Code:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source, "filename": self.filename, "args": list(self.args),
-            "origin": self.origin, "files": dict(self.files),
+            "source": self.source,
+            "filename": self.filename,
+            "args": list(self.args),
+            "origin": self.origin,
+            "files": dict(self.files),
         }
 
 
@@ -154,8 +157,9 @@ class JobSpec:
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
-    def create(cls, framework: str = "pytorch", *, name: str, workers: int = 1,
-               **kwargs: Any) -> "JobSpec":
+    def create(
+        cls, framework: str = "pytorch", *, name: str, workers: int = 1, **kwargs: Any
+    ) -> JobSpec:
         """The conventional layout for ``workers`` training processes of a framework.
 
         PyTorch and XGBoost get a Master plus ``workers - 1`` Workers (the operator injects
@@ -171,9 +175,12 @@ class JobSpec:
         if bad_workers:
             problems.append(f"workers must be a whole number >= 1, not {workers!r}")
         try:
-            spec = cls(name=name, kind=info.kind,
-                       replicas=default_replicas(info.kind, 1 if bad_workers else workers),
-                       **kwargs)
+            spec = cls(
+                name=name,
+                kind=info.kind,
+                replicas=default_replicas(info.kind, 1 if bad_workers else workers),
+                **kwargs,
+            )
         except InvalidSpecError as exc:
             problems.extend(exc.problems)
         if problems:
@@ -197,7 +204,7 @@ class JobSpec:
         """Training processes, as ``--workers`` counts them (see ``JobSpec.create``)."""
         return self.replicas.get(self.info.worker_role, 0) + self._leading_master()
 
-    def with_workers(self, workers: int) -> "JobSpec":
+    def with_workers(self, workers: int) -> JobSpec:
         """The same job resized to ``workers`` training processes (the inverse of ``workers``).
 
         Only the worker role changes: for PyTorch and XGBoost the Master counts as one of
@@ -213,7 +220,9 @@ class JobSpec:
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "name": self.name, "kind": self.kind, "replicas": dict(self.replicas),
+            "name": self.name,
+            "kind": self.kind,
+            "replicas": dict(self.replicas),
         }
         if self.code is not None:
             out["code"] = self.code.to_dict()
@@ -232,7 +241,7 @@ class JobSpec:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "JobSpec":
+    def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
         """Build from JSON-like data (REST bodies, spec.json). Unknown keys are refused."""
         if not isinstance(data, Mapping):
             raise InvalidSpecError("the job must be a JSON object")
@@ -242,8 +251,12 @@ class JobSpec:
             if key not in known:
                 problems.append(f"unknown field {key!r}; known fields: {', '.join(sorted(known))}")
         kwargs = {k: v for k, v in data.items() if k in known}
-        nested = {"code": Code, "resources": Resources, "run_policy": RunPolicy,
-                  "elastic_policy": ElasticPolicy}
+        nested = {
+            "code": Code,
+            "resources": Resources,
+            "run_policy": RunPolicy,
+            "elastic_policy": ElasticPolicy,
+        }
         for key, typ in nested.items():
             value = kwargs.get(key)
             if value is None or isinstance(value, typ):

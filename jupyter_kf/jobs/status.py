@@ -31,8 +31,12 @@ class Condition:
         return self.status == "True"
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"type": self.type, "status": self.status, "reason": self.reason,
-               "message": self.message}
+        out = {
+            "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+        }
         if self.last_transition_time:
             out["lastTransitionTime"] = self.last_transition_time
         if self.last_update_time:
@@ -112,8 +116,9 @@ def parse_status(status: Mapping[str, Any] | None) -> JobStatus:
         if cond.is_true and cond.type in CONDITION_TYPES:
             phase = cond.type
     replicas = {
-        str(role): ReplicaCounts(_count(v.get("active")), _count(v.get("succeeded")),
-                                 _count(v.get("failed")))
+        str(role): ReplicaCounts(
+            _count(v.get("active")), _count(v.get("succeeded")), _count(v.get("failed"))
+        )
         for role, v in (status.get("replicaStatuses") or {}).items()
         if isinstance(v, Mapping)
     }

@@ -37,7 +37,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def problems_of(spec: "JobSpec") -> list[str]:
+def problems_of(spec: JobSpec) -> list[str]:
     """Every problem with ``spec``; empty when it is valid."""
     problems: list[str] = []
     info = None
@@ -60,10 +60,12 @@ def problems_of(spec: "JobSpec") -> list[str]:
     return problems
 
 
-def _check_name(spec: "JobSpec", problems: list[str]) -> None:
+def _check_name(spec: JobSpec, problems: list[str]) -> None:
     name = spec.name
     if not isinstance(name, str) or not name:
-        problems.append("name is required: lower-case letters, digits and '-', starting with a letter")
+        problems.append(
+            "name is required: lower-case letters, digits and '-', starting with a letter"
+        )
         return
     if not DNS1035.match(name):
         problems.append(
@@ -79,7 +81,7 @@ def _check_name(spec: "JobSpec", problems: list[str]) -> None:
         )
 
 
-def _longest_replica_name(spec: "JobSpec") -> str:
+def _longest_replica_name(spec: JobSpec) -> str:
     if not isinstance(spec.replicas, Mapping):
         return spec.name
     names = [spec.name]
@@ -89,7 +91,7 @@ def _longest_replica_name(spec: "JobSpec") -> str:
     return max(names, key=len)
 
 
-def _check_replicas(spec: "JobSpec", info, problems: list[str]) -> None:
+def _check_replicas(spec: JobSpec, info, problems: list[str]) -> None:
     if not isinstance(spec.replicas, Mapping) or not spec.replicas:
         problems.append(f"replicas must map roles to counts, e.g. {{'{info.worker_role}': 2}}")
         return
@@ -125,7 +127,7 @@ def _check_replicas(spec: "JobSpec", info, problems: list[str]) -> None:
         problems.append("the job has no replicas: ask for at least one worker")
 
 
-def _check_kind_options(spec: "JobSpec", info, problems: list[str]) -> None:
+def _check_kind_options(spec: JobSpec, info, problems: list[str]) -> None:
     if spec.elastic_policy is not None:
         e = spec.elastic_policy
         if info.kind != "PyTorchJob":
@@ -133,10 +135,17 @@ def _check_kind_options(spec: "JobSpec", info, problems: list[str]) -> None:
         else:
             workers = spec.replicas.get("Worker") if isinstance(spec.replicas, Mapping) else None
             if not workers:
-                problems.append("elastic_policy needs Worker replicas (the operator refuses it otherwise)")
-            for label, value in (("min_replicas", e.min_replicas), ("max_replicas", e.max_replicas)):
+                problems.append(
+                    "elastic_policy needs Worker replicas (the operator refuses it otherwise)"
+                )
+            for label, value in (
+                ("min_replicas", e.min_replicas),
+                ("max_replicas", e.max_replicas),
+            ):
                 if value is not None and (not _is_int(value) or value < 1):
-                    problems.append(f"elastic_policy.{label} must be a whole number >= 1, not {value!r}")
+                    problems.append(
+                        f"elastic_policy.{label} must be a whole number >= 1, not {value!r}"
+                    )
             lo, hi = e.min_replicas, e.max_replicas
             if _is_int(lo) and _is_int(hi) and lo > hi:
                 problems.append(f"elastic_policy.min_replicas ({lo}) is above max_replicas ({hi})")
@@ -147,14 +156,19 @@ def _check_kind_options(spec: "JobSpec", info, problems: list[str]) -> None:
                         f"[{lo if lo is not None else hi}, {hi if hi is not None else lo}]"
                     )
             if e.rdzv_backend not in RDZV_BACKENDS:
-                problems.append(f"elastic_policy.rdzv_backend must be one of {', '.join(RDZV_BACKENDS)}")
+                problems.append(
+                    f"elastic_policy.rdzv_backend must be one of {', '.join(RDZV_BACKENDS)}"
+                )
             if e.max_restarts is not None and (not _is_int(e.max_restarts) or e.max_restarts < 0):
                 problems.append("elastic_policy.max_restarts must be a whole number >= 0")
     if spec.nproc_per_node is not None:
         if info.kind != "PyTorchJob":
             problems.append(f"nproc_per_node is for PyTorchJob only, not {info.kind}")
-        elif not (spec.nproc_per_node in NPROC_WORDS
-                  or str(spec.nproc_per_node).isdigit() and int(spec.nproc_per_node) >= 1):
+        elif not (
+            spec.nproc_per_node in NPROC_WORDS
+            or str(spec.nproc_per_node).isdigit()
+            and int(spec.nproc_per_node) >= 1
+        ):
             problems.append(
                 f"nproc_per_node must be a whole number >= 1 or one of {', '.join(NPROC_WORDS)}, "
                 f"not {spec.nproc_per_node!r}"
@@ -163,10 +177,12 @@ def _check_kind_options(spec: "JobSpec", info, problems: list[str]) -> None:
         if info.kind != "MPIJob":
             problems.append(f"slots_per_worker is for MPIJob only, not {info.kind}")
         elif not _is_int(spec.slots_per_worker) or spec.slots_per_worker < 1:
-            problems.append(f"slots_per_worker must be a whole number >= 1, not {spec.slots_per_worker!r}")
+            problems.append(
+                f"slots_per_worker must be a whole number >= 1, not {spec.slots_per_worker!r}"
+            )
 
 
-def _check_code(spec: "JobSpec", problems: list[str]) -> None:
+def _check_code(spec: JobSpec, problems: list[str]) -> None:
     code = spec.code
     if code is None and not spec.command:
         problems.append("nothing to run: give code (a cell, a script or a function) or a command")
@@ -176,24 +192,34 @@ def _check_code(spec: "JobSpec", problems: list[str]) -> None:
         return
     if not isinstance(code.source, str) or not code.source.strip():
         problems.append("the code is empty")
-    if not isinstance(code.filename, str) or "/" in code.filename or not FILE_PATH.match(code.filename):
-        problems.append(f"code filename {code.filename!r} must be a plain file name such as 'train.py'")
+    if (
+        not isinstance(code.filename, str)
+        or "/" in code.filename
+        or not FILE_PATH.match(code.filename)
+    ):
+        problems.append(
+            f"code filename {code.filename!r} must be a plain file name such as 'train.py'"
+        )
     if code.origin not in ("cell", "file", "function"):
         problems.append(f"code origin must be cell, file or function, not {code.origin!r}")
     for path, text in code.files.items():
         if not isinstance(path, str) or not FILE_PATH.match(path) or ".." in path.split("/"):
-            problems.append(f"shipped file {path!r} must be a relative path inside the job's folder")
+            problems.append(
+                f"shipped file {path!r} must be a relative path inside the job's folder"
+            )
         elif not isinstance(text, str):
             problems.append(f"shipped file {path!r} must be text")
 
 
-def _check_env(spec: "JobSpec", problems: list[str]) -> None:
+def _check_env(spec: JobSpec, problems: list[str]) -> None:
     if not isinstance(spec.env, Mapping):
         problems.append("env must map names to values")
         return
     for key, value in spec.env.items():
         if not isinstance(key, str) or not ENV_NAME.match(key):
-            problems.append(f"env name {key!r} is not allowed: use letters, digits, '_', '-' and '.'")
+            problems.append(
+                f"env name {key!r} is not allowed: use letters, digits, '_', '-' and '.'"
+            )
         elif key in RESERVED_ENV:
             problems.append(
                 f"env {key} is set by the training operator for every replica; "
@@ -203,7 +229,7 @@ def _check_env(spec: "JobSpec", problems: list[str]) -> None:
             problems.append(f"env {key} must be a string, not {type(value).__name__}")
 
 
-def _check_resources(spec: "JobSpec", problems: list[str]) -> None:
+def _check_resources(spec: JobSpec, problems: list[str]) -> None:
     r = spec.resources
     for label, value in (("cpu", r.cpu), ("memory", r.memory)):
         if value is None:
@@ -217,12 +243,15 @@ def _check_resources(spec: "JobSpec", problems: list[str]) -> None:
             problems.append(f"{label} must be more than zero, not {value!r}")
     if not _is_int(r.gpu) or r.gpu < 0:
         problems.append(f"gpu must be a whole number >= 0, not {r.gpu!r}")
-    if spec.image is not None and (not isinstance(spec.image, str) or not spec.image.strip()
-                                   or any(ch.isspace() for ch in spec.image)):
+    if spec.image is not None and (
+        not isinstance(spec.image, str)
+        or not spec.image.strip()
+        or any(ch.isspace() for ch in spec.image)
+    ):
         problems.append(f"image {spec.image!r} is not an image reference such as 'python:3.11'")
 
 
-def _check_policies(spec: "JobSpec", problems: list[str]) -> None:
+def _check_policies(spec: JobSpec, problems: list[str]) -> None:
     if spec.restart_policy is not None and spec.restart_policy not in RESTART_POLICIES:
         problems.append(
             f"restart_policy must be one of {', '.join(RESTART_POLICIES)}, not {spec.restart_policy!r}"
@@ -241,16 +270,26 @@ def _check_policies(spec: "JobSpec", problems: list[str]) -> None:
         problems.append("suspend must be true or false")
 
 
-def _check_metadata(spec: "JobSpec", problems: list[str]) -> None:
-    for label, mapping in (("labels", spec.labels), ("annotations", spec.annotations),
-                           ("pod_labels", spec.pod_labels), ("pod_annotations", spec.pod_annotations)):
+def _check_metadata(spec: JobSpec, problems: list[str]) -> None:
+    for label, mapping in (
+        ("labels", spec.labels),
+        ("annotations", spec.annotations),
+        ("pod_labels", spec.pod_labels),
+        ("pod_annotations", spec.pod_annotations),
+    ):
         if not isinstance(mapping, Mapping):
             problems.append(f"{label} must map names to strings")
             continue
         for key, value in mapping.items():
-            if not isinstance(key, str) or not QUALIFIED_NAME.match(key) or len(key.split("/")[-1]) > 63:
+            if (
+                not isinstance(key, str)
+                or not QUALIFIED_NAME.match(key)
+                or len(key.split("/")[-1]) > 63
+            ):
                 problems.append(f"{label[:-1]} name {key!r} is not a valid Kubernetes key")
             if not isinstance(value, str):
                 problems.append(f"{label[:-1]} {key!r} must have a string value")
             elif label.endswith("labels") and (len(value) > 63 or not LABEL_VALUE.match(value)):
-                problems.append(f"label {key!r} has a value that is not a valid label value: {value!r}")
+                problems.append(
+                    f"label {key!r} has a value that is not a valid label value: {value!r}"
+                )

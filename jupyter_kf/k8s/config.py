@@ -50,15 +50,20 @@ def _load(cfg: ClusterConfig) -> tuple[client.ApiClient, str]:
         if cfg.ca_file:
             conf.ssl_ca_cert = cfg.ca_file
         return client.ApiClient(conf), "default"
-    if cfg.kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and (SA_DIR / "token").exists():
+    if (
+        cfg.kubeconfig is None
+        and os.environ.get("KUBERNETES_SERVICE_HOST")
+        and (SA_DIR / "token").exists()
+    ):
         conf = client.Configuration()
         config.load_incluster_config(client_configuration=conf)
         namespace = (SA_DIR / "namespace").read_text().strip() or "default"
         return client.ApiClient(conf), namespace
     conf = client.Configuration()
     try:
-        config.load_kube_config(config_file=cfg.kubeconfig, context=cfg.context,
-                                client_configuration=conf)
+        config.load_kube_config(
+            config_file=cfg.kubeconfig, context=cfg.context, client_configuration=conf
+        )
         _, active = config.list_kube_config_contexts(config_file=cfg.kubeconfig)
     except (config.ConfigException, FileNotFoundError, TypeError) as exc:
         raise BackendUnavailableError(

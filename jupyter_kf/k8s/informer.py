@@ -41,11 +41,19 @@ def _name(obj: dict) -> str:
 
 
 class Informer:
-    def __init__(self, list_fn: Callable[..., Any], *, resource: str, namespace: str,
-                 on_change: Listener | None = None, watch_seconds: int = 240,
-                 max_backoff: float = 5.0, key: Callable[[dict], str] | None = None,
-                 keep: Callable[[dict], bool] | None = None,
-                 transform: Callable[[dict], dict] | None = None):
+    def __init__(
+        self,
+        list_fn: Callable[..., Any],
+        *,
+        resource: str,
+        namespace: str,
+        on_change: Listener | None = None,
+        watch_seconds: int = 240,
+        max_backoff: float = 5.0,
+        key: Callable[[dict], str] | None = None,
+        keep: Callable[[dict], bool] | None = None,
+        transform: Callable[[dict], dict] | None = None,
+    ):
         """``key`` names an object in the cache (default: its name; a watch across
         namespaces needs ``namespace/name``). ``keep``, when given, drops objects it
         refuses: they are neither stored nor reported (a cluster-wide event watch keeps
@@ -83,7 +91,8 @@ class Informer:
                 since = f" for {time.monotonic() - self.unsynced_since:.0f} s"
             raise BackendUnavailableError(
                 f"cannot see {self.resource} in namespace {self.namespace!r}{since}: "
-                f"{self.last_error or 'not loaded yet'} (retrying)")
+                f"{self.last_error or 'not loaded yet'} (retrying)"
+            )
 
     def items(self) -> list[dict]:
         self.check()
@@ -96,16 +105,21 @@ class Informer:
             return self._store.get(name)
 
     # -- running ---------------------------------------------------------------------------
-    def start(self) -> "Informer":
+    def start(self) -> Informer:
         """List synchronously (errors reach the caller, e.g. a 403), then watch in a thread."""
         try:
             self._relist()
         except ApiException as exc:
-            raise translate(exc, verb="list", resource=self.resource, namespace=self.namespace) from None
+            raise translate(
+                exc, verb="list", resource=self.resource, namespace=self.namespace
+            ) from None
         except Exception as exc:  # connection refused, TLS, DNS
-            raise translate(exc, verb="list", resource=self.resource, namespace=self.namespace) from None
-        self._thread = threading.Thread(target=self._run, name=f"informer-{self.resource}-{self.namespace}",
-                                        daemon=True)
+            raise translate(
+                exc, verb="list", resource=self.resource, namespace=self.namespace
+            ) from None
+        self._thread = threading.Thread(
+            target=self._run, name=f"informer-{self.resource}-{self.namespace}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -169,8 +183,7 @@ class Informer:
             item.setdefault("kind", kind)
         if self._transform is not None:
             items = [self._transform(item) for item in items]
-        fresh = {self._key(item): item for item in items
-                 if self._keep is None or self._keep(item)}
+        fresh = {self._key(item): item for item in items if self._keep is None or self._keep(item)}
         with self._lock:
             old, self._store = self._store, fresh
         self._rv = body["metadata"]["resourceVersion"]
@@ -179,7 +192,9 @@ class Informer:
             before = old.get(name)
             if before is None:
                 self._notify("ADDED", item)
-            elif before["metadata"].get("resourceVersion") != item["metadata"].get("resourceVersion"):
+            elif before["metadata"].get("resourceVersion") != item["metadata"].get(
+                "resourceVersion"
+            ):
                 self._notify("MODIFIED", item)
         for name, item in old.items():
             if name not in fresh:
@@ -188,8 +203,11 @@ class Informer:
     def _watch(self) -> None:
         self.watches += 1
         response = self._list_fn(
-            watch=True, resource_version=self._rv, allow_watch_bookmarks=True,
-            timeout_seconds=self._watch_seconds, _preload_content=False,
+            watch=True,
+            resource_version=self._rv,
+            allow_watch_bookmarks=True,
+            timeout_seconds=self._watch_seconds,
+            _preload_content=False,
             _request_timeout=(5, self._watch_seconds + 15),
         )
         self._response = response

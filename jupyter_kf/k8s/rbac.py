@@ -20,11 +20,17 @@ def user_role_rules() -> list[dict]:
     plurals = sorted(info.plural for info in KINDS.values())
     return [
         {"apiGroups": [GROUP], "resources": plurals, "verbs": READ + WRITE},
-        {"apiGroups": [GROUP],
-         "resources": [f"{p}/scale" for p in plurals if BY_PLURAL[p].scale_subresource],
-         "verbs": ["get", "update", "patch"]},
+        {
+            "apiGroups": [GROUP],
+            "resources": [f"{p}/scale" for p in plurals if BY_PLURAL[p].scale_subresource],
+            "verbs": ["get", "update", "patch"],
+        },
         {"apiGroups": [GROUP], "resources": [f"{p}/status" for p in plurals], "verbs": ["get"]},
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "create", "delete"]},
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "verbs": ["get", "list", "watch", "create", "delete"],
+        },
         {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": READ},
         {"apiGroups": [""], "resources": ["events"], "verbs": READ},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
@@ -32,19 +38,32 @@ def user_role_rules() -> list[dict]:
 
 
 def user_role(namespace: str, name: str = ROLE_NAME) -> dict:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": name, "namespace": namespace,
-                         "labels": {"app.kubernetes.io/managed-by": "jupyter-kf"}},
-            "rules": user_role_rules()}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "jupyter-kf"},
+        },
+        "rules": user_role_rules(),
+    }
 
 
-def user_role_binding(namespace: str, service_account: str, role: str = ROLE_NAME,
-                      role_kind: str = "Role") -> dict:
+def user_role_binding(
+    namespace: str, service_account: str, role: str = ROLE_NAME, role_kind: str = "Role"
+) -> dict:
     """Binds ``role`` — a Role in ``namespace``, or (``role_kind="ClusterRole"``) the
     cluster-wide ClusterRole deploy/ installs — to the user's ServiceAccount, in
     ``namespace`` only either way."""
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-            "metadata": {"name": f"{role}-{service_account}"[:253], "namespace": namespace,
-                         "labels": {"app.kubernetes.io/managed-by": "jupyter-kf"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
-            "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}]}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": f"{role}-{service_account}"[:253],
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "jupyter-kf"},
+        },
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": service_account, "namespace": namespace}],
+    }

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, List, Unicode, validate
@@ -38,43 +39,55 @@ class JupyterKF(ExtensionApp):
     backend = Unicode(
         "auto",
         config=True,
-        help=("Where jobs run: 'local' (worker processes on this machine, jobs under "
-              "$JUPYTER_KF_HOME/jobs), 'kubernetes' (Training Operator resources in a "
-              "cluster), or 'auto' (a cluster when one is configured, else local)."),
+        help=(
+            "Where jobs run: 'local' (worker processes on this machine, jobs under "
+            "$JUPYTER_KF_HOME/jobs), 'kubernetes' (Training Operator resources in a "
+            "cluster), or 'auto' (a cluster when one is configured, else local)."
+        ),
     )
     namespace = Unicode(
         None,
         allow_none=True,
         config=True,
-        help=("The namespace the panel lists and launches into. Default: the backend's "
-              "(the pod's own namespace on a cluster, 'local' on the local backend)."),
+        help=(
+            "The namespace the panel lists and launches into. Default: the backend's "
+            "(the pod's own namespace on a cluster, 'local' on the local backend)."
+        ),
     )
     backend_options = Dict(
         {},
         config=True,
-        help=("Keyword arguments for the backend, e.g. {'root': '/data/kf-jobs'} for the "
-              "local backend's job folder."),
+        help=(
+            "Keyword arguments for the backend, e.g. {'root': '/data/kf-jobs'} for the "
+            "local backend's job folder."
+        ),
     )
     default_image = Unicode(
         None,
         allow_none=True,
         config=True,
-        help=("The container image a job gets when the launch form leaves it empty "
-              "(on a cluster; the local backend runs this server's Python)."),
+        help=(
+            "The container image a job gets when the launch form leaves it empty "
+            "(on a cluster; the local backend runs this server's Python)."
+        ),
     )
     profiles = List(
         Dict(),
         [],
         config=True,
-        help=("Resource profiles offered in the launch form, like KubeSpawner's profile_list: "
-              "a list of {'name', 'display_name', 'description', 'cpu', 'memory', 'gpu', "
-              "'image'}; only 'name' is required."),
+        help=(
+            "Resource profiles offered in the launch form, like KubeSpawner's profile_list: "
+            "a list of {'name', 'display_name', 'description', 'cpu', 'memory', 'gpu', "
+            "'image'}; only 'name' is required."
+        ),
     )
     emit_job_events = Bool(
         True,
         config=True,
-        help=("Watch the backend and emit every job change on the server's event bus "
-              "(schema https://events.jupyter-kf.org/job/v1), so the panel never polls."),
+        help=(
+            "Watch the backend and emit every job change on the server's event bus "
+            "(schema https://events.jupyter-kf.org/job/v1), so the panel never polls."
+        ),
     )
     watch_round_seconds = Float(
         10.0,
@@ -90,14 +103,18 @@ class JupyterKF(ExtensionApp):
         64,
         allow_none=True,
         config=True,
-        help=("The most replicas (processes locally, pods on a cluster) one job launched or "
-              "scaled through this server may have; None for no limit."),
+        help=(
+            "The most replicas (processes locally, pods on a cluster) one job launched or "
+            "scaled through this server may have; None for no limit."
+        ),
     )
     threads = Int(
         8,
         config=True,
-        help=("Threads for backend calls; they block (scale waits for the supervisor, a "
-              "cluster call waits for the API server) and must not block the event loop."),
+        help=(
+            "Threads for backend calls; they block (scale waits for the supervisor, a "
+            "cluster call waits for the API server) and must not block the event loop."
+        ),
     )
 
     client: Client | None = None
@@ -111,7 +128,8 @@ class JupyterKF(ExtensionApp):
             if unknown or not isinstance(profile.get("name"), str):
                 raise ValueError(
                     f"each profile needs a 'name' and may have {sorted(PROFILE_KEYS)}; "
-                    f"got {profile!r}")
+                    f"got {profile!r}"
+                )
             if profile["name"] in names:
                 raise ValueError(f"two profiles are named {profile['name']!r}")
             names.add(profile["name"])
@@ -140,9 +158,14 @@ class JupyterKF(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.client is None or not self.emit_job_events:
             return
-        self.watcher = JobWatcher(self.client, self.namespace, self._emit_job_event,
-                                  loop=asyncio.get_running_loop(),
-                                  round_seconds=self.watch_round_seconds, log=self.log)
+        self.watcher = JobWatcher(
+            self.client,
+            self.namespace,
+            self._emit_job_event,
+            loop=asyncio.get_running_loop(),
+            round_seconds=self.watch_round_seconds,
+            log=self.log,
+        )
         self.watcher.start()
 
     async def stop_extension(self) -> None:

@@ -35,14 +35,14 @@ class KFHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
-    def kf(self) -> "JupyterKF":
+    def kf(self) -> JupyterKF:
         return self.extensionapp  # type: ignore[return-value]
 
     @property
     def namespace(self) -> str | None:
         return self.get_query_argument("namespace", None) or None
 
-    def client(self) -> "Client":
+    def client(self) -> Client:
         try:
             return self.kf.require_client()
         except JupyterKFError as exc:
@@ -80,8 +80,10 @@ class KFHandler(ExtensionHandlerMixin, APIHandler):
         if not isinstance(exc, KFError):
             return super().write_error(status_code, **kwargs)
         self.set_header("Content-Type", "application/json")
-        reply: dict[str, Any] = {"message": exc.log_message.replace("%%", "%"),
-                                 "reason": exc.kf_reason}
+        reply: dict[str, Any] = {
+            "message": exc.log_message.replace("%%", "%"),
+            "reason": exc.kf_reason,
+        }
         if exc.problems is not None:
             reply["problems"] = exc.problems
         self.finish(json.dumps(reply))

@@ -17,8 +17,7 @@ from tornado import web
 
 from .base import API, KFHandler, bad_request
 from .logs import LogsWebSocket
-from .payloads import (BadRequest, non_negative_int, scale, submit_from_body, summary,
-                       workers_body)
+from .payloads import BadRequest, non_negative_int, scale, submit_from_body, summary, workers_body
 
 NAME = r"(?P<name>[^/]+)"
 OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
@@ -45,16 +44,26 @@ class JobsHandler(KFHandler):
     @authorized
     async def get(self) -> None:
         jobs = await self.call("list", self.namespace)
-        self.write_json({"namespace": self.namespace or self.kf.effective_namespace,
-                         "jobs": [summary(job) for job in jobs]})
+        self.write_json(
+            {
+                "namespace": self.namespace or self.kf.effective_namespace,
+                "jobs": [summary(job) for job in jobs],
+            }
+        )
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        job = await self.run(submit_from_body, self.client(), self.json_body(), self.namespace,
-                             root_dir=self.kf.serverapp.root_dir,
-                             default_image=self.kf.default_image, profiles=self.kf.profiles,
-                             max_replicas=self.kf.max_replicas)
+        job = await self.run(
+            submit_from_body,
+            self.client(),
+            self.json_body(),
+            self.namespace,
+            root_dir=self.kf.serverapp.root_dir,
+            default_image=self.kf.default_image,
+            profiles=self.kf.profiles,
+            max_replicas=self.kf.max_replicas,
+        )
         self.set_header("Location", self.job_url(job.name, self.namespace))
         self.write_json(job.to_dict(), status=201)
 
@@ -82,8 +91,9 @@ class ScaleHandler(KFHandler):
             workers = workers_body(self.json_body())
         except BadRequest as exc:
             raise bad_request(exc) from exc
-        job = await self.run(scale, self.client(), name, workers, self.namespace,
-                             max_replicas=self.kf.max_replicas)
+        job = await self.run(
+            scale, self.client(), name, workers, self.namespace, max_replicas=self.kf.max_replicas
+        )
         self.write_json(job.to_dict())
 
 
@@ -113,13 +123,13 @@ class LogsHandler(KFHandler):
         except BadRequest as exc:
             raise bad_request(exc) from exc
         tail = self.kf.log_tail_lines if tail is None else tail
-        lines = await self.run(_read_lines, self.client(), name, self.namespace,
-                               replica, tail)
+        lines = await self.run(_read_lines, self.client(), name, self.namespace, replica, tail)
         self.write_json({"name": name, "replica": replica, "lines": lines})
 
 
-def _read_lines(client: Any, name: str, namespace: str | None, replica: str | None,
-                tail: int) -> list[str]:
+def _read_lines(
+    client: Any, name: str, namespace: str | None, replica: str | None, tail: int
+) -> list[str]:
     return list(client.logs(name, namespace, replica=replica, follow=False, tail_lines=tail))
 
 

@@ -46,13 +46,14 @@ class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
         """JupyterHandler's default headers make no sense on a websocket."""
 
     @property
-    def kf(self) -> "JupyterKF":
+    def kf(self) -> JupyterKF:
         return self.extensionapp  # type: ignore[return-value]
 
     async def pre_get(self, name: str) -> None:
         user = self.current_user
-        allowed = await ensure_async(self.authorizer.is_authorized(self, user, "read",
-                                                                   AUTH_RESOURCE))
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, "read", AUTH_RESOURCE)
+        )
         if not allowed:
             raise web.HTTPError(403)
         replica = self.get_query_argument("replica", None) or None
@@ -66,8 +67,13 @@ class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
             # The local backend checks the job and replica when logs() is called, before
             # the first line: a bad name refuses the upgrade instead of opening a socket.
             self.lines = await self.kf.run(
-                client.logs, name, namespace, replica=replica, follow=True,
-                tail_lines=DEFAULT_TAIL if tail is None else tail)
+                client.logs,
+                name,
+                namespace,
+                replica=replica,
+                follow=True,
+                tail_lines=DEFAULT_TAIL if tail is None else tail,
+            )
         except JupyterKFError as exc:
             raise translate(exc) from exc
 
@@ -101,8 +107,9 @@ class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
                     return
                 self._hand_over(line)
         except JupyterKFError as exc:
-            self._call(self._finish_with, {"type": "error", "message": str(exc),
-                                           "status": exc.http_status})
+            self._call(
+                self._finish_with, {"type": "error", "message": str(exc), "status": exc.http_status}
+            )
             return
         except Exception as exc:  # a broken log file must not kill the server's thread quietly
             self.log.exception("jupyter-kf: following a log failed")

@@ -42,8 +42,10 @@ def summary(job: Job) -> dict[str, Any]:
 
 def frameworks() -> list[dict[str, Any]]:
     """The kinds the launch form offers, in a stable order."""
-    return [{"framework": info.framework, "kind": info.kind, "workerRole": info.worker_role}
-            for info in KINDS.values()]
+    return [
+        {"framework": info.framework, "kind": info.kind, "workerRole": info.worker_role}
+        for info in KINDS.values()
+    ]
 
 
 def object_body(data: Any) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def workers_body(data: Any) -> int:
     body = object_body(data)
     extra = sorted(set(body) - {"workers"})
     if extra:
-        raise BadRequest(f"unknown field(s) {extra}; a scale request is {{\"workers\": N}}")
+        raise BadRequest(f'unknown field(s) {extra}; a scale request is {{"workers": N}}')
     workers = body.get("workers")
     if not isinstance(workers, int) or isinstance(workers, bool):
         raise BadRequest(f"workers must be a whole number, not {workers!r}")
@@ -88,9 +90,13 @@ def _inside(root: Path, relative: str, what: str) -> Path:
     return path
 
 
-def spec_from_body(body: Mapping[str, Any], *, root_dir: str | Path,
-                   default_image: str | None = None,
-                   profiles: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def spec_from_body(
+    body: Mapping[str, Any],
+    *,
+    root_dir: str | Path,
+    default_image: str | None = None,
+    profiles: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The ``JobSpec`` dict a create body asks for (it reads the script file, if one is named).
 
     ``script`` is a file under the server's root folder; ``cell`` is source text, whose local
@@ -152,19 +158,32 @@ def check_size(replicas: int, max_replicas: int | None) -> None:
     if max_replicas is not None and replicas > max_replicas:
         raise InvalidSpecError(
             f"the job asks for {replicas} replicas; this server allows at most {max_replicas} "
-            "per job (JupyterKF.max_replicas)")
+            "per job (JupyterKF.max_replicas)"
+        )
 
 
-def submit_from_body(client: Client, body: Any, namespace: str | None, *,
-                     max_replicas: int | None = None, **options: Any) -> Job:
+def submit_from_body(
+    client: Client,
+    body: Any,
+    namespace: str | None,
+    *,
+    max_replicas: int | None = None,
+    **options: Any,
+) -> Job:
     """Validate a create body and submit it (blocking: run it off the event loop)."""
     spec = JobSpec.from_dict(spec_from_body(body, **options))
     check_size(spec.total_replicas, max_replicas)
     return client.submit(spec, namespace=namespace)
 
 
-def scale(client: Client, name: str, workers: int, namespace: str | None, *,
-          max_replicas: int | None = None) -> Job:
+def scale(
+    client: Client,
+    name: str,
+    workers: int,
+    namespace: str | None,
+    *,
+    max_replicas: int | None = None,
+) -> Job:
     """Resize a job, within the server's cap (blocking)."""
     if max_replicas is not None and workers > max_replicas:
         check_size(workers, max_replicas)

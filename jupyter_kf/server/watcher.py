@@ -26,8 +26,7 @@ JOB_EVENT_SCHEMA_FILE = Path(__file__).parent / "schemas" / "job-event.yaml"
 def job_event(change_type: str, name: str, namespace: str, job: dict[str, Any] | None) -> dict:
     """The data of one event (see schemas/job-event.yaml)."""
     phase = job["status"]["phase"] if job else ""
-    return {"type": change_type, "name": name, "namespace": namespace, "phase": phase,
-            "job": job}
+    return {"type": change_type, "name": name, "namespace": namespace, "phase": phase, "job": job}
 
 
 class JobWatcher:
@@ -38,9 +37,16 @@ class JobWatcher:
     that disappeared between two rounds is reported DELETED at the end of the next round.
     """
 
-    def __init__(self, client: Client, namespace: str | None, emit: Callable[[dict], None],
-                 *, loop: asyncio.AbstractEventLoop, round_seconds: float = 10.0,
-                 log: logging.Logger | None = None):
+    def __init__(
+        self,
+        client: Client,
+        namespace: str | None,
+        emit: Callable[[dict], None],
+        *,
+        loop: asyncio.AbstractEventLoop,
+        round_seconds: float = 10.0,
+        log: logging.Logger | None = None,
+    ):
         self.client = client
         self.namespace = namespace
         self.emit = emit

@@ -48,7 +48,7 @@ class LogView(anywidget.AnyWidget):
 
     def append(self, lines: Iterable[str]) -> None:
         """Add lines at the end; only these travel to the browser."""
-        new = list(lines)[-self.max_lines:]
+        new = list(lines)[-self.max_lines :]
         if not new:
             return
         with self._lock:

@@ -15,19 +15,19 @@ thread, the way ipywidgets documents background updates.
 from __future__ import annotations
 
 import threading
-from html import escape
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from html import escape
 from typing import Any
 
 import ipywidgets as W
 from traitlets import Float, Int, Unicode
 
 from ..client import Client
+from ..display import job_summary
 from ..errors import JupyterKFError, NotFoundError
 from ..jobs import Job
 from ..jobs.metrics import REPORT_PREFIX
-from ..display import job_summary
 from . import render
 from .logview import LogView
 from .plot import RANK0, MetricsPlot
@@ -48,8 +48,15 @@ class JobMonitor(W.VBox):
     tick = Float(0.5, help="Seconds between reads of new logs, events and metrics.")
     events_shown = Int(8, help="How many of the newest events the table shows.")
 
-    def __init__(self, name: str, client: Client | None = None, *, namespace: str | None = None,
-                 job: Job | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        name: str,
+        client: Client | None = None,
+        *,
+        namespace: str | None = None,
+        job: Job | None = None,
+        **kwargs: Any,
+    ):
         client = client if client is not None else Client()
         job = job if job is not None else client.get(name, namespace)  # unknown: NotFoundError
         super().__init__(**kwargs)
@@ -64,7 +71,9 @@ class JobMonitor(W.VBox):
         self._busy = False  # an action is running: its buttons stay disabled
         self._view_lock = threading.RLock()  # the updater and actions both redraw
         self._stream_lock = threading.Lock()  # one reader of logs/metrics/events at a time
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"jupyter-kf-action:{name}")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"jupyter-kf-action:{name}"
+        )
         self._metrics_seen = 0
         self._log_seen = 0
         self._log_shown: str | None = None
@@ -82,17 +91,23 @@ class JobMonitor(W.VBox):
         self.plot = MetricsPlot()
         self.plot_box = W.Box([self.plot.figure], layout=W.Layout(display="none"))
         # -- controls
-        self.workers_input = W.BoundedIntText(min=1, max=10_000, description="workers",
-                                              layout=W.Layout(width="11em"))
-        self.scale_button = W.Button(description="Scale", icon="arrows-alt-h",
-                                     tooltip="Resize the job to this many training processes")
+        self.workers_input = W.BoundedIntText(
+            min=1, max=10_000, description="workers", layout=W.Layout(width="11em")
+        )
+        self.scale_button = W.Button(
+            description="Scale",
+            icon="arrows-alt-h",
+            tooltip="Resize the job to this many training processes",
+        )
         self.suspend_button = W.Button(description="Suspend", icon="pause")
         self.delete_button = W.Button(description="Delete", icon="trash", button_style="danger")
         self.confirm_text = W.HTML()
         self.confirm_button = W.Button(description="Yes, delete", button_style="danger")
         self.cancel_button = W.Button(description="Cancel")
-        self.confirm_box = W.HBox([self.confirm_text, self.confirm_button, self.cancel_button],
-                                  layout=W.Layout(display="none"))
+        self.confirm_box = W.HBox(
+            [self.confirm_text, self.confirm_button, self.cancel_button],
+            layout=W.Layout(display="none"),
+        )
         self.scale_button.on_click(lambda _b: self.scale(self.workers_input.value))
         self.suspend_button.on_click(self._on_suspend_button)
         self.delete_button.on_click(self._ask_delete)
@@ -100,17 +115,25 @@ class JobMonitor(W.VBox):
         self.cancel_button.on_click(lambda _b: self._hide_confirm())
 
         self.children = [
-            self.header, self.timeline,
-            W.HBox([self.workers_input, self.scale_button, self.suspend_button, self.delete_button]),
-            self.confirm_box, self.message,
-            self.replica_table, self.plot_box,
-            self.replica_select, self.log_view,
-            W.HTML("<b>Events</b>"), self.events_table,
+            self.header,
+            self.timeline,
+            W.HBox(
+                [self.workers_input, self.scale_button, self.suspend_button, self.delete_button]
+            ),
+            self.confirm_box,
+            self.message,
+            self.replica_table,
+            self.plot_box,
+            self.replica_select,
+            self.log_view,
+            W.HTML("<b>Events</b>"),
+            self.events_table,
         ]
         self._show(self.job)
         self.replica_select.observe(self._on_replica, names="value")
-        self.updater = threading.Thread(target=self._run, name=f"jupyter-kf-monitor:{name}",
-                                        daemon=True)
+        self.updater = threading.Thread(
+            target=self._run, name=f"jupyter-kf-monitor:{name}", daemon=True
+        )
         self.updater.start()
 
     # -- what tests and callers read ------------------------------------------------------
@@ -135,8 +158,9 @@ class JobMonitor(W.VBox):
             self._refresh_streams()
             while not self._stop.is_set():
                 seen = False
-                for change in self.client.watch(self.namespace, name=self.job_name,
-                                                timeout=self.tick):
+                for change in self.client.watch(
+                    self.namespace, name=self.job_name, timeout=self.tick
+                ):
                     if self._stop.is_set():
                         return
                     if change.type == "DELETED":
@@ -196,7 +220,7 @@ class JobMonitor(W.VBox):
 
     def _refresh_metrics(self) -> None:
         points = self.client.metrics(self.job_name, self.namespace)
-        new, self._metrics_seen = points[self._metrics_seen:], len(points)
+        new, self._metrics_seen = points[self._metrics_seen :], len(points)
         if self.plot.add(new):
             self.plot_box.layout.display = None
 
@@ -209,7 +233,7 @@ class JobMonitor(W.VBox):
         if replica != self._log_shown or len(lines) < self._log_seen:
             self.log_view.reset(_readable(lines), replica=replica)
         elif len(lines) > self._log_seen:
-            self.log_view.append(_readable(lines[self._log_seen:]))
+            self.log_view.append(_readable(lines[self._log_seen :]))
         self._log_shown, self._log_seen = replica, len(lines)
 
     def _on_replica(self, change: dict) -> None:
@@ -220,16 +244,22 @@ class JobMonitor(W.VBox):
     # -- controls ---------------------------------------------------------------------------
     def scale(self, workers: int) -> Future:
         """Resize the job to ``workers`` training processes (in the background)."""
-        return self._act(lambda: self.client.scale(self.job_name, int(workers), self.namespace),
-                         lambda job: f"scaled to {job.workers} workers")
+        return self._act(
+            lambda: self.client.scale(self.job_name, int(workers), self.namespace),
+            lambda job: f"scaled to {job.workers} workers",
+        )
 
     def suspend(self) -> Future:
-        return self._act(lambda: self.client.suspend(self.job_name, self.namespace),
-                         lambda job: f"{job.name} is {job.phase}")
+        return self._act(
+            lambda: self.client.suspend(self.job_name, self.namespace),
+            lambda job: f"{job.name} is {job.phase}",
+        )
 
     def resume(self) -> Future:
-        return self._act(lambda: self.client.resume(self.job_name, self.namespace),
-                         lambda job: f"{job.name} is {job.phase}")
+        return self._act(
+            lambda: self.client.resume(self.job_name, self.namespace),
+            lambda job: f"{job.name} is {job.phase}",
+        )
 
     def delete(self) -> Future:
         """Delete the job now; the Delete button asks first, this does not."""
@@ -272,8 +302,9 @@ class JobMonitor(W.VBox):
             self.suspend()
 
     def _ask_delete(self, _button) -> None:
-        self.confirm_text.value = (f"Delete job <b>{self.job_name}</b>? Its processes stop "
-                                   "and its logs go too.")
+        self.confirm_text.value = (
+            f"Delete job <b>{self.job_name}</b>? Its processes stop and its logs go too."
+        )
         self.confirm_box.layout.display = None
 
     def _hide_confirm(self) -> None:
@@ -292,7 +323,9 @@ class JobMonitor(W.VBox):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         colour = "var(--jp-error-color1, #d32f2f)" if error else "inherit"
-        self.message.value = f'<div style="color:{colour};white-space:pre-wrap">{escape(text)}</div>'
+        self.message.value = (
+            f'<div style="color:{colour};white-space:pre-wrap">{escape(text)}</div>'
+        )
 
     def _mark_gone(self, why: str) -> None:
         with self._view_lock:
@@ -310,11 +343,25 @@ class JobMonitor(W.VBox):
         self._closed = True
         self._stop.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        for part in (self.header, self.timeline, self.replica_table, self.events_table,
-                     self.message, self.replica_select, self.log_view, self.plot_box,
-                     self.workers_input, self.scale_button, self.suspend_button,
-                     self.delete_button, self.confirm_text, self.confirm_button,
-                     self.cancel_button, self.confirm_box, *self.children):
+        for part in (
+            self.header,
+            self.timeline,
+            self.replica_table,
+            self.events_table,
+            self.message,
+            self.replica_select,
+            self.log_view,
+            self.plot_box,
+            self.workers_input,
+            self.scale_button,
+            self.suspend_button,
+            self.delete_button,
+            self.confirm_text,
+            self.confirm_button,
+            self.cancel_button,
+            self.confirm_box,
+            *self.children,
+        ):
             part.close()
         self.plot.close()
         super().close()

@@ -24,11 +24,16 @@ class MetricsPlot:
     """One line per metric, from one replica (rank 0: every DDP rank reports the same)."""
 
     def __init__(self, height: int = 260):
-        self.figure = go.FigureWidget(layout=go.Layout(
-            height=height, margin=dict(l=50, r=10, t=30, b=40), xaxis_title="step",
-            title=dict(text="metrics", font=dict(size=13)), showlegend=True,
-            legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
-        ))
+        self.figure = go.FigureWidget(
+            layout=go.Layout(
+                height=height,
+                margin=dict(l=50, r=10, t=30, b=40),
+                xaxis_title="step",
+                title=dict(text="metrics", font=dict(size=13)),
+                showlegend=True,
+                legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+            )
+        )
         self.series: dict[str, tuple[list, list]] = {}
         self.replica: str | None = None
         self._count = 0
@@ -47,15 +52,21 @@ class MetricsPlot:
             if self.replica is None:
                 replicas = {p.get("replica") for p in points if p.get("replica")}
                 self.replica = next((r for r in RANK0 if r in replicas), None) or (
-                    min(replicas) if replicas else None)
+                    min(replicas) if replicas else None
+                )
             changed: set[str] = set()
             for p in points:
                 if self.replica is not None and p.get("replica", self.replica) != self.replica:
                     continue
                 if self._x_key is None:
                     self._x_key = next((k for k in X_KEYS if k in p), "")
-                values = {k: v for k, v in p.items() if k not in NOT_METRICS
-                          and isinstance(v, (int, float)) and not isinstance(v, bool)}
+                values = {
+                    k: v
+                    for k, v in p.items()
+                    if k not in NOT_METRICS
+                    and isinstance(v, (int, float))
+                    and not isinstance(v, bool)
+                }
                 if not values:
                     continue
                 self._count += 1
@@ -78,8 +89,9 @@ class MetricsPlot:
                 if metric in traces:
                     traces[metric].x, traces[metric].y = list(xs), list(ys)
                 else:
-                    self.figure.add_scatter(x=list(xs), y=list(ys), name=metric,
-                                            mode="lines+markers")
+                    self.figure.add_scatter(
+                        x=list(xs), y=list(ys), name=metric, mode="lines+markers"
+                    )
 
     def close(self) -> None:
         self.figure.close()

@@ -26,8 +26,10 @@ _CELL = "padding:1px 8px;text-align:left;border-bottom:1px solid var(--jp-border
 
 def badge(phase: str) -> str:
     colour = PHASE_COLOURS.get(phase, PHASE_COLOURS["Pending"])
-    return (f'<span class="jkf-badge" style="background:{colour};color:white;'
-            f'border-radius:8px;padding:1px 8px;font-weight:600">{escape(phase)}</span>')
+    return (
+        f'<span class="jkf-badge" style="background:{colour};color:white;'
+        f'border-radius:8px;padding:1px 8px;font-weight:600">{escape(phase)}</span>'
+    )
 
 
 def header(job: Job, *, live: bool, note: str = "", phase: str | None = None) -> str:
@@ -56,14 +58,25 @@ def timeline(job: Job) -> str:
         when = (c.last_transition_time or "")[11:19]  # HH:MM:SS of an RFC 3339 time
         style = "" if c.is_true else "opacity:.45;text-decoration:line-through"
         title = escape(f"{c.reason}: {c.message}" if c.message else c.reason, quote=True)
-        items.append(f'<span title="{title}" style="{style}">{escape(c.type)}'
-                     f' <small>{escape(when)}</small></span>')
+        items.append(
+            f'<span title="{title}" style="{style}">{escape(c.type)}'
+            f" <small>{escape(when)}</small></span>"
+        )
     return '<div class="jkf-timeline">' + " &rarr; ".join(items) + "</div>"
 
 
 def replica_rows(job: Job) -> list[dict]:
-    return [{"role": r.role, "index": r.index, "phase": r.phase, "restarts": r.restarts,
-             "node": r.node or "", "reason": r.reason} for r in job.replicas]
+    return [
+        {
+            "role": r.role,
+            "index": r.index,
+            "phase": r.phase,
+            "restarts": r.restarts,
+            "node": r.node or "",
+            "reason": r.reason,
+        }
+        for r in job.replicas
+    ]
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], cls: str) -> str:
@@ -72,13 +85,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], cls: str) -
         "<tr>" + "".join(f'<td style="{_CELL}">{escape(str(v))}</td>' for v in row) + "</tr>"
         for row in rows
     )
-    return (f'<table class="{cls}" style="border-collapse:collapse;font-size:90%">'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return (
+        f'<table class="{cls}" style="border-collapse:collapse;font-size:90%">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def replicas_table(job: Job) -> str:
-    rows = [[r["role"], r["index"], r["phase"], r["restarts"], r["node"] or "-", r["reason"]]
-            for r in replica_rows(job)]
+    rows = [
+        [r["role"], r["index"], r["phase"], r["restarts"], r["node"] or "-", r["reason"]]
+        for r in replica_rows(job)
+    ]
     return _table(["role", "index", "phase", "restarts", "node", "reason"], rows, "jkf-replicas")
 
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from tests.waiting import wait_for  # noqa: F401 - also imported from here by tests
+from tests.waiting import wait_for
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DIR = HERE / ".run"
@@ -50,7 +50,6 @@ OUTCOME = "jupyter-kf.test/outcome"  # succeed | fail | run
 AFTER = "jupyter-kf.test/after"  # Go duration spent Running before the outcome
 EXIT_CODE = "jupyter-kf.test/exit-code"  # exit code when the outcome is "fail"
 POD_IP = "jupyter-kf.test/pod-ip"  # podIP to report instead of one from the node's podCIDR
-
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -208,7 +207,7 @@ class Cluster:
         try:
             api.call_api("/readyz", "GET", response_type="str", _request_timeout=2)
             return True
-        except Exception:  # noqa: BLE001 - connection refused, 500 while starting, ...
+        except Exception:
             return False
         finally:
             api.close()
@@ -235,7 +234,12 @@ class Cluster:
 
     # --- pod logs through KWOK -------------------------------------------------------------
     def set_pod_logs(
-        self, api_client, namespace: str, pod: str, lines: list[str] | str, container: str | None = None,
+        self,
+        api_client,
+        namespace: str,
+        pod: str,
+        lines: list[str] | str,
+        container: str | None = None,
         stream: str = "stdout",
     ) -> Path:
         """Make ``pods/log`` of ``pod`` return ``lines`` (served by KWOK via the apiserver).
@@ -262,14 +266,22 @@ class Cluster:
             "spec": {"logs": [entry]},
         }
         try:
-            api.create_namespaced_custom_object("kwok.x-k8s.io", "v1alpha1", namespace, "logs", body)
+            api.create_namespaced_custom_object(
+                "kwok.x-k8s.io", "v1alpha1", namespace, "logs", body
+            )
         except client.ApiException as exc:
             if exc.status != 409:
                 raise
-            current = api.get_namespaced_custom_object("kwok.x-k8s.io", "v1alpha1", namespace, "logs", pod)
-            logs = [e for e in current["spec"]["logs"] if e.get("containers") != entry.get("containers")]
+            current = api.get_namespaced_custom_object(
+                "kwok.x-k8s.io", "v1alpha1", namespace, "logs", pod
+            )
+            logs = [
+                e for e in current["spec"]["logs"] if e.get("containers") != entry.get("containers")
+            ]
             current["spec"]["logs"] = [*logs, entry]
-            api.replace_namespaced_custom_object("kwok.x-k8s.io", "v1alpha1", namespace, "logs", pod, current)
+            api.replace_namespaced_custom_object(
+                "kwok.x-k8s.io", "v1alpha1", namespace, "logs", pod, current
+            )
         return path
 
     @staticmethod
@@ -312,7 +324,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any(item.get_closest_marker("cluster") for item in session.items):
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line("tests/cluster: build.sh (no-op when cached; log in tests/cluster/.logs)")
+            reporter.write_line(
+                "tests/cluster: build.sh (no-op when cached; log in tests/cluster/.logs)"
+            )
         _run_script("build.sh", dict(os.environ), HERE / ".logs")
 
 
@@ -363,7 +377,11 @@ def namespace_factory(request: pytest.FixtureRequest, admin_api) -> Iterator[Cal
         core.create_namespace(client.V1Namespace(metadata=meta))
         made.append(name)
         # The ServiceAccount admission plugin refuses pods until KCM has made "default".
-        wait_for(lambda: core.read_namespaced_service_account("default", name), 60, what=f"{name}/default SA")
+        wait_for(
+            lambda: core.read_namespaced_service_account("default", name),
+            60,
+            what=f"{name}/default SA",
+        )
         return name
 
     yield factory

@@ -30,7 +30,9 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "JAXJob": ("jaxjobs", "jaxReplicaSpecs", "jax"),
 }
 LABEL = "training.kubeflow.org/"
-ARTIFACTS = Path(os.environ.get("JKF_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("JKF_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
 
 
 def job_manifest(
@@ -49,11 +51,19 @@ def job_manifest(
             "metadata": {"annotations": (annotations or {}).get(rtype, {})},
             "spec": {
                 "containers": [
-                    {"name": container, "image": f"registry.invalid/{container}:test", "command": ["true"]}
+                    {
+                        "name": container,
+                        "image": f"registry.invalid/{container}:test",
+                        "command": ["true"],
+                    }
                 ]
             },
         }
-        replica_specs[rtype] = {"replicas": count, "restartPolicy": restart_policy, "template": template}
+        replica_specs[rtype] = {
+            "replicas": count,
+            "restartPolicy": restart_policy,
+            "template": template,
+        }
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": kind,
@@ -79,14 +89,18 @@ def true_conditions(job: dict[str, Any]) -> list[str]:
     return [c["type"] for c in job.get("status", {}).get("conditions", []) if c["status"] == "True"]
 
 
-def job_pods(api_client, namespace: str, job: str, count: int, timeout: float = 60) -> list[client.V1Pod]:
+def job_pods(
+    api_client, namespace: str, job: str, count: int, timeout: float = 60
+) -> list[client.V1Pod]:
     core = client.CoreV1Api(api_client)
 
     def pods():
         items = core.list_namespaced_pod(namespace, label_selector=f"{LABEL}job-name={job}").items
         return items if len(items) == count else None
 
-    return sorted(wait_for(pods, timeout, what=f"{count} pods of {job}"), key=lambda p: p.metadata.name)
+    return sorted(
+        wait_for(pods, timeout, what=f"{count} pods of {job}"), key=lambda p: p.metadata.name
+    )
 
 
 def pod_env(pod: client.V1Pod) -> dict[str, dict[str, str]]:
@@ -112,8 +126,13 @@ def pod_env(pod: client.V1Pod) -> dict[str, dict[str, str]]:
 def test_pytorchjob_runs_to_success_with_operator_pods_services_and_env(admin_api, namespace):
     name = "smoke"
     running = {AFTER: "4s"}
-    create_job(admin_api, namespace, job_manifest("PyTorchJob", name, {"Master": 1, "Worker": 2},
-                                                  {"Master": running, "Worker": running}))
+    create_job(
+        admin_api,
+        namespace,
+        job_manifest(
+            "PyTorchJob", name, {"Master": 1, "Worker": 2}, {"Master": running, "Worker": running}
+        ),
+    )
     seen: list[str] = []
 
     def finished():
@@ -133,7 +152,11 @@ def test_pytorchjob_runs_to_success_with_operator_pods_services_and_env(admin_ap
     assert job["status"]["replicaStatuses"]["Master"].get("succeeded") == 1
 
     # Pods: <job>-<replica type>-<index>, with the operator's labels.
-    assert [p.metadata.name for p in pods] == [f"{name}-master-0", f"{name}-worker-0", f"{name}-worker-1"]
+    assert [p.metadata.name for p in pods] == [
+        f"{name}-master-0",
+        f"{name}-worker-0",
+        f"{name}-worker-1",
+    ]
     for pod in pods:
         rtype, index = pod.metadata.name.split("-")[1:]
         labels = pod.metadata.labels
@@ -145,8 +168,11 @@ def test_pytorchjob_runs_to_success_with_operator_pods_services_and_env(admin_ap
         assert pod.metadata.owner_references[0].kind == "PyTorchJob"
         assert pod.spec.node_name.startswith("kwok-")
     # One headless Service per replica, same name and labels (no job-role).
-    services = client.CoreV1Api(admin_api).list_namespaced_service(
-        namespace, label_selector=f"{LABEL}job-name={name}").items
+    services = (
+        client.CoreV1Api(admin_api)
+        .list_namespaced_service(namespace, label_selector=f"{LABEL}job-name={name}")
+        .items
+    )
     assert sorted(s.metadata.name for s in services) == [p.metadata.name for p in pods]
     for svc in services:
         assert svc.spec.cluster_ip == "None"
@@ -171,12 +197,22 @@ def test_pytorchjob_runs_to_success_with_operator_pods_services_and_env(admin_ap
 
 def test_failing_pod_fails_the_job(admin_api, namespace):
     name = "fails"
-    create_job(admin_api, namespace, job_manifest(
-        "PyTorchJob", name, {"Master": 1, "Worker": 1},
-        {"Master": {OUTCOME: "run"}, "Worker": {OUTCOME: "fail", AFTER: "2s", EXIT_CODE: "3"}},
-    ))
-    wait_for(lambda: "Failed" in true_conditions(get_job(admin_api, namespace, "PyTorchJob", name)),
-             90, 0.5, "the PyTorchJob to fail")
+    create_job(
+        admin_api,
+        namespace,
+        job_manifest(
+            "PyTorchJob",
+            name,
+            {"Master": 1, "Worker": 1},
+            {"Master": {OUTCOME: "run"}, "Worker": {OUTCOME: "fail", AFTER: "2s", EXIT_CODE: "3"}},
+        ),
+    )
+    wait_for(
+        lambda: "Failed" in true_conditions(get_job(admin_api, namespace, "PyTorchJob", name)),
+        90,
+        0.5,
+        "the PyTorchJob to fail",
+    )
     job = get_job(admin_api, namespace, "PyTorchJob", name)
     failed = [c for c in job["status"]["conditions"] if c["type"] == "Failed"][0]
     assert failed["reason"] == "PyTorchJobFailed"
@@ -193,10 +229,13 @@ def gpu_pod(name: str, gpus: int) -> client.V1Pod:
         metadata=client.V1ObjectMeta(name=name, annotations={OUTCOME: "run"}),
         spec=client.V1PodSpec(
             restart_policy="Never",
-            containers=[client.V1Container(
-                name="main", image="registry.invalid/cuda:test",
-                resources=client.V1ResourceRequirements(limits={"nvidia.com/gpu": str(gpus)}),
-            )],
+            containers=[
+                client.V1Container(
+                    name="main",
+                    image="registry.invalid/cuda:test",
+                    resources=client.V1ResourceRequirements(limits={"nvidia.com/gpu": str(gpus)}),
+                )
+            ],
         ),
     )
 
@@ -205,6 +244,7 @@ def test_pod_asking_for_too_many_gpus_stays_pending(admin_api, namespace):
     core = client.CoreV1Api(admin_api)
     core.create_namespaced_pod(namespace, gpu_pod("fits", 2))
     core.create_namespaced_pod(namespace, gpu_pod("too-big", 3))
+
     # The one that fits lands on the GPU node (2 x nvidia.com/gpu) and runs.
     def running(name: str):
         pod = core.read_namespaced_pod(name, namespace)
@@ -215,12 +255,16 @@ def test_pod_asking_for_too_many_gpus_stays_pending(admin_api, namespace):
 
     def scheduling_event():
         events = core.list_namespaced_event(
-            namespace, field_selector="involvedObject.name=too-big,reason=FailedScheduling").items
+            namespace, field_selector="involvedObject.name=too-big,reason=FailedScheduling"
+        ).items
         return events[0] if events else None
 
     event = wait_for(scheduling_event, 60, what="a FailedScheduling event")
     assert event.type == "Warning"
-    assert event.source.component == "default-scheduler" or event.reporting_component == "default-scheduler"
+    assert (
+        event.source.component == "default-scheduler"
+        or event.reporting_component == "default-scheduler"
+    )
     assert "nvidia.com/gpu" in event.message, event.message
     pod = core.read_namespaced_pod("too-big", namespace)
     assert pod.status.phase == "Pending" and not pod.spec.node_name
@@ -234,25 +278,41 @@ def test_pod_asking_for_too_many_gpus_stays_pending(admin_api, namespace):
 def test_service_account_is_refused_outside_its_namespace(admin_api, namespace_factory, sa_client):
     ns_a, ns_b = namespace_factory("rbac-a"), namespace_factory("rbac-b")
     rbac = client.RbacAuthorizationV1Api(admin_api)
-    rbac.create_namespaced_role(ns_a, client.V1Role(
-        metadata=client.V1ObjectMeta(name="jobs"),
-        rules=[
-            client.V1PolicyRule(api_groups=[""], resources=["pods", "configmaps"],
-                                verbs=["get", "list", "create"]),
-            client.V1PolicyRule(api_groups=[GROUP], resources=["pytorchjobs"],
-                                verbs=["get", "list", "create"]),
-        ],
-    ))
-    rbac.create_namespaced_role_binding(ns_a, client.V1RoleBinding(
-        metadata=client.V1ObjectMeta(name="jobs"),
-        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name="jobs"),
-        subjects=[client.RbacV1Subject(kind="ServiceAccount", name="alice", namespace=ns_a)],
-    ))
+    rbac.create_namespaced_role(
+        ns_a,
+        client.V1Role(
+            metadata=client.V1ObjectMeta(name="jobs"),
+            rules=[
+                client.V1PolicyRule(
+                    api_groups=[""],
+                    resources=["pods", "configmaps"],
+                    verbs=["get", "list", "create"],
+                ),
+                client.V1PolicyRule(
+                    api_groups=[GROUP], resources=["pytorchjobs"], verbs=["get", "list", "create"]
+                ),
+            ],
+        ),
+    )
+    rbac.create_namespaced_role_binding(
+        ns_a,
+        client.V1RoleBinding(
+            metadata=client.V1ObjectMeta(name="jobs"),
+            role_ref=client.V1RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="Role", name="jobs"
+            ),
+            subjects=[client.RbacV1Subject(kind="ServiceAccount", name="alice", namespace=ns_a)],
+        ),
+    )
     alice = sa_client(ns_a, "alice")
     core = client.CoreV1Api(alice)
     # RBAC caches are eventually consistent for a moment after the binding is created.
-    wait_for(lambda: core.list_namespaced_pod(ns_a) is not None, 10, what="alice's RoleBinding to apply")
-    create_job(alice, ns_a, job_manifest("PyTorchJob", "mine", {"Master": 1}, {"Master": {OUTCOME: "run"}}))
+    wait_for(
+        lambda: core.list_namespaced_pod(ns_a) is not None, 10, what="alice's RoleBinding to apply"
+    )
+    create_job(
+        alice, ns_a, job_manifest("PyTorchJob", "mine", {"Master": 1}, {"Master": {OUTCOME: "run"}})
+    )
 
     for call in (
         lambda: core.list_namespaced_pod(ns_b),
@@ -272,19 +332,35 @@ def test_service_account_is_refused_outside_its_namespace(admin_api, namespace_f
 
 
 def test_configmap_owned_by_job_is_garbage_collected(admin_api, namespace):
-    job = create_job(admin_api, namespace, job_manifest(
-        "PyTorchJob", "owner", {"Master": 1}, {"Master": {OUTCOME: "run"}}))
+    job = create_job(
+        admin_api,
+        namespace,
+        job_manifest("PyTorchJob", "owner", {"Master": 1}, {"Master": {OUTCOME: "run"}}),
+    )
     core = client.CoreV1Api(admin_api)
-    core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="code", owner_references=[client.V1OwnerReference(
-            api_version=f"{GROUP}/{VERSION}", kind="PyTorchJob", name="owner",
-            uid=job["metadata"]["uid"], block_owner_deletion=True, controller=False,
-        )]),
-        data={"train.py": "print('hi')\n"},
-    ))
+    core.create_namespaced_config_map(
+        namespace,
+        client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(
+                name="code",
+                owner_references=[
+                    client.V1OwnerReference(
+                        api_version=f"{GROUP}/{VERSION}",
+                        kind="PyTorchJob",
+                        name="owner",
+                        uid=job["metadata"]["uid"],
+                        block_owner_deletion=True,
+                        controller=False,
+                    )
+                ],
+            ),
+            data={"train.py": "print('hi')\n"},
+        ),
+    )
     job_pods(admin_api, namespace, "owner", 1)
     client.CustomObjectsApi(admin_api).delete_namespaced_custom_object(
-        GROUP, VERSION, namespace, "pytorchjobs", "owner")
+        GROUP, VERSION, namespace, "pytorchjobs", "owner"
+    )
 
     def gone(read):
         try:
@@ -293,11 +369,19 @@ def test_configmap_owned_by_job_is_garbage_collected(admin_api, namespace):
             return exc.status == 404
         return False
 
-    wait_for(lambda: gone(lambda: core.read_namespaced_config_map("code", namespace)), 90, 0.5,
-             "the ConfigMap to be garbage-collected")
+    wait_for(
+        lambda: gone(lambda: core.read_namespaced_config_map("code", namespace)),
+        90,
+        0.5,
+        "the ConfigMap to be garbage-collected",
+    )
     # The operator's pods and services are owned by the job too.
-    wait_for(lambda: gone(lambda: core.read_namespaced_pod("owner-master-0", namespace)), 90, 0.5,
-             "the job's pod to be garbage-collected")
+    wait_for(
+        lambda: gone(lambda: core.read_namespaced_pod("owner-master-0", namespace)),
+        90,
+        0.5,
+        "the job's pod to be garbage-collected",
+    )
 
 
 # --- CRDs and webhooks ----------------------------------------------------------------------
@@ -341,8 +425,15 @@ def test_operator_webhook_rejects_what_the_schema_allows(admin_api, namespace):
 
 ENV_JOBS: list[tuple[str, str, dict[str, int], dict[str, Any]]] = [
     ("PyTorchJob", "pt", {"Master": 1, "Worker": 2}, {}),
-    ("PyTorchJob", "pt-elastic", {"Worker": 2},
-     {"elasticPolicy": {"minReplicas": 1, "maxReplicas": 3, "rdzvBackend": "c10d"}, "nprocPerNode": "2"}),
+    (
+        "PyTorchJob",
+        "pt-elastic",
+        {"Worker": 2},
+        {
+            "elasticPolicy": {"minReplicas": 1, "maxReplicas": 3, "rdzvBackend": "c10d"},
+            "nprocPerNode": "2",
+        },
+    ),
     ("TFJob", "tf", {"Chief": 1, "PS": 1, "Worker": 2}, {}),
     ("MPIJob", "mpi", {"Launcher": 1, "Worker": 2}, {"slotsPerWorker": 2}),
     ("XGBoostJob", "xgb", {"Master": 1, "Worker": 2}, {}),
@@ -361,15 +452,20 @@ def test_operator_env_for_every_kind(admin_api, namespace):
     record: dict[str, Any] = {}
     for kind, name, replicas, _ in ENV_JOBS:
         pods = job_pods(admin_api, namespace, name, sum(replicas.values()), timeout=90)
-        record[name] = {"kind": kind, "pods": {
-            p.metadata.name: {
-                "labels": {k: v for k, v in p.metadata.labels.items() if k.startswith(LABEL)},
-                "env": pod_env(p),
-            } for p in pods
-        }}
+        record[name] = {
+            "kind": kind,
+            "pods": {
+                p.metadata.name: {
+                    "labels": {k: v for k, v in p.metadata.labels.items() if k.startswith(LABEL)},
+                    "env": pod_env(p),
+                }
+                for p in pods
+            },
+        }
     # MPIJob v1 also ships its hostfile and kubexec.sh in a ConfigMap mounted at /etc/mpi.
-    record["mpi"]["configmap"] = client.CoreV1Api(admin_api).read_namespaced_config_map(
-        "mpi-config", namespace).data
+    record["mpi"]["configmap"] = (
+        client.CoreV1Api(admin_api).read_namespaced_config_map("mpi-config", namespace).data
+    )
     out = ARTIFACTS / "cluster" / "operator-env.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -394,7 +490,9 @@ def test_operator_env_for_every_kind(admin_api, namespace):
     assert elastic["PET_NNODES"] == "1:3" and elastic["PET_RDZV_BACKEND"] == "c10d"
     assert elastic["PET_NPROC_PER_NODE"] == "2"
 
-    assert env("paddle-ps", "paddle-ps-worker-0", "paddle")["PADDLE_MASTER"].startswith("paddle-ps-master-0")
+    assert env("paddle-ps", "paddle-ps-worker-0", "paddle")["PADDLE_MASTER"].startswith(
+        "paddle-ps-master-0"
+    )
     hostfile = record["mpi"]["configmap"]["hostfile"]
     assert hostfile == "mpi-worker-0 slots=2\nmpi-worker-1 slots=2\n"
     launcher = record["mpi"]["pods"]["mpi-launcher"]["env"]["mpi"]
@@ -411,8 +509,10 @@ def test_pod_outcome_annotations_and_logs(cluster, admin_api, namespace):
     def pod(name: str, restart: str, **annotations: str) -> client.V1Pod:
         return client.V1Pod(
             metadata=client.V1ObjectMeta(name=name, annotations=annotations),
-            spec=client.V1PodSpec(restart_policy=restart, containers=[
-                client.V1Container(name="main", image="registry.invalid/x:test")]),
+            spec=client.V1PodSpec(
+                restart_policy=restart,
+                containers=[client.V1Container(name="main", image="registry.invalid/x:test")],
+            ),
         )
 
     core.create_namespaced_pod(namespace, pod("default-never", "Never"))
@@ -432,18 +532,30 @@ def test_pod_outcome_annotations_and_logs(cluster, admin_api, namespace):
 
     # pods/log: apiserver -> KWOK's kubelet-like server (TLS) -> the file we hand it.
     assert "no log file is configured" in core.read_namespaced_pod_log("default-always", namespace)
-    cluster.set_pod_logs(admin_api, namespace, "default-always", ["epoch=1 loss=0.5", "epoch=2 loss=0.25"])
+    cluster.set_pod_logs(
+        admin_api, namespace, "default-always", ["epoch=1 loss=0.5", "epoch=2 loss=0.25"]
+    )
     expected = "epoch=1 loss=0.5\nepoch=2 loss=0.25\n"
-    wait_for(lambda: core.read_namespaced_pod_log("default-always", namespace) == expected,
-             20, what="pod logs from the Logs object")
-    assert core.read_namespaced_pod_log("default-always", namespace, tail_lines=1) == "epoch=2 loss=0.25\n"
+    wait_for(
+        lambda: core.read_namespaced_pod_log("default-always", namespace) == expected,
+        20,
+        what="pod logs from the Logs object",
+    )
+    assert (
+        core.read_namespaced_pod_log("default-always", namespace, tail_lines=1)
+        == "epoch=2 loss=0.25\n"
+    )
 
     # follow=true streams what is appended later.
     path = cluster.set_pod_logs(admin_api, namespace, "loopback", ["step 1"])
-    wait_for(lambda: core.read_namespaced_pod_log("loopback", namespace) == "step 1\n", 20,
-             what="loopback logs")
-    stream = core.read_namespaced_pod_log("loopback", namespace, follow=True, _preload_content=False,
-                                          _request_timeout=30)
+    wait_for(
+        lambda: core.read_namespaced_pod_log("loopback", namespace) == "step 1\n",
+        20,
+        what="loopback logs",
+    )
+    stream = core.read_namespaced_pod_log(
+        "loopback", namespace, follow=True, _preload_content=False, _request_timeout=30
+    )
     try:
         lines = stream.stream(amt=64, decode_content=True)
         assert next(lines).decode() == "step 1\n"
@@ -454,12 +566,20 @@ def test_pod_outcome_annotations_and_logs(cluster, admin_api, namespace):
 
 
 def test_pod_security_admission_is_enforced(admin_api, namespace_factory):
-    ns = namespace_factory("restricted", labels={"pod-security.kubernetes.io/enforce": "restricted"})
+    ns = namespace_factory(
+        "restricted", labels={"pod-security.kubernetes.io/enforce": "restricted"}
+    )
     privileged = client.V1Pod(
         metadata=client.V1ObjectMeta(name="root"),
-        spec=client.V1PodSpec(containers=[client.V1Container(
-            name="main", image="registry.invalid/x:test",
-            security_context=client.V1SecurityContext(privileged=True))]),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="main",
+                    image="registry.invalid/x:test",
+                    security_context=client.V1SecurityContext(privileged=True),
+                )
+            ]
+        ),
     )
     with pytest.raises(client.ApiException) as exc:
         client.CoreV1Api(admin_api).create_namespaced_pod(ns, privileged)
@@ -483,8 +603,20 @@ def test_apiserver_can_be_stopped_and_started_mid_test(cluster, admin_api, names
     assert cluster.pid("kube-apiserver") is not None
     # The operator, the scheduler and KWOK pick up where they were.
     name = "after-restart"
-    create_job(admin_api, namespace, job_manifest("PyTorchJob", name, {"Master": 1, "Worker": 1},
-                                                  {"Master": {AFTER: "1s"}, "Worker": {AFTER: "1s"}}))
+    create_job(
+        admin_api,
+        namespace,
+        job_manifest(
+            "PyTorchJob",
+            name,
+            {"Master": 1, "Worker": 1},
+            {"Master": {AFTER: "1s"}, "Worker": {AFTER: "1s"}},
+        ),
+    )
     # client-go's watch backoff grows while the apiserver is away: allow for it.
-    wait_for(lambda: "Succeeded" in true_conditions(get_job(admin_api, namespace, "PyTorchJob", name)),
-             120, 0.5, "a job created after the restart to succeed")
+    wait_for(
+        lambda: "Succeeded" in true_conditions(get_job(admin_api, namespace, "PyTorchJob", name)),
+        120,
+        0.5,
+        "a job created after the restart to succeed",
+    )

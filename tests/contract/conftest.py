@@ -20,9 +20,11 @@ BACKENDS = ["local", pytest.param("kubernetes", marks=pytest.mark.cluster)]
 
 class LocalScenario:
     def job(self, name, *, workers=1, prints=(), seconds=0.0, exit_code=0, **fields) -> JobSpec:
-        source = ("import os, sys, time\nrank = os.environ['RANK']\n"
-                  + "".join(f"print({line!r}.format(rank=rank), flush=True)\n" for line in prints)
-                  + f"time.sleep({seconds})\nsys.exit({exit_code})\n")
+        source = (
+            "import os, sys, time\nrank = os.environ['RANK']\n"
+            + "".join(f"print({line!r}.format(rank=rank), flush=True)\n" for line in prints)
+            + f"time.sleep({seconds})\nsys.exit({exit_code})\n"
+        )
         return JobSpec.create("pytorch", name=name, workers=workers, code=Code(source), **fields)
 
     def started(self, client: Client, spec: JobSpec) -> None:
@@ -36,17 +38,26 @@ class KubernetesScenario:
 
     def job(self, name, *, workers=1, prints=(), seconds=0.0, exit_code=0, **fields) -> JobSpec:
         self.prints[name] = tuple(prints)
-        annotations = {"jupyter-kf.test/outcome": "fail" if exit_code else "succeed",
-                       "jupyter-kf.test/after": f"{seconds}s",
-                       "jupyter-kf.test/exit-code": str(exit_code or 1)}
-        return JobSpec.create("pytorch", name=name, workers=workers, code=Code("pass\n"),
-                              pod_annotations=annotations, **fields)
+        annotations = {
+            "jupyter-kf.test/outcome": "fail" if exit_code else "succeed",
+            "jupyter-kf.test/after": f"{seconds}s",
+            "jupyter-kf.test/exit-code": str(exit_code or 1),
+        }
+        return JobSpec.create(
+            "pytorch",
+            name=name,
+            workers=workers,
+            code=Code("pass\n"),
+            pod_annotations=annotations,
+            **fields,
+        )
 
     def started(self, client: Client, spec: JobSpec) -> None:
         for rank, (role, index) in enumerate(replica_keys(spec)):
             lines = [line.format(rank=rank) for line in self.prints.get(spec.name, ())]
-            self.cluster.set_pod_logs(self.admin_api, self.namespace,
-                                      f"{spec.name}-{role.lower()}-{index}", lines)
+            self.cluster.set_pod_logs(
+                self.admin_api, self.namespace, f"{spec.name}-{role.lower()}-{index}", lines
+            )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -66,8 +77,9 @@ def env(backend_name, request):
         make_user = request.getfixturevalue("make_user")
         user = make_user("contract")
         c = Client(KubernetesBackend(api_client=user.api, namespace=user.namespace, image=IMAGE))
-        scenario = KubernetesScenario(request.getfixturevalue("cluster"),
-                                      request.getfixturevalue("admin_api"), user.namespace)
+        scenario = KubernetesScenario(
+            request.getfixturevalue("cluster"), request.getfixturevalue("admin_api"), user.namespace
+        )
     yield c, scenario
     for job in c.list():
         c.delete(job.name)

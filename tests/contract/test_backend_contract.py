@@ -2,7 +2,13 @@
 
 import pytest
 
-from jupyter_kf.errors import ConflictError, InvalidSpecError, JobFailedError, JobTimeoutError, NotFoundError
+from jupyter_kf.errors import (
+    ConflictError,
+    InvalidSpecError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+)
 
 HELLO = ["hello from {rank}", "step=1 loss=0.5"]
 
@@ -57,11 +63,20 @@ def test_taken_name_is_a_conflict(env):
         submit(env, "dup")
 
 
-@pytest.mark.parametrize("call", [
-    lambda c: c.get("ghost"), lambda c: list(c.logs("ghost")), lambda c: c.events("ghost"),
-    lambda c: c.metrics("ghost"), lambda c: c.scale("ghost", 2), lambda c: c.suspend("ghost"),
-    lambda c: c.resume("ghost"), lambda c: c.delete("ghost"), lambda c: c.wait("ghost", timeout=1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.get("ghost"),
+        lambda c: list(c.logs("ghost")),
+        lambda c: c.events("ghost"),
+        lambda c: c.metrics("ghost"),
+        lambda c: c.scale("ghost", 2),
+        lambda c: c.suspend("ghost"),
+        lambda c: c.resume("ghost"),
+        lambda c: c.delete("ghost"),
+        lambda c: c.wait("ghost", timeout=1),
+    ],
+)
 def test_unknown_job_is_not_found(env, call):
     with pytest.raises(NotFoundError):
         call(env[0])

@@ -36,8 +36,10 @@ def deployed(cluster, admin_api):
     proc = cluster.kubectl("apply", "--server-side", "-k", str(DEPLOY), check=False)
     assert proc.returncode == 0, proc.stderr
     core = k8s.CoreV1Api(admin_api)
-    secret = k8s.V1Secret(metadata=k8s.V1ObjectMeta(name="jupyterhub-secrets"), string_data={
-        "proxy-token": "0" * 64, "cookie-secret": "1" * 64, "crypt-key": "2" * 64})
+    secret = k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name="jupyterhub-secrets"),
+        string_data={"proxy-token": "0" * 64, "cookie-secret": "1" * 64, "crypt-key": "2" * 64},
+    )
     with contextlib.suppress(k8s.ApiException):
         core.create_namespaced_secret(HUB_NAMESPACE, secret)
     yield proc.stdout
@@ -49,8 +51,12 @@ def deployed(cluster, admin_api):
 @pytest.fixture(scope="session")
 def hub_token(cluster, deployed, admin_api) -> str:
     core = k8s.CoreV1Api(admin_api)
-    request = k8s.AuthenticationV1TokenRequest(spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
-    token = core.create_namespaced_service_account_token(HUB_SA, HUB_NAMESPACE, request).status.token
+    request = k8s.AuthenticationV1TokenRequest(
+        spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
+    )
+    token = core.create_namespaced_service_account_token(
+        HUB_SA, HUB_NAMESPACE, request
+    ).status.token
     # A freshly applied ValidatingAdmissionPolicy takes effect once the API server's policy
     # informer has seen it and its binding (about a second): wait for it to bite.
     api = cluster.token_client(token)
@@ -59,7 +65,8 @@ def hub_token(cluster, deployed, admin_api) -> str:
     def enforced() -> bool:
         try:
             hub_core.create_namespaced_service_account(
-                "kube-system", {"metadata": {"name": "probe"}}, dry_run="All")
+                "kube-system", {"metadata": {"name": "probe"}}, dry_run="All"
+            )
         except k8s.ApiException as exc:
             return exc.status == 403 and "jupyter-kf-hub-scope" in exc.body
         return False
@@ -81,10 +88,19 @@ def hub_kubeconfig(cluster, hub_token, tmp_path_factory) -> Path:
     """A kubeconfig holding only the hub ServiceAccount's token (what the spawner loads)."""
     ca = cluster.ca_file or Path(cluster.admin_client().configuration.ssl_ca_cert)
     cfg = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "hub",
-        "clusters": [{"name": "c", "cluster": {"server": cluster.api_server, "certificate-authority": str(ca)}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "hub",
+        "clusters": [
+            {
+                "name": "c",
+                "cluster": {"server": cluster.api_server, "certificate-authority": str(ca)},
+            }
+        ],
         "users": [{"name": "hub", "user": {"token": hub_token}}],
-        "contexts": [{"name": "hub", "context": {"cluster": "c", "user": "hub", "namespace": HUB_NAMESPACE}}],
+        "contexts": [
+            {"name": "hub", "context": {"cluster": "c", "user": "hub", "namespace": HUB_NAMESPACE}}
+        ],
     }
     path = tmp_path_factory.mktemp("hub") / "kubeconfig"
     path.write_text(yaml.safe_dump(cfg))

@@ -36,16 +36,23 @@ def canonical(rules) -> list:
 
 # -- pure: no cluster -------------------------------------------------------------------
 
+
 def test_the_users_clusterrole_is_jupyter_kf_k8s_rbac():
-    (role,) = [d for d in load_all(DEPLOY / "rbac" / "user-clusterrole.yaml") if d["kind"] == "ClusterRole"]
+    (role,) = [
+        d for d in load_all(DEPLOY / "rbac" / "user-clusterrole.yaml") if d["kind"] == "ClusterRole"
+    ]
     assert role["metadata"]["name"] == ROLE_NAME
     assert canonical(role["rules"]) == canonical(user_role_rules())
 
 
 def test_the_training_operator_is_the_pinned_upstream_overlay():
-    (url,) = yaml.safe_load((DEPLOY / "training-operator" / "kustomization.yaml").read_text())["resources"]
-    assert url == ("https://github.com/kubeflow/trainer//manifests/overlays/standalone"
-                   f"?ref={pinned_operator_version()}")
+    (url,) = yaml.safe_load((DEPLOY / "training-operator" / "kustomization.yaml").read_text())[
+        "resources"
+    ]
+    assert url == (
+        "https://github.com/kubeflow/trainer//manifests/overlays/standalone"
+        f"?ref={pinned_operator_version()}"
+    )
 
 
 def helm_merge(base, over):
@@ -66,6 +73,7 @@ def test_the_z2jh_values_fit_the_charts_schema():
     values.schema.json against its defaults merged with ours (chart 4.4.0, vendored here:
     Helm itself cannot be downloaded on the CI machine)."""
     import jsonschema
+
     schema = json.loads((HERE / "z2jh-4.4.0-values.schema.json").read_text())
     defaults = yaml.safe_load((HERE / "z2jh-4.4.0-values.yaml").read_text())
     ours = yaml.safe_load((DEPLOY / "z2jh" / "values.yaml").read_text())
@@ -79,6 +87,7 @@ def test_the_z2jh_values_fit_the_charts_schema():
 def test_the_spawner_settings_are_the_spawners():
     """hub.config passes straight into traitlets: a misspelt setting would only warn."""
     from spawner import KubeflowSpawner
+
     traits = set(KubeflowSpawner.class_traits(config=True))
     values = yaml.safe_load((DEPLOY / "z2jh" / "values.yaml").read_text())
     unknown = set(values["hub"]["config"]["KubeflowSpawner"]) - traits
@@ -96,7 +105,9 @@ def test_the_images_install_jupyter_kf_on_the_right_bases():
     assert "jupyterhub-idle-culler==" in hub and "[hub]" in hub
     z2jh = (images / "z2jh-hub" / "Dockerfile").read_text()
     chart = re.search(r"--version (\S+)", (DEPLOY / "z2jh" / "values.yaml").read_text())
-    assert f"ARG BASE_IMAGE=quay.io/jupyterhub/k8s-hub:{chart.group(1) if chart else '4.4.0'}" in z2jh
+    assert (
+        f"ARG BASE_IMAGE=quay.io/jupyterhub/k8s-hub:{chart.group(1) if chart else '4.4.0'}" in z2jh
+    )
     for d in ("notebook", "hub", "z2jh-hub"):
         assert (images / d / "Dockerfile.dockerignore").is_file()
 
@@ -109,9 +120,15 @@ pytestmark_cluster = pytest.mark.cluster
 @pytestmark_cluster
 def test_deploy_applies_server_side_and_again(cluster, deployed):
     kinds = {(d["kind"], d["metadata"]["name"]) for d in rendered(cluster, DEPLOY)}
-    assert {("ClusterRole", "jupyter-kf-user"), ("ClusterRole", "jupyter-kf-hub"),
-            ("ClusterRoleBinding", "jupyter-kf-hub"), ("ValidatingAdmissionPolicy", "jupyter-kf-hub-scope"),
-            ("Deployment", "hub"), ("Deployment", "proxy"), ("Service", "proxy-public")} <= kinds
+    assert {
+        ("ClusterRole", "jupyter-kf-user"),
+        ("ClusterRole", "jupyter-kf-hub"),
+        ("ClusterRoleBinding", "jupyter-kf-hub"),
+        ("ValidatingAdmissionPolicy", "jupyter-kf-hub-scope"),
+        ("Deployment", "hub"),
+        ("Deployment", "proxy"),
+        ("Service", "proxy-public"),
+    } <= kinds
     for kind, name in kinds:
         assert f"{name}" in deployed, (kind, name)
     again = cluster.kubectl("apply", "--server-side", "-k", str(DEPLOY), check=False)
@@ -128,7 +145,10 @@ def test_the_cluster_holds_the_users_rules(deployed, admin_api):
 def test_the_admission_policy_type_checks(deployed, admin_api):
     policy = admin_api.call_api(
         "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/jupyter-kf-hub-scope",
-        "GET", response_type="object", _return_http_data_only=True)
+        "GET",
+        response_type="object",
+        _return_http_data_only=True,
+    )
     assert not (policy.get("status", {}).get("typeChecking") or {}).get("expressionWarnings")
     assert HUB_USER in policy["spec"]["matchConditions"][0]["expression"]
 
@@ -137,10 +157,18 @@ def test_the_admission_policy_type_checks(deployed, admin_api):
 def test_the_hub_and_proxy_pods_pass_pod_security_restricted(deployed, admin_api, cluster):
     """Namespace jupyterhub enforces `restricted`: the ReplicaSets' pods were admitted."""
     from tests.cluster.plugin import wait_for
+
     core = k8s.CoreV1Api(admin_api)
     for component in ("hub", "proxy"):
-        wait_for(lambda c=component: core.list_namespaced_pod(
-            "jupyterhub", label_selector=f"app.kubernetes.io/component={c}").items, 60, what=component)
+        wait_for(
+            lambda c=component: (
+                core.list_namespaced_pod(
+                    "jupyterhub", label_selector=f"app.kubernetes.io/component={c}"
+                ).items
+            ),
+            60,
+            what=component,
+        )
     events = core.list_namespaced_event("jupyterhub", field_selector="reason=FailedCreate").items
     assert not events, [e.message for e in events]
 
@@ -149,8 +177,12 @@ def test_the_hub_and_proxy_pods_pass_pod_security_restricted(deployed, admin_api
 def test_the_z2jh_rbac_applies_server_side(cluster, deployed):
     objs = rendered(cluster, DEPLOY / "z2jh")
     binding = next(d for d in objs if d["kind"] == "ClusterRoleBinding")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "hub", "namespace": "jupyterhub"}]
-    proc = cluster.kubectl("apply", "--server-side", "--dry-run=server", "-k", str(DEPLOY / "z2jh"), check=False)
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "hub", "namespace": "jupyterhub"}
+    ]
+    proc = cluster.kubectl(
+        "apply", "--server-side", "--dry-run=server", "-k", str(DEPLOY / "z2jh"), check=False
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -161,13 +193,23 @@ def test_the_pinned_operator_overlay_applies_server_side(cluster):
     server's validation. Dry run: the test cluster runs that operator as a process already."""
     version = pinned_operator_version()
     gomod = Path.home() / ".cache" / "jupyter-kf" / "cluster" / "go" / "mod"
-    overlay = gomod / "github.com" / "kubeflow" / f"training-operator@{version}" / "manifests" / "overlays" / "standalone"
+    overlay = (
+        gomod
+        / "github.com"
+        / "kubeflow"
+        / f"training-operator@{version}"
+        / "manifests"
+        / "overlays"
+        / "standalone"
+    )
     if not overlay.is_dir():
         pytest.skip(f"{overlay} not in the Go module cache (tests/cluster/build.sh puts it there)")
     objs = rendered(cluster, overlay)
     crds = {d["metadata"]["name"] for d in objs if d["kind"] == "CustomResourceDefinition"}
-    assert {f"{p}.kubeflow.org" for p in ("pytorchjobs", "tfjobs", "mpijobs", "xgboostjobs",
-                                          "paddlejobs", "jaxjobs")} <= crds
+    assert {
+        f"{p}.kubeflow.org"
+        for p in ("pytorchjobs", "tfjobs", "mpijobs", "xgboostjobs", "paddlejobs", "jaxjobs")
+    } <= crds
     # The test cluster already has this operator's CRDs (up.sh) and a webhook configuration
     # pointing at a URL (no kube-proxy here): apply the rest over them, and validate the
     # upstream webhook configuration under another name, as a new object.
@@ -175,7 +217,11 @@ def test_the_pinned_operator_overlay_applies_server_side(cluster):
     for w in webhooks:
         w["metadata"]["name"] += "-deploy-test"
     rest = [d for d in objs if d["kind"] != "ValidatingWebhookConfiguration"]
-    for verb, docs in ((["apply", "--server-side", "--force-conflicts"], rest), (["create"], webhooks)):
-        proc = cluster.kubectl(*verb, "--dry-run=server", "-f", "-", check=False,
-                               input=yaml.safe_dump_all(docs))
+    for verb, docs in (
+        (["apply", "--server-side", "--force-conflicts"], rest),
+        (["create"], webhooks),
+    ):
+        proc = cluster.kubectl(
+            *verb, "--dry-run=server", "-f", "-", check=False, input=yaml.safe_dump_all(docs)
+        )
         assert proc.returncode == 0, proc.stderr

@@ -17,9 +17,9 @@ from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.errors import ForbiddenError
 from jupyter_kf.jobs import Code, JobSpec
+from tests.cluster.plugin import wait_for
 
 from .conftest import DEPLOY
-from tests.cluster.plugin import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -33,7 +33,7 @@ def load_hub_config(monkeypatch, **env) -> Config:
         monkeypatch.setenv(key, value)
     cfg = Config()
     code = compile(CONFIG.read_text(), str(CONFIG), "exec")
-    exec(code, {"get_config": lambda: cfg, "__file__": str(CONFIG)})  # noqa: S102
+    exec(code, {"get_config": lambda: cfg, "__file__": str(CONFIG)})
     return cfg
 
 
@@ -42,6 +42,7 @@ class FakeUser:
 
     def __init__(self, name):
         from jupyterhub.objects import Server
+
         self.name = self.escaped_name = name
         self.id = abs(hash(name)) % 10_000
         self.groups = []
@@ -55,27 +56,43 @@ class FakeUser:
 
 def make_spawner(cfg: Config, user: str):
     from jupyterhub.objects import Hub
+
     from spawner import KubeflowSpawner
-    return KubeflowSpawner(config=cfg, user=FakeUser(user), hub=Hub(),
-                           api_token=uuid.uuid4().hex, oauth_client_id=f"jupyterhub-user-{user}")
+
+    return KubeflowSpawner(
+        config=cfg,
+        user=FakeUser(user),
+        hub=Hub(),
+        api_token=uuid.uuid4().hex,
+        oauth_client_id=f"jupyterhub-user-{user}",
+    )
 
 
 def home_volume(admin_api, sp) -> str:
     names = sp.names
     name = f"pv-{names['namespace']}-{names['pvc_name']}"[:63]
-    k8s.CoreV1Api(admin_api).create_persistent_volume({"metadata": {"name": name}, "spec": {
-        "capacity": {"storage": sp.storage_capacity}, "accessModes": ["ReadWriteOnce"],
-        "storageClassName": "", "persistentVolumeReclaimPolicy": "Delete",
-        "hostPath": {"path": f"/tmp/{name}"},
-        "claimRef": {"namespace": names["namespace"], "name": names["pvc_name"]}}})
+    k8s.CoreV1Api(admin_api).create_persistent_volume(
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "capacity": {"storage": sp.storage_capacity},
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "",
+                "persistentVolumeReclaimPolicy": "Delete",
+                "hostPath": {"path": f"/tmp/{name}"},
+                "claimRef": {"namespace": names["namespace"], "name": names["pvc_name"]},
+            },
+        }
+    )
     return name
 
 
 @pytest.fixture
 def hub_config(monkeypatch, hub_kubeconfig):
     run_id = uuid.uuid4().hex[:6]
-    cfg = load_hub_config(monkeypatch, JUPYTER_KF_NOTEBOOK_IMAGE=IMAGE,
-                          JUPYTER_KF_NAMESPACE_PREFIX=f"t-{run_id}-")
+    cfg = load_hub_config(
+        monkeypatch, JUPYTER_KF_NOTEBOOK_IMAGE=IMAGE, JUPYTER_KF_NAMESPACE_PREFIX=f"t-{run_id}-"
+    )
     spawner_cfg = cfg.KubeflowSpawner
     spawner_cfg.kubeconfig = str(hub_kubeconfig)  # the hub's ServiceAccount token only
     spawner_cfg.hub_id = f"deploy-test-{run_id}"
@@ -92,7 +109,12 @@ def test_the_deploy_config_selects_the_kubeflow_spawner_and_culler(hub_config):
     assert culler["name"] == "jupyterhub-idle-culler"
     assert culler["command"][1:3] == ["-m", "jupyterhub_idle_culler"]
     (role,) = hub_config.JupyterHub.load_roles
-    assert set(role["scopes"]) == {"list:users", "read:users:activity", "read:servers", "delete:servers"}
+    assert set(role["scopes"]) == {
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    }
 
 
 def test_spawn_two_users_and_each_trains_alone(hub_config, hub_api, admin_api, sa_client, cluster):
@@ -118,23 +140,40 @@ def test_spawn_two_users_and_each_trains_alone(hub_config, hub_api, admin_api, s
             ns, sa = names["namespace"], names["service_account"]
             pod = core.read_namespaced_pod(names["pod_name"], ns)
             assert pod.spec.service_account_name == sa
-            (rb,) = [b for b in k8s.RbacAuthorizationV1Api(admin_api).list_namespaced_role_binding(ns).items
-                     if any(s.name == sa for s in b.subjects or [])]
+            (rb,) = [
+                b
+                for b in k8s.RbacAuthorizationV1Api(admin_api)
+                .list_namespaced_role_binding(ns)
+                .items
+                if any(s.name == sa for s in b.subjects or [])
+            ]
             assert (rb.role_ref.kind, rb.role_ref.name) == ("ClusterRole", "jupyter-kf-user")
             # The notebook's identity, as the pod would have it.
             api = sa_client(ns, sa, create=False)
-            users[sp.user.name] = (ns, Client(KubernetesBackend(api_client=api, namespace=ns, image=IMAGE)), api)
+            users[sp.user.name] = (
+                ns,
+                Client(KubernetesBackend(api_client=api, namespace=ns, image=IMAGE)),
+                api,
+            )
 
         (a_ns, a, _), (_, b, b_api) = users["alice"], users["bob"]
-        a.submit(JobSpec.create("pytorch", name="train", workers=1, code=Code("print('epoch=1 loss=0.5')\n")))
+        a.submit(
+            JobSpec.create(
+                "pytorch", name="train", workers=1, code=Code("print('epoch=1 loss=0.5')\n")
+            )
+        )
         wait_for(lambda: a.get("train").phase == "Succeeded", 90, what="alice's job to succeed")
         cluster.set_pod_logs(admin_api, a_ns, "train-master-0", ["epoch=1 loss=0.5"])
         wait_for(lambda: "loss=0.5" in "".join(a.logs("train")), 30, what="logs")
 
         # Bob's notebook identity, aimed at Alice's namespace.
         intruder = Client(KubernetesBackend(api_client=b_api, namespace=a_ns, image=IMAGE))
-        for call in (lambda: intruder.list(), lambda: intruder.get("train"),
-                     lambda: list(intruder.logs("train")), lambda: intruder.delete("train")):
+        for call in (
+            lambda: intruder.list(),
+            lambda: intruder.get("train"),
+            lambda: list(intruder.logs("train")),
+            lambda: intruder.delete("train"),
+        ):
             with pytest.raises(ForbiddenError):
                 call()
         assert a.get("train").phase == "Succeeded"

@@ -19,8 +19,10 @@ from tests.cluster.plugin import wait_for
 pytestmark = pytest.mark.cluster
 
 IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
-LABELS = {"app.kubernetes.io/managed-by": "jupyter-kf-spawner",
-          "pod-security.kubernetes.io/enforce": "baseline"}
+LABELS = {
+    "app.kubernetes.io/managed-by": "jupyter-kf-spawner",
+    "pod-security.kubernetes.io/enforce": "baseline",
+}
 
 
 @pytest.fixture
@@ -32,10 +34,20 @@ def make_user(hub_api, admin_api, sa_client):
         ns = f"t-{name}-{uuid.uuid4().hex[:6]}"
         core.create_namespace({"metadata": {"name": ns, "labels": LABELS}})
         core.create_namespaced_service_account(ns, {"metadata": {"name": f"jupyter-{name}"}})
-        rbac.create_namespaced_role_binding(ns, {
-            "metadata": {"name": f"jupyter-kf-user-jupyter-{name}"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "jupyter-kf-user"},
-            "subjects": [{"kind": "ServiceAccount", "name": f"jupyter-{name}", "namespace": ns}]})
+        rbac.create_namespaced_role_binding(
+            ns,
+            {
+                "metadata": {"name": f"jupyter-kf-user-jupyter-{name}"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "jupyter-kf-user",
+                },
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": f"jupyter-{name}", "namespace": ns}
+                ],
+            },
+        )
         api = sa_client(ns, f"jupyter-{name}", create=False)
         c = Client(KubernetesBackend(api_client=api, namespace=ns, image=IMAGE))
         made.append((ns, c))
@@ -50,8 +62,9 @@ def make_user(hub_api, admin_api, sa_client):
 
 def test_a_user_trains_and_reads_logs_in_their_namespace(make_user, admin_api, cluster):
     ns, alice, _ = make_user("alice")
-    alice.submit(JobSpec.create("pytorch", name="train", workers=2,
-                                code=Code("print('epoch=1 loss=0.5')\n")))
+    alice.submit(
+        JobSpec.create("pytorch", name="train", workers=2, code=Code("print('epoch=1 loss=0.5')\n"))
+    )
     wait_for(lambda: alice.get("train").phase == "Succeeded", 90, what="the job to succeed")
     cluster.set_pod_logs(admin_api, ns, "train-master-0", ["epoch=1 loss=0.5"])
     wait_for(lambda: "loss=0.5" in "".join(alice.logs("train")), 30, what="its logs")
@@ -63,8 +76,15 @@ def test_a_user_trains_and_reads_logs_in_their_namespace(make_user, admin_api, c
 def test_a_user_cannot_see_another_users_jobs_or_logs(make_user, admin_api, cluster):
     a_ns, alice, _ = make_user("alice")
     b_ns, bob, bob_api = make_user("bob")
-    alice.submit(JobSpec.create("pytorch", name="secret-sauce", workers=1, code=Code("print(1)\n"),
-                                pod_annotations={"jupyter-kf.test/outcome": "run"}))
+    alice.submit(
+        JobSpec.create(
+            "pytorch",
+            name="secret-sauce",
+            workers=1,
+            code=Code("print(1)\n"),
+            pod_annotations={"jupyter-kf.test/outcome": "run"},
+        )
+    )
     wait_for(lambda: alice.get("secret-sauce").phase == "Running", 90, what="alice's job to run")
     cluster.set_pod_logs(admin_api, a_ns, "secret-sauce-master-0", ["alice's data"])
     intruder = Client(KubernetesBackend(api_client=bob_api, namespace=a_ns, image=IMAGE))
@@ -75,7 +95,9 @@ def test_a_user_cannot_see_another_users_jobs_or_logs(make_user, admin_api, clus
         "events": lambda: intruder.events("secret-sauce"),
         "scale": lambda: intruder.scale("secret-sauce", 3),
         "delete": lambda: intruder.delete("secret-sauce"),
-        "submit": lambda: intruder.submit(JobSpec.create("pytorch", name="evil", workers=1, code=Code("1"))),
+        "submit": lambda: intruder.submit(
+            JobSpec.create("pytorch", name="evil", workers=1, code=Code("1"))
+        ),
     }
     for verb, call in calls.items():
         with pytest.raises(ForbiddenError) as err:
@@ -84,13 +106,17 @@ def test_a_user_cannot_see_another_users_jobs_or_logs(make_user, admin_api, clus
     intruder.close()
     # Straight at the API too: pod logs, pods, ConfigMaps (the shipped code), Secrets.
     core = k8s.CoreV1Api(bob_api)
-    for attempt in (lambda: core.read_namespaced_pod_log("secret-sauce-master-0", a_ns),
-                    lambda: core.list_namespaced_pod(a_ns),
-                    lambda: core.list_namespaced_config_map(a_ns),
-                    lambda: core.list_namespaced_secret(b_ns),  # not even its own Secrets
-                    lambda: core.create_namespaced_pod(b_ns, {"metadata": {"name": "p"}, "spec": {
-                        "containers": [{"name": "c", "image": IMAGE}]}}),  # jobs only, no bare pods
-                    lambda: core.list_namespace()):
+    for attempt in (
+        lambda: core.read_namespaced_pod_log("secret-sauce-master-0", a_ns),
+        lambda: core.list_namespaced_pod(a_ns),
+        lambda: core.list_namespaced_config_map(a_ns),
+        lambda: core.list_namespaced_secret(b_ns),  # not even its own Secrets
+        lambda: core.create_namespaced_pod(
+            b_ns,
+            {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": IMAGE}]}},
+        ),  # jobs only, no bare pods
+        lambda: core.list_namespace(),
+    ):
         with pytest.raises(k8s.ApiException) as err:
             attempt()
         assert err.value.status == 403

@@ -19,11 +19,17 @@ REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "jupyter_kf" / "labextension"
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
-TRAIN = '''\
+TRAIN = """\
 import os, time
 rank = int(os.environ["RANK"])
 print(f"hello from rank {rank} of {os.environ['WORLD_SIZE']}", flush=True)
@@ -31,13 +37,13 @@ for step in range(8):
     print(f"step={step} loss={1.0 / (step + 1):.3f}", flush=True)
     time.sleep(0.5)
 print("done", flush=True)
-'''
-LONG = '''\
+"""
+LONG = """\
 import os, time
 print(f"rank {os.environ['RANK']} waiting", flush=True)
 while True:
     time.sleep(0.2)
-'''
+"""
 
 
 def _free_port() -> int:
@@ -51,16 +57,19 @@ class Lab:
         self.url, self.token, self.root, self.home = url, token, root, home
 
     def api(self, path: str) -> bytes:
-        request = urllib.request.Request(f"{self.url}/kf/api/{path}",
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}/kf/api/{path}", headers={"Authorization": f"token {self.token}"}
+        )
         return urllib.request.urlopen(request, timeout=30).read()
 
 
 @pytest.fixture
 def lab(tmp_path, jkf_home):
     if not (BUILT / "package.json").exists():
-        pytest.fail("the labextension is not built: run `pip install -e .` "
-                    "(or: cd labextension && npm ci && npm run build:prod)")
+        pytest.fail(
+            "the labextension is not built: run `pip install -e .` "
+            "(or: cd labextension && npm ci && npm run build:prod)"
+        )
     root = tmp_path / "root"
     root.mkdir()
     (root / "train.py").write_text(TRAIN)
@@ -74,20 +83,38 @@ def lab(tmp_path, jkf_home):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_KF_HOME": str(jkf_home), "JUPYTER_PATH": str(data),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env = {
+        **os.environ,
+        "JUPYTER_KF_HOME": str(jkf_home),
+        "JUPYTER_PATH": str(data),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
     log = open(tmp_path / "lab.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser",
-         f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", '--ServerApp.jpserver_extensions={"jupyter_kf": True}',
-         f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
-         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--JupyterKF.backend=local"],
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            '--ServerApp.jpserver_extensions={"jupyter_kf": True}',
+            f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+            f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--JupyterKF.backend=local",
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     lab = Lab(url, token, root, jkf_home)
@@ -114,8 +141,10 @@ def lab(tmp_path, jkf_home):
 @pytest.fixture
 def page(lab):
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` "
-                    "(scripts/apt-packages.txt lists it)")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: `apt-get install chromium` "
+            "(scripts/apt-packages.txt lists it)"
+        )
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

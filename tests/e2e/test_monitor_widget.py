@@ -32,17 +32,23 @@ def jobs(lab) -> dict:
 
 
 def test_monitor_widget_in_lab(page, lab):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        }
+    )
     nb.cells = [nbformat.v4.new_code_cell("%load_ext jupyter_kf"), nbformat.v4.new_code_cell(CELL)]
     nbformat.write(nb, lab.root / "monitor.ipynb")
 
     page.goto(f"{lab.url}/lab/tree/monitor.ipynb?token={lab.token}", wait_until="domcontentloaded")
     expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(2, timeout=TIMEOUT)
-    page.wait_for_function("() => window.jupyterapp.shell.currentWidget?.sessionContext"
-                           "?.session?.kernel?.connectionStatus === 'connected'"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           ".session.kernel.status === 'idle'", timeout=TIMEOUT)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext"
+        "?.session?.kernel?.connectionStatus === 'connected'"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        ".session.kernel.status === 'idle'",
+        timeout=TIMEOUT,
+    )
     # Not awaited: the command's promise settles only when every cell has run.
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
@@ -80,5 +86,9 @@ def test_monitor_widget_in_lab(page, lab):
     expect(header.locator(".jkf-badge")).to_have_text("Deleted", timeout=TIMEOUT)
     expect(header).to_contain_text("not updating")
     assert "nb-monitor" not in jobs(lab)
-    assert not page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea-output[data-mime-type="
-                                                       "'application/vnd.jupyter.stderr']").count()
+    assert (
+        not page.locator(".jp-Cell")
+        .nth(1)
+        .locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        .count()
+    )

@@ -40,7 +40,9 @@ def launch(page, name: str, script: str, workers: int) -> None:
 
 
 def badge(page, name: str):
-    return page.locator(f'#jupyter-kf-panel .jp-kf-detail[data-job="{name}"] .jp-kf-detail-head .jp-kf-badge')
+    return page.locator(
+        f'#jupyter-kf-panel .jp-kf-detail[data-job="{name}"] .jp-kf-detail-head .jp-kf-badge'
+    )
 
 
 def test_launch_watch_logs_scale_delete(page, lab):
@@ -90,8 +92,9 @@ def test_launch_watch_logs_scale_delete(page, lab):
     shot(page, "05-after-delete")
 
     # Same panel in the dark theme: only Lab's CSS variables, so it follows.
-    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', "
-                  "{theme: 'JupyterLab Dark'})")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
     expect(page.locator("body[data-jp-theme-light='false']")).to_be_attached(timeout=TIMEOUT)
     rows.first.click()
     expect(badge(page, "e2e-train")).to_have_text("Succeeded")
@@ -106,8 +109,7 @@ def test_jobs_launched_elsewhere_appear_live(page, lab):
     from jupyter_kf import Client
 
     open_panel(page, lab)
-    Client("local").submit(name="from-cli", framework="pytorch", workers=1,
-                           cell="print('hi')")
+    Client("local").submit(name="from-cli", framework="pytorch", workers=1, cell="print('hi')")
     row = page.locator('#jupyter-kf-panel li.jp-kf-job[data-job="from-cli"]')
     expect(row).to_be_visible(timeout=TIMEOUT)
     expect(row.locator(".jp-kf-badge")).to_have_text("Succeeded", timeout=TIMEOUT)

@@ -4,8 +4,8 @@ one Failed with the reason visible, and the pods' env matches the job model's co
 import pytest
 from kubernetes import client as k8s
 
-from jupyter_kf.errors import JobFailedError
 from jupyter_kf.backends.kubernetes.convert import pod_name
+from jupyter_kf.errors import JobFailedError
 from jupyter_kf.jobs import ClusterAddressing, Code, JobSpec, env_for, replica_keys
 
 from .fixtures import wait_for
@@ -17,9 +17,14 @@ FRAMEWORKS = ["pytorch", "tensorflow", "xgboost", "paddle", "jax", "mpi"]
 
 
 def spec(framework, name, workers=2, outcome="succeed", after="1s", **kwargs):
-    return JobSpec.create(framework, name=name, workers=workers, code=CODE,
-                          pod_annotations={"jupyter-kf.test/outcome": outcome,
-                                           "jupyter-kf.test/after": after}, **kwargs)
+    return JobSpec.create(
+        framework,
+        name=name,
+        workers=workers,
+        code=CODE,
+        pod_annotations={"jupyter-kf.test/outcome": outcome, "jupyter-kf.test/after": after},
+        **kwargs,
+    )
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -34,8 +39,9 @@ def test_each_kind_succeeds(user, framework):
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_each_kind_fails_with_its_reason(user, framework):
-    job = user.client.submit(spec(framework, f"bad-{framework}", outcome="fail",
-                                  restart_policy="Never"))
+    job = user.client.submit(
+        spec(framework, f"bad-{framework}", outcome="fail", restart_policy="Never")
+    )
     with pytest.raises(JobFailedError) as err:
         user.client.wait(job.name, timeout=120)
     failed = user.client.get(job.name)
@@ -51,11 +57,15 @@ def test_pod_env_matches_the_contract(user, admin_api, framework):
     core = k8s.CoreV1Api(admin_api)
     addressing = ClusterAddressing(s.name, user.namespace, s.info)
     for role, index in replica_keys(s):
-        pod = wait_for(lambda: core.read_namespaced_pod(pod_name(s.name, s.kind, role, index), user.namespace))
+        pod = wait_for(
+            lambda: core.read_namespaced_pod(pod_name(s.name, s.kind, role, index), user.namespace)
+        )
         container = next(c for c in pod.spec.containers if c.name == s.info.container)
         env = {e.name: e.value or "" for e in container.env or () if e.value_from is None}
         expected = env_for(s, role, index, addressing)
         assert env == expected, f"{role}-{index}"
         if framework == "paddle" and index == 0:  # rank 0 learns its own IP from a fieldRef
-            refs = {e.name: e.value_from.field_ref.field_path for e in container.env if e.value_from}
+            refs = {
+                e.name: e.value_from.field_ref.field_path for e in container.env if e.value_from
+            }
             assert refs == {"POD_IP_DUMMY": "status.podIP"}

@@ -15,8 +15,11 @@ RUN = {"jupyter-kf.test/outcome": "run"}  # pods keep running until the test say
 
 
 def pods_of(admin_api, namespace, job):
-    pods = k8s.CoreV1Api(admin_api).list_namespaced_pod(
-        namespace, label_selector=f"training.kubeflow.org/job-name={job}").items
+    pods = (
+        k8s.CoreV1Api(admin_api)
+        .list_namespaced_pod(namespace, label_selector=f"training.kubeflow.org/job-name={job}")
+        .items
+    )
     return sorted(p.metadata.name for p in pods if p.metadata.deletion_timestamp is None)
 
 
@@ -32,8 +35,12 @@ def test_scale_a_kind_with_a_scale_subresource(user, admin_api):
     wait_for(lambda: c.get("pt").phase == "Running")
     job = c.scale("pt", 4)
     assert job.workers == 4 and "notice" not in job.extra
-    wait_for(lambda: pods_of(admin_api, user.namespace, "pt") ==
-             ["pt-master-0", "pt-worker-0", "pt-worker-1", "pt-worker-2"])
+    wait_for(
+        lambda: (
+            pods_of(admin_api, user.namespace, "pt")
+            == ["pt-master-0", "pt-worker-0", "pt-worker-1", "pt-worker-2"]
+        )
+    )
     job = c.scale("pt", 2)
     wait_for(lambda: pods_of(admin_api, user.namespace, "pt") == ["pt-master-0", "pt-worker-0"])
     assert c.get("pt").phase == "Running"
@@ -49,7 +56,12 @@ def test_scale_a_kind_without_one_restarts_the_world(user, admin_api):
     job = c.scale("tf", 3)
     assert job.workers == 3
     assert "every replica restarted" in job.extra["notice"]
-    wait_for(lambda: pods_of(admin_api, user.namespace, "tf") == ["tf-worker-0", "tf-worker-1", "tf-worker-2"])
+    wait_for(
+        lambda: (
+            pods_of(admin_api, user.namespace, "tf")
+            == ["tf-worker-0", "tf-worker-1", "tf-worker-2"]
+        )
+    )
     after = env_of(admin_api, user.namespace, "tf-worker-0", "tensorflow")["TF_CONFIG"]
     assert before != after and after.count("tf-worker-") == 3  # worker 0 was recreated
     wait_for(lambda: c.get("tf").phase == "Running")
@@ -71,15 +83,25 @@ def test_suspend_resume_and_delete_leave_nothing(user, admin_api):
     with pytest.raises(NotFoundError):
         c.get("sr")
     wait_for(lambda: pods_of(admin_api, user.namespace, "sr") == [])
-    wait_for(lambda: not [m for m in core.list_namespaced_config_map(user.namespace).items
-                          if m.metadata.name == "sr-code"])  # garbage-collected with the job
+    wait_for(
+        lambda: (
+            not [
+                m
+                for m in core.list_namespaced_config_map(user.namespace).items
+                if m.metadata.name == "sr-code"
+            ]
+        )
+    )  # garbage-collected with the job
     del job
 
 
 def test_a_finished_job_refuses_changes(user):
     c = user.client
-    c.submit(JobSpec.create("jax", name="fin", workers=1, code=CODE,
-                            pod_annotations={"jupyter-kf.test/after": "0s"}))
+    c.submit(
+        JobSpec.create(
+            "jax", name="fin", workers=1, code=CODE, pod_annotations={"jupyter-kf.test/after": "0s"}
+        )
+    )
     c.wait("fin", timeout=60)
     with pytest.raises(ConflictError, match="Succeeded"):
         c.scale("fin", 2)
@@ -89,8 +111,9 @@ def test_a_finished_job_refuses_changes(user):
 
 def test_gpu_over_request_says_why(user):
     c = user.client
-    c.submit(JobSpec.create("pytorch", name="greedy", workers=1, code=CODE,
-                            resources=Resources(gpu=64)))
+    c.submit(
+        JobSpec.create("pytorch", name="greedy", workers=1, code=CODE, resources=Resources(gpu=64))
+    )
     job = wait_for(lambda: (j := c.get("greedy")).replicas[0].reason == "Unschedulable" and j)
     assert "nvidia.com/gpu" in job.replicas[0].message
     events = wait_for(lambda: [e for e in c.events("greedy") if e.reason == "FailedScheduling"])
@@ -100,11 +123,22 @@ def test_gpu_over_request_says_why(user):
 
 def test_logs_follow_waits_for_pending_pods_and_metrics_parse(user, cluster, admin_api):
     c = user.client
-    c.submit(JobSpec.create("pytorch", name="talk", workers=1, code=CODE,
-                            pod_annotations={"jupyter-kf.test/after": "3s"}))
+    c.submit(
+        JobSpec.create(
+            "pytorch",
+            name="talk",
+            workers=1,
+            code=CODE,
+            pod_annotations={"jupyter-kf.test/after": "3s"},
+        )
+    )
     lines = c.logs("talk", follow=True)  # the pod may not exist yet: follow waits for it
-    cluster.set_pod_logs(admin_api, user.namespace, "talk-master-0",
-                         ["starting", "epoch=1 loss=0.9", "epoch=2 loss=0.4"])
+    cluster.set_pod_logs(
+        admin_api,
+        user.namespace,
+        "talk-master-0",
+        ["starting", "epoch=1 loss=0.9", "epoch=2 loss=0.4"],
+    )
     got = [next(lines) for _ in range(3)]
     assert got == ["starting", "epoch=1 loss=0.9", "epoch=2 loss=0.4"]
     points = c.metrics("talk")

@@ -16,14 +16,23 @@ CODE = Code("print(1)")
 
 def test_a_user_cannot_touch_another_users_namespace(make_user):
     alice, bob = make_user("alice"), make_user("bob")
-    bob.client.submit(JobSpec.create("pytorch", name="bobs", workers=1, code=CODE,
-                                     pod_annotations={"jupyter-kf.test/outcome": "run"}))
+    bob.client.submit(
+        JobSpec.create(
+            "pytorch",
+            name="bobs",
+            workers=1,
+            code=CODE,
+            pod_annotations={"jupyter-kf.test/outcome": "run"},
+        )
+    )
     # Alice's own token, aimed at Bob's namespace.
     intruder = Client(KubernetesBackend(api_client=alice.api, namespace=bob.namespace, image=IMAGE))
     calls = {
         "list": lambda: intruder.list(),
         "get": lambda: intruder.get("bobs"),
-        "submit": lambda: intruder.submit(JobSpec.create("pytorch", name="evil", workers=1, code=CODE)),
+        "submit": lambda: intruder.submit(
+            JobSpec.create("pytorch", name="evil", workers=1, code=CODE)
+        ),
         "logs": lambda: list(intruder.logs("bobs")),
         "events": lambda: intruder.events("bobs"),
         "scale": lambda: intruder.scale("bobs", 3),
@@ -48,14 +57,30 @@ def test_the_user_role_is_tight(make_user):
 
     alice, bob = make_user("alice"), make_user("bob")
     custom, core = k8s.CustomObjectsApi(alice.api), k8s.CoreV1Api(alice.api)
-    job = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": {"name": "x"},
-           "spec": {"pytorchReplicaSpecs": {"Master": {"replicas": 1, "template": {"spec": {
-               "containers": [{"name": "pytorch", "image": IMAGE}]}}}}}}
+    job = {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": {"name": "x"},
+        "spec": {
+            "pytorchReplicaSpecs": {
+                "Master": {
+                    "replicas": 1,
+                    "template": {"spec": {"containers": [{"name": "pytorch", "image": IMAGE}]}},
+                }
+            }
+        },
+    }
     attempts = [
-        lambda: custom.create_namespaced_custom_object("kubeflow.org", "v1", bob.namespace, "pytorchjobs", job),
+        lambda: custom.create_namespaced_custom_object(
+            "kubeflow.org", "v1", bob.namespace, "pytorchjobs", job
+        ),
         lambda: custom.list_namespaced_custom_object("kubeflow.org", "v1", bob.namespace, "tfjobs"),
-        lambda: custom.patch_namespaced_custom_object("kubeflow.org", "v1", bob.namespace, "pytorchjobs", "x", {}),
-        lambda: custom.delete_namespaced_custom_object("kubeflow.org", "v1", bob.namespace, "pytorchjobs", "x"),
+        lambda: custom.patch_namespaced_custom_object(
+            "kubeflow.org", "v1", bob.namespace, "pytorchjobs", "x", {}
+        ),
+        lambda: custom.delete_namespaced_custom_object(
+            "kubeflow.org", "v1", bob.namespace, "pytorchjobs", "x"
+        ),
         lambda: core.list_namespaced_pod(bob.namespace),
         lambda: core.read_namespaced_pod_log("x", bob.namespace),
         lambda: core.list_namespaced_config_map(bob.namespace),

@@ -17,8 +17,15 @@ def test_api_server_outage(user, cluster, outage):
     c = user.client
     # The pods finish while the API server is down: a cache that kept serving what it had
     # would say Running forever.
-    c.submit(JobSpec.create("pytorch", name="outage", workers=2, code=Code("print(1)"),
-                            pod_annotations={"jupyter-kf.test/after": "8s"}))
+    c.submit(
+        JobSpec.create(
+            "pytorch",
+            name="outage",
+            workers=2,
+            code=Code("print(1)"),
+            pod_annotations={"jupyter-kf.test/after": "8s"},
+        )
+    )
     wait_for(lambda: c.get("outage").phase == "Running")
     ns = user.backend._ns(None)
     with cluster.apiserver_down(outage):
@@ -35,8 +42,15 @@ def test_api_server_outage(user, cluster, outage):
 
 def test_410_gone_relists_once(user):
     c = user.client
-    c.submit(JobSpec.create("pytorch", name="gone", workers=1, code=Code("print(1)"),
-                            pod_annotations={"jupyter-kf.test/outcome": "run"}))
+    c.submit(
+        JobSpec.create(
+            "pytorch",
+            name="gone",
+            workers=1,
+            code=Code("print(1)"),
+            pod_annotations={"jupyter-kf.test/outcome": "run"},
+        )
+    )
     informer = user.backend._ns(None).pods
     wait_for(lambda: c.get("gone").phase == "Running")
     lists = informer.lists

@@ -17,7 +17,9 @@ def job_processes(home) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.pid != os.getpid() and proc.environ().get("JUPYTER_KF_JOB_DIR", "").startswith(marker):
+            if proc.pid != os.getpid() and proc.environ().get("JUPYTER_KF_JOB_DIR", "").startswith(
+                marker
+            ):
                 if proc.status() != psutil.STATUS_ZOMBIE:
                     found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

@@ -8,15 +8,22 @@ from jupyter_kf.jobs import Code, JobSpec
 
 def test_invalid_spec_lists_every_problem_and_creates_nothing(client):
     with pytest.raises(InvalidSpecError) as err:
-        client.submit(name="Bad Name", framework="pytorch", workers=-1, cell="print(1)",
-                      env={"RANK": "9"})
+        client.submit(
+            name="Bad Name", framework="pytorch", workers=-1, cell="print(1)", env={"RANK": "9"}
+        )
     assert len(err.value.problems) == 3
     assert client.list() == []
 
 
 def test_taken_name_is_refused_and_the_job_is_untouched(client):
-    client.submit(JobSpec.create("pytorch", name="taken", workers=1,
-                                 code=Code("import time; time.sleep(1); print('original')")))
+    client.submit(
+        JobSpec.create(
+            "pytorch",
+            name="taken",
+            workers=1,
+            code=Code("import time; time.sleep(1); print('original')"),
+        )
+    )
     before = client.get("taken")
     with pytest.raises(ConflictError, match="a local job named 'taken' already exists"):
         client.submit(JobSpec.create("jax", name="taken", workers=3, code=Code("print('new')")))
@@ -39,16 +46,22 @@ def test_unknown_job_and_replica(client):
 def test_nothing_goes_through_a_shell(client, tmp_path):
     canary = tmp_path / "pwned"
     args = [f"; touch {canary}", f"$(touch {canary})", f"`touch {canary}`", "&&", "|"]
-    client.submit(JobSpec.create("pytorch", name="shell", workers=1,
-                                 code=Code("import sys, json; print(json.dumps(sys.argv[1:]))",
-                                           args=args)))
+    client.submit(
+        JobSpec.create(
+            "pytorch",
+            name="shell",
+            workers=1,
+            code=Code("import sys, json; print(json.dumps(sys.argv[1:]))", args=args),
+        )
+    )
     client.wait("shell", timeout=30)
     import json
 
     assert json.loads(list(client.logs("shell"))[0]) == args
     assert not canary.exists()
-    client.submit(JobSpec.create("pytorch", name="cmd", workers=1,
-                                 command=["echo", f"$(touch {canary})"]))
+    client.submit(
+        JobSpec.create("pytorch", name="cmd", workers=1, command=["echo", f"$(touch {canary})"])
+    )
     client.wait("cmd", timeout=30)
     assert list(client.logs("cmd")) == [f"$(touch {canary})"]
     assert not canary.exists()

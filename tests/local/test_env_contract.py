@@ -13,16 +13,32 @@ print("ENV " + json.dumps({{k: os.environ[k] for k in keys}}, sort_keys=True))
 print("CALLER " + os.environ.get("CALLER_VAR", "<unset>") + " " + os.environ.get("JOB_VAR", "<unset>"))
 print("CWD " + os.getcwd())
 """
-NAMES = ["TF_CONFIG", "COORDINATOR_ADDRESS", "COORDINATOR_PORT", "NUM_PROCESSES", "PROCESS_ID",
-         "MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "WORKER_PORT", "WORKER_ADDRS",
-         "PADDLE_JOB_ID", "PADDLE_NNODES", "PADDLE_MASTER", "PYTHONUNBUFFERED", "PET_NNODES"]
+NAMES = [
+    "TF_CONFIG",
+    "COORDINATOR_ADDRESS",
+    "COORDINATOR_PORT",
+    "NUM_PROCESSES",
+    "PROCESS_ID",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "WORLD_SIZE",
+    "RANK",
+    "WORKER_PORT",
+    "WORKER_ADDRS",
+    "PADDLE_JOB_ID",
+    "PADDLE_NNODES",
+    "PADDLE_MASTER",
+    "PYTHONUNBUFFERED",
+    "PET_NNODES",
+]
 
 
 def run_dump(client, framework, workers, monkeypatch):
     monkeypatch.setenv("CALLER_VAR", "from-caller")
     code = Code(DUMP.format(names=NAMES))
-    spec = JobSpec.create(framework, name=f"env-{framework}", workers=workers, code=code,
-                          env={"JOB_VAR": "from-spec"})
+    spec = JobSpec.create(
+        framework, name=f"env-{framework}", workers=workers, code=code, env={"JOB_VAR": "from-spec"}
+    )
     client.submit(spec)
     job = client.wait(spec.name, timeout=60)
     assert job.phase == "Succeeded", client.events(spec.name)
@@ -81,12 +97,16 @@ def test_pytorch(client, monkeypatch):
 
 
 def test_mpi_runs_ranks_through_mpirun(client):
-    code = Code("import os\nprint('RANK', os.environ['OMPI_COMM_WORLD_RANK'], "
-                "os.environ['OMPI_COMM_WORLD_SIZE'])\n")
+    code = Code(
+        "import os\nprint('RANK', os.environ['OMPI_COMM_WORLD_RANK'], "
+        "os.environ['OMPI_COMM_WORLD_SIZE'])\n"
+    )
     client.submit(JobSpec.create("mpi", name="mpi", workers=2, code=code))
     job = client.wait("mpi", timeout=120)
     assert job.phase == "Succeeded", list(client.logs("mpi"))
-    lines = sorted(line for line in client.logs("mpi", replica="launcher-0") if line.startswith("RANK"))
+    lines = sorted(
+        line for line in client.logs("mpi", replica="launcher-0") if line.startswith("RANK")
+    )
     assert lines == ["RANK 0 2", "RANK 1 2"]
 
 

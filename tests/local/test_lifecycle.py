@@ -13,11 +13,9 @@ import pytest
 
 from jupyter_kf.errors import ConflictError, InvalidSpecError, NotFoundError
 from jupyter_kf.jobs import Code, JobSpec, RunPolicy
-
 from tests.waiting import wait_for
 
 from .conftest import job_processes
-
 
 
 def pid_of(client, name, replica):
@@ -70,8 +68,9 @@ def test_on_failure_restarts_then_succeeds(client):
 
 
 def test_backoff_limit(client):
-    client.submit(spec("backoff", FAIL, restart_policy="OnFailure",
-                       run_policy=RunPolicy(backoff_limit=1)))
+    client.submit(
+        spec("backoff", FAIL, restart_policy="OnFailure", run_policy=RunPolicy(backoff_limit=1))
+    )
     with pytest.raises(Exception, match="backoff limit"):
         client.wait("backoff", timeout=60)
     job = client.get("backoff")
@@ -90,8 +89,13 @@ def test_exit_code_policy_separates_permanent_and_retryable(client):
     wait_for(lambda: client.get("retryable").phase == "Running")
     pid = wait_for(lambda: pid_of(client, "retryable", "master-0"))
     os.kill(pid, signal.SIGKILL)
-    job = wait_for(lambda: (j := client.get("retryable")).replicas[0].restarts == 1
-                   and j.replicas[0].phase == "Running" and j)
+    job = wait_for(
+        lambda: (
+            (j := client.get("retryable")).replicas[0].restarts == 1
+            and j.replicas[0].phase == "Running"
+            and j
+        )
+    )
     assert job.replicas[0].exit_code is None
     assert job.phase == "Running"
 
@@ -111,8 +115,14 @@ def test_kill_9_of_the_supervisor(client, jkf_home):
     client.submit(spec("orphan", SLEEP))
     for replica in ("master-0", "worker-0"):
         wait_for(lambda: list(client.logs("orphan", replica=replica)) == ["up"])
-    supervisor = psutil.Process(int((client.backend.root / "orphan" / "supervisor.json")
-                                    .read_text().split('"pid": ')[1].split(",")[0]))
+    supervisor = psutil.Process(
+        int(
+            (client.backend.root / "orphan" / "supervisor.json")
+            .read_text()
+            .split('"pid": ')[1]
+            .split(",")[0]
+        )
+    )
     workers = [p for p in job_processes(jkf_home) if p.pid != supervisor.pid]
     assert len(workers) == 2
     supervisor.kill()
@@ -127,7 +137,9 @@ def test_kill_9_of_the_supervisor(client, jkf_home):
 
 
 def test_active_deadline(client):
-    client.submit(spec("deadline", SLEEP, workers=1, run_policy=RunPolicy(active_deadline_seconds=2)))
+    client.submit(
+        spec("deadline", SLEEP, workers=1, run_policy=RunPolicy(active_deadline_seconds=2))
+    )
     with pytest.raises(Exception, match="activeDeadlineSeconds"):
         client.wait("deadline", timeout=30)
     job = client.get("deadline")
@@ -181,8 +193,11 @@ def test_suspend_resume_delete(client, jkf_home):
 def test_finished_jobs_refuse_changes(client):
     client.submit(spec("done", "print('x')", workers=1))
     client.wait("done", timeout=30)
-    for action in (lambda: client.scale("done", 2), lambda: client.suspend("done"),
-                   lambda: client.resume("done")):
+    for action in (
+        lambda: client.scale("done", 2),
+        lambda: client.suspend("done"),
+        lambda: client.resume("done"),
+    ):
         with pytest.raises(ConflictError, match="Succeeded"):
             action()
 

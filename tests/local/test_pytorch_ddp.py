@@ -7,15 +7,20 @@ QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "
 
 
 def test_ddp_ranks_end_with_identical_parameters(client):
-    job = client.submit(name="ddp", framework="pytorch", workers=2, script=QUICKSTART,
-                        args=["--epochs", "2"])
+    job = client.submit(
+        name="ddp", framework="pytorch", workers=2, script=QUICKSTART, args=["--epochs", "2"]
+    )
     assert [r.name for r in job.replicas] == ["master-0", "worker-0"]
     job = client.wait("ddp", timeout=300)
     assert job.phase == "Succeeded", client.events("ddp")
     checksums = {}
     for replica in ("master-0", "worker-0"):
         lines = list(client.logs("ddp", replica=replica))
-        done = [m for line in lines if (m := re.search(r"rank (\d)/2 done, parameter checksum (\S+)", line))]
+        done = [
+            m
+            for line in lines
+            if (m := re.search(r"rank (\d)/2 done, parameter checksum (\S+)", line))
+        ]
         assert len(done) == 1, lines
         checksums[done[0].group(1)] = done[0].group(2)
     assert set(checksums) == {"0", "1"}

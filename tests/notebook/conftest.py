@@ -29,7 +29,6 @@ WORKER = textwrap.dedent("""
 """)
 
 
-
 @pytest.fixture
 def client(jkf_home):
     c = Client("local")

@@ -27,8 +27,15 @@ def usage_error(shell, capsys, line, cell=None) -> str:
 
 def test_help_shows_options_and_subcommands(shell):
     doc = KFTrainMagics.kftrain.__doc__
-    for text in ("%%kftrain [options]", "--workers N", "--framework F", "--cluster",
-                 "--env <K=V>", "logs NAME [-f] [--replica worker-1]", "scale NAME N"):
+    for text in (
+        "%%kftrain [options]",
+        "--workers N",
+        "--framework F",
+        "--cluster",
+        "--env <K=V>",
+        "logs NAME [-f] [--replica worker-1]",
+        "scale NAME N",
+    ):
         assert text in doc, text
     info = shell.object_inspect("%kftrain")
     assert info["found"] and "--workers N" in info["docstring"]
@@ -63,16 +70,19 @@ def test_name_in_use(shell, capsys, client, worker_script, stop_file):
     assert client.get("taken").phase == "Succeeded"  # the first job is untouched
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("--workers two x.py", "argument --workers: invalid int value: 'two'"),
-    ("--env NOEQUALS x.py", "'NOEQUALS' is not KEY=VALUE"),
-    ("--bogus x.py", "unrecognized arguments: --bogus"),
-    ("", "give a Python file to run"),
-    ("scale job1", "the following arguments are required: workers"),
-    ("logs job1 --replica", "argument --replica: expected one argument"),
-    ("--local --cluster x.py", "not both"),
-    ("'unclosed", "No closing quotation"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("--workers two x.py", "argument --workers: invalid int value: 'two'"),
+        ("--env NOEQUALS x.py", "'NOEQUALS' is not KEY=VALUE"),
+        ("--bogus x.py", "unrecognized arguments: --bogus"),
+        ("", "give a Python file to run"),
+        ("scale job1", "the following arguments are required: workers"),
+        ("logs job1 --replica", "argument --replica: expected one argument"),
+        ("--local --cluster x.py", "not both"),
+        ("'unclosed", "No closing quotation"),
+    ],
+)
 def test_bad_arguments_give_message_and_usage(shell, capsys, line, expected):
     message = usage_error(shell, capsys, line)
     assert expected in message
@@ -89,8 +99,11 @@ def test_missing_script_file(shell, capsys, tmp_path):
 
 # -- launching and managing ----------------------------------------------------------------
 def test_cell_job_end_to_end(shell, capsys, client, stop_file):
-    error, job = run(shell, f"--name cell1 --workers 2 --env STOP_FILE={stop_file} --wait",
-                     WORKER.replace("range(600)", "range(3)"))
+    error, job = run(
+        shell,
+        f"--name cell1 --workers 2 --env STOP_FILE={stop_file} --wait",
+        WORKER.replace("range(600)", "range(3)"),
+    )
     assert error is None, error
     assert job.phase == "Succeeded" and job.workers == 2
     out = capsys.readouterr().out
@@ -120,8 +133,10 @@ def test_cell_job_end_to_end(shell, capsys, client, stop_file):
 
 def test_file_job_with_args_and_manage(shell, capsys, client, tmp_path, stop_file):
     script = tmp_path / "args.py"
-    script.write_text("import sys, os, time\nprint('args', sys.argv[1:], flush=True)\n"
-                      "while not os.path.exists(os.environ['STOP_FILE']): time.sleep(0.05)\n")
+    script.write_text(
+        "import sys, os, time\nprint('args', sys.argv[1:], flush=True)\n"
+        "while not os.path.exists(os.environ['STOP_FILE']): time.sleep(0.05)\n"
+    )
     error, job = run(shell, f"--name file1 --env STOP_FILE={stop_file} {script} --lr 0.1 -x")
     assert error is None, error
     assert job.name == "file1" and job.phase in ("Created", "Running")
@@ -155,9 +170,12 @@ def test_cluster_without_a_cluster_is_a_clear_message(shell, capsys, monkeypatch
 
 
 def test_follow_prints_the_log_then_the_result(shell, capsys, client):
-    error, job = run(shell, "--name followed --follow",
-                     "import jupyter_kf\nfor s in range(3):\n    print(f'line {s}')\n"
-                     "    jupyter_kf.report(step=s, loss=1.0 / (s + 1))\n")
+    error, job = run(
+        shell,
+        "--name followed --follow",
+        "import jupyter_kf\nfor s in range(3):\n    print(f'line {s}')\n"
+        "    jupyter_kf.report(step=s, loss=1.0 / (s + 1))\n",
+    )
     assert error is None, error
     assert job.phase == "Succeeded"
     out = capsys.readouterr().out
@@ -168,8 +186,11 @@ def test_follow_prints_the_log_then_the_result(shell, capsys, client):
 def test_failed_job_shows_the_end_of_its_log(shell, capsys, client):
     shell.run_cell("%config KFTrainMagics.wait_timeout = 60.0")
     # TensorFlow's default restart policy is Never: the first exit fails the job.
-    error, job = run(shell, "--name broken --framework tensorflow --wait",
-                     "print('about to fail')\nraise SystemExit(3)\n")
+    error, job = run(
+        shell,
+        "--name broken --framework tensorflow --wait",
+        "print('about to fail')\nraise SystemExit(3)\n",
+    )
     assert error is None, error
     assert job.phase == "Failed"
     out = capsys.readouterr().out

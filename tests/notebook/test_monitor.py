@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_kf.errors import NotFoundError
+from jupyter_kf.errors import InvalidSpecError, NotFoundError
 from jupyter_kf.widgets import JobMonitor
-
 from tests.waiting import wait_for
 
 
@@ -20,8 +19,13 @@ def monitors():
 
 
 def start(client, monitors, worker_script, stop_file, name, workers=1) -> JobMonitor:
-    client.submit(name=name, framework="pytorch", workers=workers, script=worker_script,
-                  env={"STOP_FILE": str(stop_file)})
+    client.submit(
+        name=name,
+        framework="pytorch",
+        workers=workers,
+        script=worker_script,
+        env={"STOP_FILE": str(stop_file)},
+    )
     monitor = JobMonitor(name, client)
     monitors.append(monitor)
     return monitor
@@ -30,10 +34,16 @@ def start(client, monitors, worker_script, stop_file, name, workers=1) -> JobMon
 def test_status_replicas_metrics_and_log_follow_the_job(client, monitors, worker_script, stop_file):
     m = start(client, monitors, worker_script, stop_file, "watched", workers=2)
     wait_for(lambda: m.phase == "Running", what="Running")
-    wait_for(lambda: [(r["role"], r["index"], r["phase"]) for r in m.replica_rows]
-               == [("Master", 0, "Running"), ("Worker", 0, "Running")], what="replica rows")
-    assert all(set(r) == {"role", "index", "phase", "restarts", "node", "reason"}
-               for r in m.replica_rows)
+    wait_for(
+        lambda: (
+            [(r["role"], r["index"], r["phase"]) for r in m.replica_rows]
+            == [("Master", 0, "Running"), ("Worker", 0, "Running")]
+        ),
+        what="replica rows",
+    )
+    assert all(
+        set(r) == {"role", "index", "phase", "restarts", "node", "reason"} for r in m.replica_rows
+    )
     assert "Running" in m.header.value and "live" in m.header.value
     assert "Created" in m.timeline.value and "Running" in m.timeline.value
     assert "<td" in m.replica_table.value and "Worker" in m.replica_table.value
@@ -74,7 +84,7 @@ def test_log_replica_selector_sends_deltas(client, monitors, worker_script, stop
     assert "hello from rank 0" not in m.log_view.lines
     wait_for(lambda: len([s for s in sent if s["type"] == "append"]) >= 2, what="deltas")
     reset_at = max(i for i, s in enumerate(sent) if s["type"] == "reset")
-    deltas = [s for s in sent[reset_at + 1:] if s["type"] == "append"]
+    deltas = [s for s in sent[reset_at + 1 :] if s["type"] == "append"]
     assert deltas, sent
     # Deltas carry only new lines: none repeats what the reset or an earlier delta sent.
     shipped = sent[reset_at]["lines"] + [line for d in deltas for line in d["lines"]]
@@ -120,7 +130,7 @@ def test_controls_scale_suspend_resume_delete(client, monitors, worker_script, s
 def test_failed_action_shows_the_message(client, monitors, worker_script, stop_file):
     m = start(client, monitors, worker_script, stop_file, "bad")
     future = m.scale(0)
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidSpecError):
         future.result(30)
     assert "workers must be a whole number &gt;= 1, not 0" in m.message.value
     assert client.get("bad").workers == 1

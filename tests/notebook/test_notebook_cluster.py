@@ -40,14 +40,28 @@ def user_kubeconfig(path, cluster, api, namespace: str) -> str:
     """A kubeconfig as a notebook user would hold: their token, their namespace."""
     token = api.configuration.api_key["authorization"]
     ca = api.configuration.ssl_ca_cert
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "notebook",
-        "clusters": [{"name": "test", "cluster": {"server": cluster.api_server,
-                                                  "certificate-authority": str(ca)}}],
-        "users": [{"name": "notebook", "user": {"token": token}}],
-        "contexts": [{"name": "notebook", "context": {"cluster": "test", "user": "notebook",
-                                                      "namespace": namespace}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "notebook",
+                "clusters": [
+                    {
+                        "name": "test",
+                        "cluster": {"server": cluster.api_server, "certificate-authority": str(ca)},
+                    }
+                ],
+                "users": [{"name": "notebook", "user": {"token": token}}],
+                "contexts": [
+                    {
+                        "name": "notebook",
+                        "context": {"cluster": "test", "user": "notebook", "namespace": namespace},
+                    }
+                ],
+            }
+        )
+    )
     return str(path)
 
 
@@ -62,19 +76,24 @@ def test_notebook_cluster_job(tmp_path, cluster, admin_api, make_user):
         nbformat.v4.new_code_cell(CELL),
         nbformat.v4.new_code_cell("%kftrain logs ddp --cluster"),
         nbformat.v4.new_code_cell("%kftrain list --cluster"),
-        nbformat.v4.new_code_cell(f"%kftrain list --cluster --namespace {bob.namespace}",
-                                  metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell(
+            f"%kftrain list --cluster --namespace {bob.namespace}",
+            metadata={"tags": ["raises-exception"]},
+        ),
         nbformat.v4.new_code_cell("%kftrain delete ddp --cluster"),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
     env.update(KUBECONFIG=kubeconfig, JUPYTER_KF_IMAGE=IMAGE)
-    runner = NotebookClient(nb, timeout=180, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    runner = NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     runner.execute(env=env)
 
     submit, logs, listing, forbidden, delete = nb.cells[1:]
     text = "".join(_text(o) for o in submit.outputs)
-    assert f"submitted PyTorchJob ddp (2 workers, kubernetes/{alice.namespace}); waiting" in text, text
+    assert f"submitted PyTorchJob ddp (2 workers, kubernetes/{alice.namespace}); waiting" in text, (
+        text
+    )
     assert f"PyTorchJob ddp (kubernetes/{alice.namespace}): Succeeded" in text, text
     result = next(o for o in submit.outputs if o.output_type == "execute_result")
     assert "application/vnd.jupyter.widget-view+json" in result.data

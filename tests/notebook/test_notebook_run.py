@@ -62,11 +62,13 @@ def test_notebook_ddp_job(tmp_path, jkf_home, client):
         nbformat.v4.new_code_cell(DDP_CELL),
         nbformat.v4.new_code_cell("%kftrain logs ddp"),
         nbformat.v4.new_code_cell("%kftrain list"),
-        nbformat.v4.new_code_cell("%kftrain status no-such-job",
-                                  metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell(
+            "%kftrain status no-such-job", metadata={"tags": ["raises-exception"]}
+        ),
     ]
-    runner = NotebookClient(nb, timeout=240, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    runner = NotebookClient(
+        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     runner.execute(env={**os.environ, "JUPYTER_KF_HOME": str(jkf_home)})
 
     submit, logs, listing, bad = nb.cells[1:]

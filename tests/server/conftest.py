@@ -76,9 +76,15 @@ def api(jp_fetch, jp_base_url):
     """``await api("GET", "jobs", ...)``: a request under /kf/api/, never raising on an
     error status, and checked against openapi.yaml."""
 
-    async def call(method: str, *parts: str, body: Any = None, raw: bytes | None = None,
-                   params: dict | None = None, headers: dict | None = None,
-                   check: bool = True) -> Reply:
+    async def call(
+        method: str,
+        *parts: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        params: dict | None = None,
+        headers: dict | None = None,
+        check: bool = True,
+    ) -> Reply:
         kwargs: dict[str, Any] = {"method": method, "raise_error": False}
         if raw is not None:
             kwargs["body"] = raw
@@ -86,8 +92,7 @@ def api(jp_fetch, jp_base_url):
             kwargs["body"] = json.dumps(body)
         elif method in ("POST", "PUT", "PATCH"):
             kwargs["body"] = b""
-        response = await jp_fetch("kf", "api", *parts, params=params, headers=headers,
-                                  **kwargs)
+        response = await jp_fetch("kf", "api", *parts, params=params, headers=headers, **kwargs)
         reply = Reply(response.code, response.headers, response.body or b"")
         if check:
             path = "/" + "/".join(("kf", "api", *parts))

@@ -59,7 +59,8 @@ def check(method: str, path: str, status: int, headers: Any, body: bytes) -> Non
     responses = operation["responses"]
     assert str(status) in responses, (
         f"{method} {path} answered {status}, which openapi.yaml does not list "
-        f"({sorted(responses)}): {body[:300]!r}")
+        f"({sorted(responses)}): {body[:300]!r}"
+    )
     response = _resolve(responses[str(status)])
     for name in response.get("headers", {}):
         assert headers.get(name), f"{method} {path} {status}: no {name} header"
@@ -69,9 +70,9 @@ def check(method: str, path: str, status: int, headers: Any, body: bytes) -> Non
         return
     media, spec = next(iter(content.items()))
     assert headers.get("Content-Type", "").startswith(media), (
-        f"{method} {path} {status}: Content-Type {headers.get('Content-Type')}, not {media}")
+        f"{method} {path} {status}: Content-Type {headers.get('Content-Type')}, not {media}"
+    )
     if media != "application/json":
         return
     schema = {**_json_schema(spec["schema"]), "components": _components()}
-    jsonschema.validate(json.loads(body) if body else None, schema,
-                        cls=jsonschema.Draft7Validator)
+    jsonschema.validate(json.loads(body) if body else None, schema, cls=jsonschema.Draft7Validator)

@@ -43,15 +43,18 @@ def test_every_route_is_covered_here():
 
 @pytest.mark.parametrize(("method", "parts"), ROUTES)
 async def test_unauthenticated_requests_are_refused(api, method, parts):
-    reply = await api(method, *parts, body={"workers": 1} if method == "POST" else None,
-                      headers={"Authorization": ""})
+    reply = await api(
+        method,
+        *parts,
+        body={"workers": 1} if method == "POST" else None,
+        headers={"Authorization": ""},
+    )
     assert reply.status == 403
 
 
 async def test_unauthenticated_websocket_is_refused(jp_ws_fetch, api, local):
     with pytest.raises(HTTPClientError) as info:
-        await jp_ws_fetch("kf", "api", "jobs", "j", "logs", "follow",
-                          headers={"Authorization": ""})
+        await jp_ws_fetch("kf", "api", "jobs", "j", "logs", "follow", headers={"Authorization": ""})
     assert info.value.code == 403
 
 
@@ -82,9 +85,13 @@ async def _login(jp_serverapp, base):
     xsrf = cookies["_xsrf"]
     token = jp_serverapp.identity_provider.token
     reply = await client.fetch(
-        base + "login", method="POST", follow_redirects=False, raise_error=False,
+        base + "login",
+        method="POST",
+        follow_redirects=False,
+        raise_error=False,
         body=urllib.parse.urlencode({"_xsrf": xsrf, "password": token}),
-        headers={"Cookie": f"_xsrf={xsrf}"})
+        headers={"Cookie": f"_xsrf={xsrf}"},
+    )
     assert reply.code == 302, reply.body
     for header in reply.headers.get_list("Set-Cookie"):
         name, _, rest = header.partition("=")
@@ -95,9 +102,14 @@ async def _login(jp_serverapp, base):
         headers = {"Cookie": cookie}
         if with_xsrf:
             headers["X-XSRFToken"] = xsrf
-        return await client.fetch(base + path, method=method, headers=headers,
-                                  body=None if body is None else json.dumps(body),
-                                  raise_error=False, allow_nonstandard_methods=True)
+        return await client.fetch(
+            base + path,
+            method=method,
+            headers=headers,
+            body=None if body is None else json.dumps(body),
+            raise_error=False,
+            allow_nonstandard_methods=True,
+        )
 
     return fetch
 
@@ -111,10 +123,12 @@ async def test_xsrf_is_required_on_state_changing_requests(login, local):
     refused = await cookie_session("POST", "kf/api/jobs", with_xsrf=False, body=body)
     assert refused.code == 403 and b"_xsrf" in refused.body
     assert local.list() == []
-    for method, path, payload in [("DELETE", "kf/api/jobs/viaform", None),
-                                  ("POST", "kf/api/jobs/viaform/scale", {"workers": 2}),
-                                  ("POST", "kf/api/jobs/viaform/suspend", {}),
-                                  ("POST", "kf/api/jobs/viaform/resume", {})]:
+    for method, path, payload in [
+        ("DELETE", "kf/api/jobs/viaform", None),
+        ("POST", "kf/api/jobs/viaform/scale", {"workers": 2}),
+        ("POST", "kf/api/jobs/viaform/suspend", {}),
+        ("POST", "kf/api/jobs/viaform/resume", {}),
+    ]:
         assert (await cookie_session(method, path, with_xsrf=False, body=payload)).code == 403
     # With the token from the _xsrf cookie (what ServerConnection sends), it goes through.
     accepted = await cookie_session("POST", "kf/api/jobs", with_xsrf=True, body=body)
@@ -132,8 +146,10 @@ class ReadOnlyKF(Authorizer):
 class TestReadOnlyRole:
     @pytest.fixture
     def jp_server_config(self, jp_server_config):
-        return {**jp_server_config,
-                "ServerApp": {**jp_server_config["ServerApp"], "authorizer_class": ReadOnlyKF}}
+        return {
+            **jp_server_config,
+            "ServerApp": {**jp_server_config["ServerApp"], "authorizer_class": ReadOnlyKF},
+        }
 
     @pytest.mark.parametrize(("method", "parts"), ROUTES)
     async def test_reads_allowed_writes_refused(self, api, local, method, parts):
@@ -149,4 +165,3 @@ class TestReadOnlyRole:
         messages = [json.loads(await ws.read_message()) for _ in range(2)]
         assert messages == [{"type": "lines", "lines": ["hello"]}, {"type": "end"}]
         ws.close()
-

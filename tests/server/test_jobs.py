@@ -15,8 +15,11 @@ async def phase(api, name: str) -> str:
 
 
 async def launch(api, name: str, cell: str = QUICK, workers: int = 2, **fields):
-    reply = await api("POST", "jobs", body={"name": name, "framework": "pytorch",
-                                            "workers": workers, "cell": cell, **fields})
+    reply = await api(
+        "POST",
+        "jobs",
+        body={"name": name, "framework": "pytorch", "workers": workers, "cell": cell, **fields},
+    )
     assert reply.status == 201, reply.body
     return reply
 
@@ -56,7 +59,11 @@ async def test_create_run_and_read_a_two_worker_job(api, local, jp_base_url):
     logs = (await api("GET", "jobs", "two", "logs")).json
     assert logs["lines"][0] == "rank 0 of 2"
     logs = (await api("GET", "jobs", "two", "logs", params={"replica": "worker-0"})).json
-    assert logs == {"name": "two", "replica": "worker-0", "lines": ["rank 1 of 2", "epoch=1 loss=0.5"]}
+    assert logs == {
+        "name": "two",
+        "replica": "worker-0",
+        "lines": ["rank 1 of 2", "epoch=1 loss=0.5"],
+    }
     tail = (await api("GET", "jobs", "two", "logs", params={"tail_lines": "1"})).json
     assert tail["lines"] == ["epoch=1 loss=0.5"]
 
@@ -82,9 +89,17 @@ async def test_create_from_a_script_under_the_root(api, jp_root_dir, local):
     (jp_root_dir / "exp").mkdir()
     (jp_root_dir / "exp" / "helper.py").write_text("VALUE = 42\n")
     (jp_root_dir / "exp" / "train.py").write_text("import helper\nprint('value', helper.VALUE)\n")
-    reply = await api("POST", "jobs", body={"name": "scripted", "workers": 1,
-                                            "script": "exp/train.py", "args": ["--x"],
-                                            "profile": "small"})
+    reply = await api(
+        "POST",
+        "jobs",
+        body={
+            "name": "scripted",
+            "workers": 1,
+            "script": "exp/train.py",
+            "args": ["--x"],
+            "profile": "small",
+        },
+    )
     assert reply.status == 201, reply.body
     spec = reply.json["spec"]
     assert spec["code"]["filename"] == "train.py" and spec["code"]["args"] == ["--x"]
@@ -97,27 +112,33 @@ async def test_create_from_a_script_under_the_root(api, jp_root_dir, local):
 async def test_cell_imports_travel_from_the_notebook_folder(api, jp_root_dir, local):
     (jp_root_dir / "nb").mkdir()
     (jp_root_dir / "nb" / "util.py").write_text("X = 1\n")
-    reply = await api("POST", "jobs", body={"name": "celljob", "cell": "import util\n",
-                                            "notebook": "nb/analysis.ipynb"})
+    reply = await api(
+        "POST",
+        "jobs",
+        body={"name": "celljob", "cell": "import util\n", "notebook": "nb/analysis.ipynb"},
+    )
     assert reply.status == 201
     assert reply.json["spec"]["code"]["files"] == {"util.py": "X = 1\n"}
 
 
-@pytest.mark.parametrize(("body", "status", "words"), [
-    (b"{not json", 400, "not JSON"),
-    (b"[1, 2]", 400, "JSON object"),
-    (b"", 400, "JSON object"),
-    ({"name": "x", "cell": "1", "args": "no"}, 400, "args must be a list"),
-    ({"name": "x", "script": 3}, 400, "script must be a string"),
-    ({"name": "x", "cell": 3}, 400, "cell must be a string"),
-    ({"name": "Bad_Name", "colour": "red", "workers": 0}, 422, "problems"),
-    ({"name": "x", "script": "../../etc/passwd"}, 422, "outside the server's root"),
-    ({"name": "x", "script": "missing.py"}, 422, "no script"),
-    ({"name": "x", "script": "a.py", "cell": "1"}, 422, "not both"),
-    ({"name": "x", "cell": "1", "profile": "huge"}, 422, "unknown profile"),
-    ({"name": "x", "cell": "1", "workers": 9}, 422, "at most 8"),
-    ({"name": "x", "framework": "caffe"}, 422, "caffe"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (b"{not json", 400, "not JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b"", 400, "JSON object"),
+        ({"name": "x", "cell": "1", "args": "no"}, 400, "args must be a list"),
+        ({"name": "x", "script": 3}, 400, "script must be a string"),
+        ({"name": "x", "cell": 3}, 400, "cell must be a string"),
+        ({"name": "Bad_Name", "colour": "red", "workers": 0}, 422, "problems"),
+        ({"name": "x", "script": "../../etc/passwd"}, 422, "outside the server's root"),
+        ({"name": "x", "script": "missing.py"}, 422, "no script"),
+        ({"name": "x", "script": "a.py", "cell": "1"}, 422, "not both"),
+        ({"name": "x", "cell": "1", "profile": "huge"}, 422, "unknown profile"),
+        ({"name": "x", "cell": "1", "workers": 9}, 422, "at most 8"),
+        ({"name": "x", "framework": "caffe"}, 422, "caffe"),
+    ],
+)
 async def test_create_refuses_bad_bodies(api, body, status, words):
     raw = body if isinstance(body, bytes) else None
     reply = await api("POST", "jobs", body=None if raw is not None else body, raw=raw)
@@ -148,9 +169,15 @@ async def test_scale_suspend_resume_a_running_job(api, local):
     assert reply.json["workers"] == 3
     assert reply.json["spec"]["replicas"] == {"Master": 1, "Worker": 2}
 
-    for bad, status in [({"workers": "3"}, 400), ({"workers": True}, 400), ({}, 400),
-                        ({"workers": 2, "x": 1}, 400), ([3], 400), ({"workers": 0}, 422),
-                        ({"workers": 99}, 422)]:
+    for bad, status in [
+        ({"workers": "3"}, 400),
+        ({"workers": True}, 400),
+        ({}, 400),
+        ({"workers": 2, "x": 1}, 400),
+        ([3], 400),
+        ({"workers": 0}, 422),
+        ({"workers": 99}, 422),
+    ]:
         reply = await api("POST", "jobs", "slow", "scale", body=bad)
         assert reply.status == status, (bad, reply.body)
 
@@ -178,22 +205,28 @@ async def test_delete(api, local):
     assert local.list() == []
 
 
-@pytest.mark.parametrize(("method", "parts", "body"), [
-    ("GET", ("jobs", "nope"), None),
-    ("DELETE", ("jobs", "nope"), None),
-    ("POST", ("jobs", "nope", "scale"), {"workers": 2}),
-    ("POST", ("jobs", "nope", "suspend"), None),
-    ("POST", ("jobs", "nope", "resume"), None),
-    ("GET", ("jobs", "nope", "logs"), None),
-    ("GET", ("jobs", "nope", "events"), None),
-    ("GET", ("jobs", "nope", "metrics"), None),
-    ("GET", ("jobs", "Not A Name!"), None),
-])
+@pytest.mark.parametrize(
+    ("method", "parts", "body"),
+    [
+        ("GET", ("jobs", "nope"), None),
+        ("DELETE", ("jobs", "nope"), None),
+        ("POST", ("jobs", "nope", "scale"), {"workers": 2}),
+        ("POST", ("jobs", "nope", "suspend"), None),
+        ("POST", ("jobs", "nope", "resume"), None),
+        ("GET", ("jobs", "nope", "logs"), None),
+        ("GET", ("jobs", "nope", "events"), None),
+        ("GET", ("jobs", "nope", "metrics"), None),
+        ("GET", ("jobs", "Not A Name!"), None),
+    ],
+)
 async def test_unknown_jobs_are_404(api, method, parts, body):
     reply = await api(method, *parts, body=body)
     assert reply.status == 404
-    assert reply.json["reason"] == "NotFoundError" and "nope" in reply.json["message"] or \
-        "Not A Name" in reply.json["message"]
+    assert (
+        reply.json["reason"] == "NotFoundError"
+        and "nope" in reply.json["message"]
+        or "Not A Name" in reply.json["message"]
+    )
 
 
 async def test_logs_errors(api, local):
@@ -222,6 +255,10 @@ def test_openapi_documents_exactly_the_routes():
         for verb in ("get", "post", "delete", "put", "patch"):
             if verb in vars(handler):
                 served.add((path, verb))
-    documented = {(path, verb) for path, item in document()["paths"].items()
-                  for verb in item if verb in ("get", "post", "delete", "put", "patch")}
+    documented = {
+        (path, verb)
+        for path, item in document()["paths"].items()
+        for verb in item
+        if verb in ("get", "post", "delete", "put", "patch")
+    }
     assert served == documented

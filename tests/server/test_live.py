@@ -46,16 +46,25 @@ async def test_job_changes_arrive_on_the_event_bus(started, jp_ws_fetch, api, lo
     event = await next_job_event(ws)
     while event["type"] != "DELETED":
         event = await next_job_event(ws)
-    assert event == {"schema_id": JOB_EVENT_SCHEMA, "type": "DELETED", "name": "evt",
-                     "namespace": "local", "phase": "", "job": None}
+    assert event == {
+        "schema_id": JOB_EVENT_SCHEMA,
+        "type": "DELETED",
+        "name": "evt",
+        "namespace": "local",
+        "phase": "",
+        "job": None,
+    }
     ws.close()
 
 
 async def test_follow_a_replica_log_to_its_end(jp_ws_fetch, api, local):
-    cell = "import time\nfor i in range(6):\n    print('line', i, flush=True)\n    time.sleep(0.2)\n"
+    cell = (
+        "import time\nfor i in range(6):\n    print('line', i, flush=True)\n    time.sleep(0.2)\n"
+    )
     await api("POST", "jobs", body={"name": "tail", "workers": 2, "cell": cell})
-    ws = await jp_ws_fetch("kf", "api", "jobs", "tail", "logs", "follow",
-                           params={"replica": "worker-0"})
+    ws = await jp_ws_fetch(
+        "kf", "api", "jobs", "tail", "logs", "follow", params={"replica": "worker-0"}
+    )
     lines, batches = [], 0
     while True:
         message = json.loads(await asyncio.wait_for(ws.read_message(), 60))
@@ -70,11 +79,15 @@ async def test_follow_a_replica_log_to_its_end(jp_ws_fetch, api, local):
 
 
 async def test_follow_starts_with_the_tail(jp_ws_fetch, api, local):
-    await api("POST", "jobs", body={"name": "short", "workers": 1,
-                                    "cell": "for i in range(50):\n    print(i)\n"})
+    await api(
+        "POST",
+        "jobs",
+        body={"name": "short", "workers": 1, "cell": "for i in range(50):\n    print(i)\n"},
+    )
     local.wait("short", timeout=60)
-    ws = await jp_ws_fetch("kf", "api", "jobs", "short", "logs", "follow",
-                           params={"tail_lines": "3"})
+    ws = await jp_ws_fetch(
+        "kf", "api", "jobs", "short", "logs", "follow", params={"tail_lines": "3"}
+    )
     first = json.loads(await ws.read_message())
     assert first == {"type": "lines", "lines": ["47", "48", "49"]}
     assert json.loads(await ws.read_message()) == {"type": "end"}
@@ -89,11 +102,14 @@ async def test_closing_the_socket_early_is_fine(jp_ws_fetch, api, local):
     assert (await api("GET", "jobs", "long")).status == 200  # the server is still fine
 
 
-@pytest.mark.parametrize(("name", "params", "status"), [
-    ("nope", {}, 404),
-    ("known", {"replica": "worker-9"}, 404),
-    ("known", {"tail_lines": "x"}, 400),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "status"),
+    [
+        ("nope", {}, 404),
+        ("known", {"replica": "worker-9"}, 404),
+        ("known", {"tail_lines": "x"}, 400),
+    ],
+)
 async def test_follow_refuses_bad_requests(jp_ws_fetch, local, name, params, status):
     local.submit(name="known", framework="pytorch", workers=1, cell=QUICK)
     with pytest.raises(HTTPClientError) as info:
@@ -106,23 +122,31 @@ class TestUnavailableBackend:
 
     @pytest.fixture
     def jp_server_config(self, jp_server_config):
-        return {**jp_server_config,
-                "JupyterKF": {**jp_server_config["JupyterKF"], "backend": "no-such-backend",
-                              "backend_options": {}}}
+        return {
+            **jp_server_config,
+            "JupyterKF": {
+                **jp_server_config["JupyterKF"],
+                "backend": "no-such-backend",
+                "backend_options": {},
+            },
+        }
 
     async def test_config_says_why(self, api):
         config = (await api("GET", "config")).json
         assert config["available"] is False and config["backend"] is None
         assert "no-such-backend" in config["message"]
 
-    @pytest.mark.parametrize(("method", "parts", "body"), [
-        ("GET", ("jobs",), None),
-        ("POST", ("jobs",), {"name": "x", "cell": "1"}),
-        ("GET", ("jobs", "x"), None),
-        ("DELETE", ("jobs", "x"), None),
-        ("POST", ("jobs", "x", "scale"), {"workers": 2}),
-        ("GET", ("jobs", "x", "logs"), None),
-    ])
+    @pytest.mark.parametrize(
+        ("method", "parts", "body"),
+        [
+            ("GET", ("jobs",), None),
+            ("POST", ("jobs",), {"name": "x", "cell": "1"}),
+            ("GET", ("jobs", "x"), None),
+            ("DELETE", ("jobs", "x"), None),
+            ("POST", ("jobs", "x", "scale"), {"workers": 2}),
+            ("GET", ("jobs", "x", "logs"), None),
+        ],
+    )
     async def test_routes_answer_503(self, api, method, parts, body):
         reply = await api(method, *parts, body=body)
         assert reply.status == 503

@@ -18,8 +18,10 @@ import pytest
 
 from .conftest import SLOW
 
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_headers_conformance,response_schema_conformance,negative_data_rejection")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_headers_conformance,response_schema_conformance,negative_data_rejection"
+)
 ST = Path(sys.executable).with_name("st")
 
 
@@ -37,19 +39,35 @@ def server(tmp_path, jkf_home):
     (root / "train.py").write_text("print('hello')\n")
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         '--ServerApp.jpserver_extensions={"jupyter_kf": True}',
-         "--JupyterKF.backend=local", "--JupyterKF.max_replicas=2"],
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "JUPYTER_KF_HOME": str(jkf_home),
-             "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")})
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            '--ServerApp.jpserver_extensions={"jupyter_kf": True}',
+            "--JupyterKF.backend=local",
+            "--JupyterKF.max_replicas=2",
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            "JUPYTER_KF_HOME": str(jkf_home),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        },
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            request = urllib.request.Request(f"{url}/kf/api/config",
-                                             headers={"Authorization": f"token {token}"})
+            request = urllib.request.Request(
+                f"{url}/kf/api/config", headers={"Authorization": f"token {token}"}
+            )
             urllib.request.urlopen(request, timeout=5).read()
             break
         except OSError:
@@ -69,12 +87,35 @@ def test_schemathesis_finds_nothing(server, local, tmp_path):
     # A running job under the name the document's examples use, so those reach real jobs.
     local.submit(name="demo", framework="pytorch", workers=2, cell=SLOW)
     proc = subprocess.run(
-        [str(ST), "run", f"{url}/kf/api/spec.yaml", "-H", f"Authorization: token {token}",
-         "--checks", CHECKS, "--max-examples", "25",
-         "--phases", "examples,coverage,fuzzing,stateful", "--seed", "7",
-         "--generation-allow-x00", "false", "--generation-database", "none",
-         "--workers", "1", "--request-timeout", "60", "--no-color"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        [
+            str(ST),
+            "run",
+            f"{url}/kf/api/spec.yaml",
+            "-H",
+            f"Authorization: token {token}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "25",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--seed",
+            "7",
+            "--generation-allow-x00",
+            "false",
+            "--generation-database",
+            "none",
+            "--workers",
+            "1",
+            "--request-timeout",
+            "60",
+            "--no-color",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", output)

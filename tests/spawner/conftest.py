@@ -41,8 +41,13 @@ def hub_factory(cluster, node_side, tmp_path) -> Iterator:
 
     def factory(*, start: bool = True, **kwargs) -> Hub:
         hub_id = f"t{uuid.uuid4().hex[:8]}"
-        hub = Hub(tmp_path / f"hub-{len(hubs)}", str(cluster.kubeconfig), hub_id=hub_id,
-                  prefix=f"{hub_id}-", **kwargs)
+        hub = Hub(
+            tmp_path / f"hub-{len(hubs)}",
+            str(cluster.kubeconfig),
+            hub_id=hub_id,
+            prefix=f"{hub_id}-",
+            **kwargs,
+        )
         hubs.append(hub)
         if start:
             hub.start()
@@ -57,18 +62,22 @@ def hub_factory(cluster, node_side, tmp_path) -> Iterator:
             for ns in core.list_namespace(label_selector=selector).items:
                 core.delete_namespace(ns.metadata.name)
             for pod in core.list_pod_for_all_namespaces(label_selector=selector).items:
-                core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
-                                           grace_period_seconds=0)
+                core.delete_namespaced_pod(
+                    pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0
+                )
             for pv in core.list_persistent_volume().items:
                 ref = pv.spec.claim_ref
-                if ref is not None and ref.namespace and ref.namespace.startswith(hub.settings["prefix"]):
+                if (
+                    ref is not None
+                    and ref.namespace
+                    and ref.namespace.startswith(hub.settings["prefix"])
+                ):
                     core.delete_persistent_volume(pv.metadata.name)
 
 
 @pytest.fixture
 def hub(hub_factory) -> Hub:
     return hub_factory()
-
 
 
 def artifacts_dir() -> Path:

@@ -71,7 +71,7 @@ class _Loop(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self.loop()
-            except Exception:  # noqa: BLE001 - API server away: try again
+            except Exception:
                 self.stopping.wait(1.0)
 
     def loop(self) -> None:  # pragma: no cover - overridden
@@ -90,10 +90,14 @@ class Provisioner(_Loop):
         self.made: set[str] = set()
 
     def ensure_class(self) -> None:
-        body = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                "metadata": {"name": STORAGE_CLASS},
-                "provisioner": "kubernetes.io/no-provisioner",
-                "volumeBindingMode": "Immediate", "reclaimPolicy": "Delete"}
+        body = {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": STORAGE_CLASS},
+            "provisioner": "kubernetes.io/no-provisioner",
+            "volumeBindingMode": "Immediate",
+            "reclaimPolicy": "Delete",
+        }
         with contextlib.suppress(client.ApiException):
             self.storage.create_storage_class(body)
 
@@ -103,8 +107,11 @@ class Provisioner(_Loop):
         for pvc in listing.items:
             self._provide(pvc)
         rv = listing.metadata.resource_version
-        for event in watch.Watch().stream(self.core.list_persistent_volume_claim_for_all_namespaces,
-                                          resource_version=rv, timeout_seconds=60):
+        for event in watch.Watch().stream(
+            self.core.list_persistent_volume_claim_for_all_namespaces,
+            resource_version=rv,
+            timeout_seconds=60,
+        ):
             if self.stopping.is_set():
                 return
             if event["type"] in ("ADDED", "MODIFIED"):
@@ -119,14 +126,19 @@ class Provisioner(_Loop):
             return
         path = self.root / ns / name
         path.mkdir(parents=True, exist_ok=True)
-        body = {"apiVersion": "v1", "kind": "PersistentVolume",
-                "metadata": {"name": pv_name, "labels": {"jupyter-kf.test/provisioned": "true"}},
-                "spec": {"capacity": {"storage": pvc.spec.resources.requests["storage"]},
-                         "accessModes": pvc.spec.access_modes,
-                         "storageClassName": STORAGE_CLASS,
-                         "persistentVolumeReclaimPolicy": "Delete",
-                         "hostPath": {"path": str(path)},
-                         "claimRef": {"namespace": ns, "name": name, "uid": pvc.metadata.uid}}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": pv_name, "labels": {"jupyter-kf.test/provisioned": "true"}},
+            "spec": {
+                "capacity": {"storage": pvc.spec.resources.requests["storage"]},
+                "accessModes": pvc.spec.access_modes,
+                "storageClassName": STORAGE_CLASS,
+                "persistentVolumeReclaimPolicy": "Delete",
+                "hostPath": {"path": str(path)},
+                "claimRef": {"namespace": ns, "name": name, "uid": pvc.metadata.uid},
+            },
+        }
         try:
             self.core.create_persistent_volume(body)
         except client.ApiException as exc:
@@ -157,10 +169,12 @@ class LightListener:
                 if length:
                     await reader.readexactly(length)
                 body = b'{"version": "stand-in"}'
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
                 await writer.drain()
-        except Exception:  # noqa: BLE001 - client went away
+        except Exception:
             pass
         finally:
             writer.close()
@@ -170,6 +184,7 @@ class LightListener:
 
         async def start():
             return await asyncio.start_server(self._handle, host, port, reuse_address=True)
+
         self.servers[key] = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
 
     def remove(self, key: str) -> None:
@@ -181,8 +196,14 @@ class LightListener:
 class Kubelet(_Loop):
     """Runs jupyterhub-singleuser for each Running hub pod (see the module doc)."""
 
-    def __init__(self, api: client.ApiClient, volumes: Path, logs: Path, light: bool = False,
-                 listener: LightListener | None = None):
+    def __init__(
+        self,
+        api: client.ApiClient,
+        volumes: Path,
+        logs: Path,
+        light: bool = False,
+        listener: LightListener | None = None,
+    ):
         super().__init__("test-kubelet")
         self.listener = listener  # all pods answered in-process (benchmarks)
         self.selector = MANAGED
@@ -204,10 +225,12 @@ class Kubelet(_Loop):
             gone = [k for k in self.procs if k not in seen]
         for key in gone:
             self._kill(key)
-        for event in watch.Watch().stream(self.core.list_pod_for_all_namespaces,
-                                          label_selector=self.selector,
-                                          resource_version=listing.metadata.resource_version,
-                                          timeout_seconds=60):
+        for event in watch.Watch().stream(
+            self.core.list_pod_for_all_namespaces,
+            label_selector=self.selector,
+            resource_version=listing.metadata.resource_version,
+            timeout_seconds=60,
+        ):
             if self.stopping.is_set():
                 return
             pod = event["object"]
@@ -258,7 +281,9 @@ class Kubelet(_Loop):
         home = self.logs / "scratch" / key
         for vol in pod.spec.volumes or []:
             if vol.persistent_volume_claim:
-                home = self.volumes / pod.metadata.namespace / vol.persistent_volume_claim.claim_name
+                home = (
+                    self.volumes / pod.metadata.namespace / vol.persistent_volume_claim.claim_name
+                )
         home.mkdir(parents=True, exist_ok=True)
         env["HOME"] = str(home)
         env["JUPYTER_KF_HOME"] = str(home / ".jkf")
@@ -267,7 +292,8 @@ class Kubelet(_Loop):
         image_config = self.logs / "image-config"
         image_config.mkdir(parents=True, exist_ok=True)
         (image_config / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"allow_root": True}}))
+            json.dumps({"ServerApp": {"allow_root": True}})
+        )
         env["JUPYTER_CONFIG_DIR"] = str(image_config)
         env["JUPYTER_RUNTIME_DIR"] = str(home / ".runtime")
         command = list(container.command or []) + list(container.args or [])
@@ -275,8 +301,14 @@ class Kubelet(_Loop):
             command = [sys.executable, str(Path(__file__).with_name("light_server.py"))]
         exe = shutil.which(command[0], path=env["PATH"]) or command[0]
         log = open(self.logs / f"{key.replace('/', '_')}.log", "ab")
-        proc = subprocess.Popen([exe, *command[1:]], env=env, cwd=home, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [exe, *command[1:]],
+            env=env,
+            cwd=home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         with self.lock:
             self.procs[key] = (pod.metadata.uid, proc)
@@ -322,7 +354,9 @@ c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allow_all = True
 """
 
-HUB_CONFIG = HUB_BASE + """
+HUB_CONFIG = (
+    HUB_BASE
+    + """
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.services = [{{"name": "tester", "api_token": settings["token"]}}]
@@ -356,25 +390,45 @@ def _pod_ip(spawner):
 
 c.Spawner.pre_spawn_hook = _pod_ip
 """
+)
 
 
 class Hub:
     """A real JupyterHub process with the spawner, talked to through its REST API."""
 
-    def __init__(self, workdir: Path, kubeconfig: str, *, hub_id: str, prefix: str,
-                 spawner: dict | None = None, hub: dict | None = None, start_timeout: int = 90):
+    def __init__(
+        self,
+        workdir: Path,
+        kubeconfig: str,
+        *,
+        hub_id: str,
+        prefix: str,
+        spawner: dict | None = None,
+        hub: dict | None = None,
+        start_timeout: int = 90,
+    ):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.token = secrets.token_hex(16)
         self.settings: dict[str, Any] = {
-            "port": free_port(), "hub_port": free_port(), "proxy_api_port": free_port(),
-            "chp": str(CHP_BIN / "configurable-http-proxy"), "token": self.token,
-            "kubeconfig": kubeconfig, "hub_id": hub_id, "prefix": prefix,
-            "spawner": spawner or {}, "hub": hub or {}, "start_timeout": start_timeout,
+            "port": free_port(),
+            "hub_port": free_port(),
+            "proxy_api_port": free_port(),
+            "chp": str(CHP_BIN / "configurable-http-proxy"),
+            "token": self.token,
+            "kubeconfig": kubeconfig,
+            "hub_id": hub_id,
+            "prefix": prefix,
+            "spawner": spawner or {},
+            "hub": hub or {},
+            "start_timeout": start_timeout,
             "debug": bool(os.environ.get("JKF_HUB_DEBUG")),
         }
-        (workdir / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
-            settings=json.dumps(self.settings), storage_class=STORAGE_CLASS, pod_ip=POD_IP))
+        (workdir / "jupyterhub_config.py").write_text(
+            HUB_CONFIG.format(
+                settings=json.dumps(self.settings), storage_class=STORAGE_CLASS, pod_ip=POD_IP
+            )
+        )
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.settings['port']}"
         self.api_url = f"http://127.0.0.1:{self.settings['hub_port']}/hub/api"
@@ -388,11 +442,19 @@ class Hub:
 
     def start(self, timeout: float = 60) -> None:
         self.starts += 1
-        env = {**os.environ, "PATH": f"{CHP_BIN}:{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        env = {
+            **os.environ,
+            "PATH": f"{CHP_BIN}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        }
         log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f",
-                                      "jupyterhub_config.py"], cwd=self.workdir, env=env,
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyterhub"), "-f", "jupyterhub_config.py"],
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -451,8 +513,9 @@ class Hub:
         from urllib.parse import quote
 
         body = {"user_options": options} if options is not None else {}
-        return self.api("POST", f"/users/{quote(user, safe='')}/servers/{quote(server, safe='')}",
-                        json=body)
+        return self.api(
+            "POST", f"/users/{quote(user, safe='')}/servers/{quote(server, safe='')}", json=body
+        )
 
     def server(self, user: str, server: str = "") -> dict | None:
         from urllib.parse import quote
@@ -472,7 +535,9 @@ class Hub:
                 # spawn failed (the hub dropped the server): say why
                 raise AssertionError(f"{user}/{server} is not spawning:\n{self.log_tail(30)}")
             time.sleep(0.5)
-        raise AssertionError(f"{user}/{server} not ready in {timeout} s: {last}\n{self.log_tail(40)}")
+        raise AssertionError(
+            f"{user}/{server} not ready in {timeout} s: {last}\n{self.log_tail(40)}"
+        )
 
     def stop_server(self, user: str, server: str = "", timeout: float = 60) -> None:
         from urllib.parse import quote
@@ -489,9 +554,12 @@ class Hub:
         from urllib.parse import quote
 
         events = []
-        with self.session.get(f"{self.api_url}/users/{quote(user, safe='')}/servers/"
-                              f"{quote(server, safe='')}/progress", stream=True,
-                              timeout=timeout) as r:
+        with self.session.get(
+            f"{self.api_url}/users/{quote(user, safe='')}/servers/"
+            f"{quote(server, safe='')}/progress",
+            stream=True,
+            timeout=timeout,
+        ) as r:
             r.raise_for_status()
             for line in r.iter_lines(decode_unicode=True):
                 if line and line.startswith("data:"):
@@ -506,9 +574,12 @@ class Hub:
         browser = requests.Session()
         browser.get(f"{self.url}/hub/login", timeout=30)
         xsrf = browser.cookies.get("_xsrf", "")
-        r = browser.post(f"{self.url}/hub/login", data={"username": user, "password": "x",
-                                                        "_xsrf": xsrf}, timeout=30,
-                         allow_redirects=False)
+        r = browser.post(
+            f"{self.url}/hub/login",
+            data={"username": user, "password": "x", "_xsrf": xsrf},
+            timeout=30,
+            allow_redirects=False,
+        )
         assert r.status_code == 302, r.text
         return browser
 

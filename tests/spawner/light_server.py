@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = b'{"version": "stand-in"}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

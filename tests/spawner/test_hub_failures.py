@@ -25,17 +25,38 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 def manual_node(node_side):
     core = client.CoreV1Api(node_side["api"])
     name = f"jkf-manual-{uuid.uuid4().hex[:6]}"
-    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    now = dt.datetime.now(dt.UTC).isoformat()
     res = {"cpu": "8", "memory": "32Gi", "pods": "110"}
-    core.create_node({"apiVersion": "v1", "kind": "Node",
-                      "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
-                                                            "jupyter-kf.test/manual": "true"}},
-                      "spec": {"taints": [{"key": "jupyter-kf.test/manual", "effect": "NoSchedule"}]}})
-    core.patch_node_status(name, {"status": {
-        "capacity": res, "allocatable": res,
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                        "message": "played by the test", "lastHeartbeatTime": now,
-                        "lastTransitionTime": now}]}})
+    core.create_node(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {"kubernetes.io/hostname": name, "jupyter-kf.test/manual": "true"},
+            },
+            "spec": {"taints": [{"key": "jupyter-kf.test/manual", "effect": "NoSchedule"}]},
+        }
+    )
+    core.patch_node_status(
+        name,
+        {
+            "status": {
+                "capacity": res,
+                "allocatable": res,
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "KubeletReady",
+                        "message": "played by the test",
+                        "lastHeartbeatTime": now,
+                        "lastTransitionTime": now,
+                    }
+                ],
+            }
+        },
+    )
     yield name
     core.delete_node(name)
 
@@ -54,38 +75,75 @@ def play_kubelet(core, ns: str, pod_name: str, reason: str, message: str, stop: 
             core.delete_namespaced_pod(pod_name, ns, grace_period_seconds=0)
             return
         if pod.spec.node_name and not reported:
-            now = dt.datetime.now(dt.timezone.utc).isoformat()
-            core.patch_namespaced_pod_status(pod_name, ns, {"status": {
-                "phase": "Pending",
-                "containerStatuses": [{"name": "notebook", "image": pod.spec.containers[0].image,
-                                       "imageID": "", "ready": False, "restartCount": 0,
-                                       "state": {"waiting": {"reason": reason, "message": message}}}]}})
-            core.create_namespaced_event(ns, {
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": {"generateName": f"{pod_name}."},
-                "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": ns,
-                                   "uid": pod.metadata.uid, "apiVersion": "v1"},
-                "reason": "Failed" if "Pull" in reason else "BackOff", "message": message,
-                "type": "Warning", "source": {"component": "kubelet", "host": pod.spec.node_name},
-                "firstTimestamp": now, "lastTimestamp": now, "count": 1})
+            now = dt.datetime.now(dt.UTC).isoformat()
+            core.patch_namespaced_pod_status(
+                pod_name,
+                ns,
+                {
+                    "status": {
+                        "phase": "Pending",
+                        "containerStatuses": [
+                            {
+                                "name": "notebook",
+                                "image": pod.spec.containers[0].image,
+                                "imageID": "",
+                                "ready": False,
+                                "restartCount": 0,
+                                "state": {"waiting": {"reason": reason, "message": message}},
+                            }
+                        ],
+                    }
+                },
+            )
+            core.create_namespaced_event(
+                ns,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Event",
+                    "metadata": {"generateName": f"{pod_name}."},
+                    "involvedObject": {
+                        "kind": "Pod",
+                        "name": pod_name,
+                        "namespace": ns,
+                        "uid": pod.metadata.uid,
+                        "apiVersion": "v1",
+                    },
+                    "reason": "Failed" if "Pull" in reason else "BackOff",
+                    "message": message,
+                    "type": "Warning",
+                    "source": {"component": "kubelet", "host": pod.spec.node_name},
+                    "firstTimestamp": now,
+                    "lastTimestamp": now,
+                    "count": 1,
+                },
+            )
             reported = True
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("reason,message", [
-    ("ErrImagePull", 'Failed to pull image "example.org/nope:1": not found'),
-    ("CrashLoopBackOff", "back-off 10s restarting failed container=notebook"),
-], ids=["image-pull", "crash-loop"])
+@pytest.mark.parametrize(
+    "reason,message",
+    [
+        ("ErrImagePull", 'Failed to pull image "example.org/nope:1": not found'),
+        ("CrashLoopBackOff", "back-off 10s restarting failed container=notebook"),
+    ],
+    ids=["image-pull", "crash-loop"],
+)
 def test_spawn_fails_fast_with_the_reason(hub_factory, node_side, manual_node, reason, message):
-    hub = hub_factory(start_timeout=120, spawner={
-        "node_selector": {"kubernetes.io/hostname": manual_node},
-        "tolerations": [{"key": "jupyter-kf.test/manual", "operator": "Exists"}]})
+    hub = hub_factory(
+        start_timeout=120,
+        spawner={
+            "node_selector": {"kubernetes.io/hostname": manual_node},
+            "tolerations": [{"key": "jupyter-kf.test/manual", "operator": "Exists"}],
+        },
+    )
     core = client.CoreV1Api(node_side["api"])
     hub.add_user("gina")
     ns = f"{hub.settings['prefix']}gina"
     stop = threading.Event()
-    kubelet = threading.Thread(target=play_kubelet, args=(core, ns, "jupyter-gina", reason, message, stop),
-                               daemon=True)
+    kubelet = threading.Thread(
+        target=play_kubelet, args=(core, ns, "jupyter-gina", reason, message, stop), daemon=True
+    )
     kubelet.start()
     started = time.monotonic()
     r = hub.spawn("gina")

@@ -10,36 +10,71 @@ import pytest
 from kubernetes import client
 
 from tests.waiting import wait_for
+
 from .harness import LIGHT_ANNOTATIONS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
 PROFILES = [
-    {"display_name": "Small CPU", "slug": "cpu", "default": True,
-     "overrides": {"cpu_limit": 1, "mem_limit": "1G"}},
-    {"display_name": "GPU", "slug": "gpu", "description": "for the ML group",
-     "allowed_groups": ["ml"],
-     "overrides": {"extra_resource_limits": {"nvidia.com/gpu": "1"}, "mem_limit": "2G",
-                   "node_selector": {"nvidia.com/gpu.present": "true"}},
-     "profile_options": {"size": {"display_name": "GPUs", "choices": {
-         "one": {"display_name": "1 GPU", "default": True, "overrides": {}},
-         "many": {"display_name": "8 GPUs (no such node)",
-                  "overrides": {"extra_resource_limits": {"nvidia.com/gpu": "8"}}}}},
-         "image": {"display_name": "Image", "choices": {
-             "torch": {"display_name": "PyTorch", "default": True,
-                       "overrides": {"image": "example.org/torch:1"}}},
-             "unlisted_choice": {"enabled": True, "display_name": "Other image",
-                                 "validation_regex": r"^example\.org/[a-z0-9./:-]+$",
-                                 "validation_message": "images come from example.org",
-                                 "overrides": {"image": "{value}"}}}}},
+    {
+        "display_name": "Small CPU",
+        "slug": "cpu",
+        "default": True,
+        "overrides": {"cpu_limit": 1, "mem_limit": "1G"},
+    },
+    {
+        "display_name": "GPU",
+        "slug": "gpu",
+        "description": "for the ML group",
+        "allowed_groups": ["ml"],
+        "overrides": {
+            "extra_resource_limits": {"nvidia.com/gpu": "1"},
+            "mem_limit": "2G",
+            "node_selector": {"nvidia.com/gpu.present": "true"},
+        },
+        "profile_options": {
+            "size": {
+                "display_name": "GPUs",
+                "choices": {
+                    "one": {"display_name": "1 GPU", "default": True, "overrides": {}},
+                    "many": {
+                        "display_name": "8 GPUs (no such node)",
+                        "overrides": {"extra_resource_limits": {"nvidia.com/gpu": "8"}},
+                    },
+                },
+            },
+            "image": {
+                "display_name": "Image",
+                "choices": {
+                    "torch": {
+                        "display_name": "PyTorch",
+                        "default": True,
+                        "overrides": {"image": "example.org/torch:1"},
+                    }
+                },
+                "unlisted_choice": {
+                    "enabled": True,
+                    "display_name": "Other image",
+                    "validation_regex": r"^example\.org/[a-z0-9./:-]+$",
+                    "validation_message": "images come from example.org",
+                    "overrides": {"image": "{value}"},
+                },
+            },
+        },
+    },
 ]
 
 
 @pytest.fixture
 def phub(hub_factory):
     # light stand-in servers: these tests are about the pod, not the Jupyter server
-    hub = hub_factory(spawner={"profile_list": PROFILES, "unschedulable_timeout": 15,
-                               "extra_annotations": LIGHT_ANNOTATIONS})
+    hub = hub_factory(
+        spawner={
+            "profile_list": PROFILES,
+            "unschedulable_timeout": 15,
+            "extra_annotations": LIGHT_ANNOTATIONS,
+        }
+    )
     hub.add_user("carol")
     hub.add_user("dave", groups=["ml"])
     return hub
@@ -49,8 +84,9 @@ def page(hub, user: str, method: str = "GET", data=None):
     browser = hub.login(user)
     if data is not None:
         data = {**data, "_xsrf": browser.cookies.get("_xsrf", "")}
-    return browser.request(method, f"{hub.url}/hub/spawn/{user}", data=data, timeout=60,
-                           allow_redirects=False)
+    return browser.request(
+        method, f"{hub.url}/hub/spawn/{user}", data=data, timeout=60, allow_redirects=False
+    )
 
 
 def test_form_offers_only_allowed_profiles_and_refuses_tampering(phub):
@@ -61,14 +97,24 @@ def test_form_offers_only_allowed_profiles_and_refuses_tampering(phub):
     # carol posts the withheld profile by hand: refused, with the reason, form shown again
     r = page(phub, "carol", "POST", {"profile": ["gpu"]})
     assert r.status_code == 400
-    assert "no profile &#39;gpu&#39; offered to you" in r.text or "no profile 'gpu' offered" in r.text
+    assert (
+        "no profile &#39;gpu&#39; offered to you" in r.text or "no profile 'gpu' offered" in r.text
+    )
     assert phub.server("carol") is None
 
     # dave tampers with a choice and with the free-text image
     r = page(phub, "dave", "POST", {"profile": ["gpu"], "profile-option-gpu--size": ["all"]})
     assert r.status_code == 400 and "is not a choice of" in r.text
-    r = page(phub, "dave", "POST", {"profile": ["gpu"], "profile-option-gpu--image": ["unlisted-choice"],
-                                    "profile-option-gpu--image--unlisted-choice": ["evil.io/miner"]})
+    r = page(
+        phub,
+        "dave",
+        "POST",
+        {
+            "profile": ["gpu"],
+            "profile-option-gpu--image": ["unlisted-choice"],
+            "profile-option-gpu--image--unlisted-choice": ["evil.io/miner"],
+        },
+    )
     assert r.status_code == 400 and "images come from example.org" in r.text
 
     # the REST API is checked the same way

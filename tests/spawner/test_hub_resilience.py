@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 
 from tests.waiting import wait_for
+
 from .harness import LIGHT_ANNOTATIONS
 
 pytestmark = [pytest.mark.cluster]
@@ -19,15 +20,23 @@ PENDING = int(os.environ.get("JKF_KILL9_SPAWNS", "50"))
 
 
 def hub_objects(core, prefix: str) -> dict[str, set[str]]:
-    pods = {p.metadata.namespace.removeprefix(prefix) for p in
-            core.list_pod_for_all_namespaces(label_selector="app.kubernetes.io/managed-by=jupyter-kf-spawner").items
-            if p.metadata.namespace.startswith(prefix)}
-    pvcs = {p.metadata.namespace.removeprefix(prefix) for p in
-            core.list_persistent_volume_claim_for_all_namespaces().items
-            if p.metadata.namespace.startswith(prefix)}
-    sas = {s.metadata.namespace.removeprefix(prefix) for s in
-           core.list_service_account_for_all_namespaces().items
-           if s.metadata.namespace.startswith(prefix) and s.metadata.name.startswith("jupyter-")}
+    pods = {
+        p.metadata.namespace.removeprefix(prefix)
+        for p in core.list_pod_for_all_namespaces(
+            label_selector="app.kubernetes.io/managed-by=jupyter-kf-spawner"
+        ).items
+        if p.metadata.namespace.startswith(prefix)
+    }
+    pvcs = {
+        p.metadata.namespace.removeprefix(prefix)
+        for p in core.list_persistent_volume_claim_for_all_namespaces().items
+        if p.metadata.namespace.startswith(prefix)
+    }
+    sas = {
+        s.metadata.namespace.removeprefix(prefix)
+        for s in core.list_service_account_for_all_namespaces().items
+        if s.metadata.namespace.startswith(prefix) and s.metadata.name.startswith("jupyter-")
+    }
     return {"pods": pods, "pvcs": pvcs, "accounts": sas}
 
 
@@ -47,14 +56,22 @@ def test_kill9_with_pending_spawns_loses_and_orphans_nothing(hub_factory, node_s
         assert hub.spawn(user).status_code in (201, 202)
     for user in running:
         hub.wait_ready(user)
-    uids = {p.metadata.namespace: p.metadata.uid for p in core.list_pod_for_all_namespaces(
-        label_selector=f"jupyter-kf.io/hub={hub.settings['hub_id']}").items}
+    uids = {
+        p.metadata.namespace: p.metadata.uid
+        for p in core.list_pod_for_all_namespaces(
+            label_selector=f"jupyter-kf.io/hub={hub.settings['hub_id']}"
+        ).items
+    }
 
     pool = ThreadPoolExecutor(PENDING)
     futures = [pool.submit(hub.spawn, user) for user in pending]
     # kill -9 while spawns are in every stage: some pods made, most not yet
-    wait_for(lambda: len(hub_objects(core, prefix)["pods"]) >= len(running) + 5, 60, 0.1,
-             what="a few pods created")
+    wait_for(
+        lambda: len(hub_objects(core, prefix)["pods"]) >= len(running) + 5,
+        60,
+        0.1,
+        what="a few pods created",
+    )
     hub.kill9()
     pool.shutdown(wait=True, cancel_futures=True)
     del futures
@@ -67,13 +84,18 @@ def test_kill9_with_pending_spawns_loses_and_orphans_nothing(hub_factory, node_s
             server = (users[user].get("servers") or {}).get("")
             states[user] = None if server is None else ("ready" if server["ready"] else "pending")
         return states if "pending" not in states.values() else None
+
     states = wait_for(settled, 300, 1.0, what="every spawn finished or failed")
 
     # every running server kept (same pods), every pending one finished or cleanly failed
     for user in running:
         assert states[user] == "ready"
-    now = {p.metadata.namespace: p.metadata.uid for p in core.list_pod_for_all_namespaces(
-        label_selector=f"jupyter-kf.io/hub={hub.settings['hub_id']}").items}
+    now = {
+        p.metadata.namespace: p.metadata.uid
+        for p in core.list_pod_for_all_namespaces(
+            label_selector=f"jupyter-kf.io/hub={hub.settings['hub_id']}"
+        ).items
+    }
     for ns, uid in uids.items():
         assert now[ns] == uid
     ready = {u for u, s in states.items() if s == "ready"}
@@ -81,22 +103,32 @@ def test_kill9_with_pending_spawns_loses_and_orphans_nothing(hub_factory, node_s
     assert ready | failed == set(running + pending)
     # no orphans: a pod exists exactly for each server the hub calls ready; volumes and
     # accounts only for users the hub has (kept across stops by design)
-    objs = wait_for(lambda: (o := hub_objects(core, prefix))["pods"] == ready and o, 60,
-                    what="pods match ready servers")
+    objs = wait_for(
+        lambda: (o := hub_objects(core, prefix))["pods"] == ready and o,
+        60,
+        what="pods match ready servers",
+    )
     assert objs["pvcs"] <= set(running + pending)
     assert objs["accounts"] <= set(running + pending)
     # and the ones that failed can simply be started again
     for user in sorted(failed)[:3]:
         assert hub.spawn(user).status_code in (201, 202)
         hub.wait_ready(user)
-    print(f"after kill -9: {len(ready) - len(running)} pending spawns finished, {len(failed)} failed cleanly")
+    print(
+        f"after kill -9: {len(ready) - len(running)} pending spawns finished, {len(failed)} failed cleanly"
+    )
 
 
 @pytest.mark.timeout(600)
 def test_apiserver_outage_watch_recovers_without_hub_restart(hub_factory, node_side, cluster):
     core = client.CoreV1Api(node_side["api"])
-    hub = hub_factory(spawner={"extra_annotations": LIGHT_ANNOTATIONS, "poll_interval": 5,
-                               "k8s_api_retry_seconds": 20})
+    hub = hub_factory(
+        spawner={
+            "extra_annotations": LIGHT_ANNOTATIONS,
+            "poll_interval": 5,
+            "k8s_api_retry_seconds": 20,
+        }
+    )
     prefix = hub.settings["prefix"]
     for user in ("hana", "ivan", "jon"):
         hub.add_user(user)
@@ -119,8 +151,12 @@ def test_apiserver_outage_watch_recovers_without_hub_restart(hub_factory, node_s
     # (poll reads the cache), and a new spawn completes (readiness comes from the cache).
     core.delete_namespaced_pod("jupyter-ivan", f"{prefix}ivan", grace_period_seconds=0)
     wait_for(lambda: hub.server("ivan") is None, 120, 1.0, what="hub noticed the deleted pod")
-    wait_for(lambda: hub.server("jon") is None or hub.server("jon")["ready"], 120, 1.0,
-             what="jon's outage spawn settled")
+    wait_for(
+        lambda: hub.server("jon") is None or hub.server("jon")["ready"],
+        120,
+        1.0,
+        what="jon's outage spawn settled",
+    )
     if hub.server("jon") is None:
         assert hub.spawn("jon").status_code in (201, 202)
     hub.wait_ready("jon", timeout=120)

@@ -6,16 +6,23 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
 
 def pytorchjob(name: str, namespace: str) -> dict:
-    replica = {"replicas": 1, "restartPolicy": "Never", "template": {"spec": {"containers": [
-        {"name": "pytorch", "image": "busybox", "command": ["true"]}]}}}
-    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"pytorchReplicaSpecs": {"Master": replica}}}
+    replica = {
+        "replicas": 1,
+        "restartPolicy": "Never",
+        "template": {
+            "spec": {"containers": [{"name": "pytorch", "image": "busybox", "command": ["true"]}]}
+        },
+    }
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"pytorchReplicaSpecs": {"Master": replica}},
+    }
 
 
 def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
@@ -31,8 +38,11 @@ def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
     # The hub reaches each real single-user server through the proxy.
     for user in ("alice", "bob"):
         token = hub.user_token(user)
-        r = hub.session.get(f"{hub.url}/user/{user}/api/status",
-                            headers={"Authorization": f"token {token}"}, timeout=30)
+        r = hub.session.get(
+            f"{hub.url}/user/{user}/api/status",
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         assert "started" in r.json()
 
@@ -60,18 +70,22 @@ def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
     def sa_api(user: str) -> client.ApiClient:
         ns = f"{prefix}{user}"
         request = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[]))
-        token = core.create_namespaced_service_account_token(f"jupyter-{user}", ns, request).status.token
+        token = core.create_namespaced_service_account_token(
+            f"jupyter-{user}", ns, request
+        ).status.token
         return cluster.token_client(token)
 
     for me, other in (("alice", "bob"), ("bob", "alice")):
         api = sa_api(me)
         custom = client.CustomObjectsApi(api)
         mine, theirs = f"{prefix}{me}", f"{prefix}{other}"
-        custom.create_namespaced_custom_object("kubeflow.org", "v1", mine, "pytorchjobs",
-                                               pytorchjob(f"job-{me}", mine))
+        custom.create_namespaced_custom_object(
+            "kubeflow.org", "v1", mine, "pytorchjobs", pytorchjob(f"job-{me}", mine)
+        )
         with pytest.raises(client.ApiException) as refused:
-            custom.create_namespaced_custom_object("kubeflow.org", "v1", theirs, "pytorchjobs",
-                                                   pytorchjob(f"job-{me}", theirs))
+            custom.create_namespaced_custom_object(
+                "kubeflow.org", "v1", theirs, "pytorchjobs", pytorchjob(f"job-{me}", theirs)
+            )
         assert refused.value.status == 403
         with pytest.raises(client.ApiException) as refused:
             client.CoreV1Api(api).list_namespaced_pod(theirs)
@@ -79,7 +93,9 @@ def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
         api.close()
 
 
-def test_users_bound_to_a_cluster_role_instead_of_a_role_per_namespace(hub_factory, node_side, cluster):
+def test_users_bound_to_a_cluster_role_instead_of_a_role_per_namespace(
+    hub_factory, node_side, cluster
+):
     """``user_cluster_role``: the same rules (jupyter_kf.k8s.rbac) as one ClusterRole that
     deploy/rbac ships, bound per namespace; no Role is written."""
     from jupyter_kf.k8s.rbac import user_role_rules
@@ -93,7 +109,9 @@ def test_users_bound_to_a_cluster_role_instead_of_a_role_per_namespace(hub_facto
         rbac.create_cluster_role({"metadata": {"name": role_name}, "rules": user_role_rules()})
     except client.ApiException as exc:
         assert exc.status == 409
-    hub = hub_factory(spawner={"user_cluster_role": role_name, "extra_annotations": LIGHT_ANNOTATIONS})
+    hub = hub_factory(
+        spawner={"user_cluster_role": role_name, "extra_annotations": LIGHT_ANNOTATIONS}
+    )
     hub.add_user("kim")
     assert hub.spawn("kim").status_code in (201, 202)
     hub.wait_ready("kim")
@@ -105,7 +123,9 @@ def test_users_bound_to_a_cluster_role_instead_of_a_role_per_namespace(hub_facto
     token = core.create_namespaced_service_account_token("jupyter-kim", ns, request).status.token
     api = cluster.token_client(token)
     custom = client.CustomObjectsApi(api)
-    custom.create_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", pytorchjob("job", ns))
+    custom.create_namespaced_custom_object(
+        "kubeflow.org", "v1", ns, "pytorchjobs", pytorchjob("job", ns)
+    )
     with pytest.raises(client.ApiException) as refused:
         custom.list_namespaced_custom_object("kubeflow.org", "v1", "default", "pytorchjobs")
     assert refused.value.status == 403

@@ -17,8 +17,9 @@ from spawner.watch import PodWatch
 
 def _watch() -> PodWatch:
     # Never started: no thread, no request; only the waking is exercised.
-    return PodWatch(client.ApiClient(client.Configuration()), label_selector="a=b",
-                    pod_prefix="jupyter-")
+    return PodWatch(
+        client.ApiClient(client.Configuration()), label_selector="a=b", pod_prefix="jupyter-"
+    )
 
 
 def test_a_burst_of_changes_costs_the_loop_one_callback():
@@ -34,6 +35,7 @@ def test_a_burst_of_changes_costs_the_loop_one_callback():
         def storm():  # a watch thread: 1,000 events about 50 pods
             for n in range(1000):
                 watch._notify(("ns", f"p{n % 50}"))
+
         await loop.run_in_executor(None, storm)
         started = time.monotonic()
         await asyncio.wait_for(asyncio.gather(*waiting), 5)
@@ -42,6 +44,7 @@ def test_a_burst_of_changes_costs_the_loop_one_callback():
         # one per event
         assert len(flushes) < 100
         assert not watch._waiters and not watch._changed
+
     asyncio.run(main())
 
 
@@ -55,6 +58,7 @@ def test_a_change_reported_from_another_thread_wakes_the_waiter():
         thread.start()
         thread.join()
         await asyncio.wait_for(waiter, 5)
+
     asyncio.run(main())
 
 
@@ -69,6 +73,7 @@ def test_wait_change_returns_at_its_timeout_and_leaves_nothing_behind():
         watch._notify(("ns", "p"))  # nobody waits: harmless
         await asyncio.sleep(0.05)
         assert not watch._changed
+
     asyncio.run(main())
 
 
@@ -80,4 +85,5 @@ def test_wake_all_wakes_every_waiter():
         await asyncio.sleep(0)
         watch._wake_all()
         await asyncio.wait_for(asyncio.gather(*waiting), 5)
+
     asyncio.run(main())

@@ -11,12 +11,18 @@ from jupyter_kf.k8s.config import ClusterConfig, cluster_configured, load_api_cl
 
 def kubeconfig(path, namespace: str | None = None) -> str:
     context = {"cluster": "c", "user": "u", **({"namespace": namespace} if namespace else {})}
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "ctx",
-        "clusters": [{"name": "c", "cluster": {"server": "https://203.0.113.7:6443"}}],
-        "users": [{"name": "u", "user": {"token": "t0ken"}}],
-        "contexts": [{"name": "ctx", "context": context}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "ctx",
+                "clusters": [{"name": "c", "cluster": {"server": "https://203.0.113.7:6443"}}],
+                "users": [{"name": "u", "user": {"token": "t0ken"}}],
+                "contexts": [{"name": "ctx", "context": context}],
+            }
+        )
+    )
     return str(path)
 
 
@@ -48,7 +54,9 @@ def test_the_spawners_namespace_variable_wins(tmp_path, monkeypatch):
 
 def test_no_configuration_is_a_clear_error(tmp_path):
     assert not cluster_configured()
-    with pytest.raises(BackendUnavailableError, match="no Kubernetes configuration found.*local backend"):
+    with pytest.raises(
+        BackendUnavailableError, match="no Kubernetes configuration found.*local backend"
+    ):
         load_api_client()
     kubeconfig(tmp_path / "absent")  # $KUBECONFIG now names a file
     assert cluster_configured()

@@ -3,8 +3,13 @@
 import pytest
 
 from jupyter_kf.errors import InvalidSpecError
-from jupyter_kf.packaging import (MAX_SHIPPED_BYTES, code_from_cell, code_from_file,
-                                  code_from_function, local_imports)
+from jupyter_kf.packaging import (
+    MAX_SHIPPED_BYTES,
+    code_from_cell,
+    code_from_file,
+    code_from_function,
+    local_imports,
+)
 
 
 def test_local_imports_follow_modules_and_packages(tmp_path):
@@ -18,7 +23,13 @@ def test_local_imports_follow_modules_and_packages(tmp_path):
     (tmp_path / "jupyter_kf").mkdir()  # installed where the code runs: never shipped
     (tmp_path / "jupyter_kf" / "__init__.py").write_text("")
     found = local_imports("import os\nimport utils\nimport torch\nimport jupyter_kf\n", tmp_path)
-    assert sorted(found) == ["helpers.py", "pkg/__init__.py", "pkg/inner.py", "pkg/rel.py", "utils.py"]
+    assert sorted(found) == [
+        "helpers.py",
+        "pkg/__init__.py",
+        "pkg/inner.py",
+        "pkg/rel.py",
+        "utils.py",
+    ]
 
 
 def test_cell_and_file(tmp_path):

@@ -8,21 +8,34 @@ from jupyter_kf.jobs.render import render_code_configmap, render_job
 CODE = Code("print('hi')\n", files={"helpers/util.py": "X = 1\n"})
 MANAGED = {"app.kubernetes.io/managed-by": "jupyter-kf"}
 MOUNT = [{"name": "code", "mountPath": "/opt/jupyter-kf/code", "readOnly": True}]
-VOLUMES = [{"name": "code", "configMap": {"name": "job-code", "items": [
-    {"key": "f0-util.py", "path": "helpers/util.py"},
-    {"key": "f1-train.py", "path": "train.py"},
-]}}]
+VOLUMES = [
+    {
+        "name": "code",
+        "configMap": {
+            "name": "job-code",
+            "items": [
+                {"key": "f0-util.py", "path": "helpers/util.py"},
+                {"key": "f1-train.py", "path": "train.py"},
+            ],
+        },
+    }
+]
 
 
 def template(container: str, port_name: str, port: int, command: list[str]) -> dict:
     return {
         "metadata": {"labels": MANAGED},
         "spec": {
-            "containers": [{
-                "name": container, "image": "img:1", "command": command,
-                "ports": [{"name": port_name, "containerPort": port}],
-                "workingDir": "/opt/jupyter-kf/code", "volumeMounts": MOUNT,
-            }],
+            "containers": [
+                {
+                    "name": container,
+                    "image": "img:1",
+                    "command": command,
+                    "ports": [{"name": port_name, "containerPort": port}],
+                    "workingDir": "/opt/jupyter-kf/code",
+                    "volumeMounts": MOUNT,
+                }
+            ],
             "volumes": VOLUMES,
         },
     }
@@ -33,52 +46,107 @@ RUN = ["python", "-u", "/opt/jupyter-kf/code/train.py"]
 
 def test_pytorch_full_manifest():
     spec = JobSpec.create(
-        "pytorch", name="job", workers=3, code=CODE, env={"LR": "0.1"},
+        "pytorch",
+        name="job",
+        workers=3,
+        code=CODE,
+        env={"LR": "0.1"},
         resources=Resources(cpu="2", memory="4Gi", gpu=1),
-        run_policy=RunPolicy(clean_pod_policy="All", ttl_seconds_after_finished=60,
-                             active_deadline_seconds=3600, backoff_limit=3, suspend=True),
-        nproc_per_node="2", labels={"team": "ml"}, annotations={"note": "x"},
+        run_policy=RunPolicy(
+            clean_pod_policy="All",
+            ttl_seconds_after_finished=60,
+            active_deadline_seconds=3600,
+            backoff_limit=3,
+            suspend=True,
+        ),
+        nproc_per_node="2",
+        labels={"team": "ml"},
+        annotations={"note": "x"},
     )
     container = {
-        "name": "pytorch", "image": "img:1", "command": RUN,
+        "name": "pytorch",
+        "image": "img:1",
+        "command": RUN,
         "ports": [{"name": "pytorchjob-port", "containerPort": 23456}],
         "env": [{"name": "LR", "value": "0.1"}],
-        "resources": {"requests": {"cpu": "2", "memory": "4Gi"},
-                      "limits": {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"}},
-        "workingDir": "/opt/jupyter-kf/code", "volumeMounts": MOUNT,
+        "resources": {
+            "requests": {"cpu": "2", "memory": "4Gi"},
+            "limits": {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"},
+        },
+        "workingDir": "/opt/jupyter-kf/code",
+        "volumeMounts": MOUNT,
     }
     pod = {"metadata": {"labels": MANAGED}, "spec": {"containers": [container], "volumes": VOLUMES}}
     assert render_job(spec, namespace="alice", image="img:1") == {
         "apiVersion": "kubeflow.org/v1",
         "kind": "PyTorchJob",
-        "metadata": {"name": "job", "namespace": "alice",
-                     "labels": {"team": "ml", **MANAGED}, "annotations": {"note": "x"}},
+        "metadata": {
+            "name": "job",
+            "namespace": "alice",
+            "labels": {"team": "ml", **MANAGED},
+            "annotations": {"note": "x"},
+        },
         "spec": {
             "pytorchReplicaSpecs": {
                 "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": pod},
                 "Worker": {"replicas": 2, "restartPolicy": "OnFailure", "template": pod},
             },
-            "runPolicy": {"cleanPodPolicy": "All", "ttlSecondsAfterFinished": 60,
-                          "activeDeadlineSeconds": 3600, "backoffLimit": 3, "suspend": True},
+            "runPolicy": {
+                "cleanPodPolicy": "All",
+                "ttlSecondsAfterFinished": 60,
+                "activeDeadlineSeconds": 3600,
+                "backoffLimit": 3,
+                "suspend": True,
+            },
             "nprocPerNode": "2",
         },
     }
 
 
 def test_pytorch_elastic():
-    spec = JobSpec(name="job", kind="PyTorchJob", replicas={"Master": 1, "Worker": 2}, code=CODE,
-                   elastic_policy=ElasticPolicy(min_replicas=1, max_replicas=4, max_restarts=3))
+    spec = JobSpec(
+        name="job",
+        kind="PyTorchJob",
+        replicas={"Master": 1, "Worker": 2},
+        code=CODE,
+        elastic_policy=ElasticPolicy(min_replicas=1, max_replicas=4, max_restarts=3),
+    )
     body = render_job(spec, namespace="ns", image="img:1")["spec"]
-    assert body["elasticPolicy"] == {"rdzvBackend": "c10d", "minReplicas": 1, "maxReplicas": 4,
-                                     "maxRestarts": 3}
+    assert body["elasticPolicy"] == {
+        "rdzvBackend": "c10d",
+        "minReplicas": 1,
+        "maxReplicas": 4,
+        "maxRestarts": 3,
+    }
 
 
-@pytest.mark.parametrize("framework,workers,field,roles,container,port_name,port,restart", [
-    ("tensorflow", 2, "tfReplicaSpecs", {"Worker": 2}, "tensorflow", "tfjob-port", 2222, "Never"),
-    ("xgboost", 3, "xgbReplicaSpecs", {"Master": 1, "Worker": 2}, "xgboost", "xgboostjob-port", 9999, "Never"),
-    ("paddle", 2, "paddleReplicaSpecs", {"Worker": 2}, "paddle", "master", 36543, "OnFailure"),
-    ("jax", 2, "jaxReplicaSpecs", {"Worker": 2}, "jax", "jaxjob-port", 6666, "Never"),
-])
+@pytest.mark.parametrize(
+    "framework,workers,field,roles,container,port_name,port,restart",
+    [
+        (
+            "tensorflow",
+            2,
+            "tfReplicaSpecs",
+            {"Worker": 2},
+            "tensorflow",
+            "tfjob-port",
+            2222,
+            "Never",
+        ),
+        (
+            "xgboost",
+            3,
+            "xgbReplicaSpecs",
+            {"Master": 1, "Worker": 2},
+            "xgboost",
+            "xgboostjob-port",
+            9999,
+            "Never",
+        ),
+        ("paddle", 2, "paddleReplicaSpecs", {"Worker": 2}, "paddle", "master", 36543, "OnFailure"),
+        ("jax", 2, "jaxReplicaSpecs", {"Worker": 2}, "jax", "jaxjob-port", 6666, "Never"),
+    ],
+)
 def test_other_kinds(framework, workers, field, roles, container, port_name, port, restart):
     spec = JobSpec.create(framework, name="job", workers=workers, code=CODE)
     manifest = render_job(spec, namespace="ns", image="img:1")
@@ -86,11 +154,17 @@ def test_other_kinds(framework, workers, field, roles, container, port_name, por
         "apiVersion": "kubeflow.org/v1",
         "kind": spec.kind,
         "metadata": {"name": "job", "namespace": "ns", "labels": MANAGED},
-        "spec": {field: {
-            role: {"replicas": n, "restartPolicy": restart,
-                   "template": template(container, port_name, port, RUN)}
-            for role, n in roles.items()
-        }, "runPolicy": {}},
+        "spec": {
+            field: {
+                role: {
+                    "replicas": n,
+                    "restartPolicy": restart,
+                    "template": template(container, port_name, port, RUN),
+                }
+                for role, n in roles.items()
+            },
+            "runPolicy": {},
+        },
     }
 
 
@@ -99,10 +173,16 @@ def test_mpi_launcher_runs_mpirun_and_workers_wait():
     manifest = render_job(spec, namespace="ns", image="img:1")
     assert manifest["spec"] == {
         "mpiReplicaSpecs": {
-            "Launcher": {"replicas": 1, "restartPolicy": "Never",
-                         "template": template("mpi", "mpi-port", 9999, ["mpirun", "-np", "4", *RUN])},
-            "Worker": {"replicas": 2, "restartPolicy": "Never",
-                       "template": template("mpi", "mpi-port", 9999, ["sleep", "365d"])},
+            "Launcher": {
+                "replicas": 1,
+                "restartPolicy": "Never",
+                "template": template("mpi", "mpi-port", 9999, ["mpirun", "-np", "4", *RUN]),
+            },
+            "Worker": {
+                "replicas": 2,
+                "restartPolicy": "Never",
+                "template": template("mpi", "mpi-port", 9999, ["sleep", "365d"]),
+            },
         },
         "runPolicy": {},
         "slotsPerWorker": 2,
@@ -110,15 +190,25 @@ def test_mpi_launcher_runs_mpirun_and_workers_wait():
 
 
 def test_command_job_ships_no_code():
-    spec = JobSpec.create("tf", name="job", workers=1, command=["python", "-c", "print(1)"],
-                          image="tensorflow/tensorflow:2.16.1")
+    spec = JobSpec.create(
+        "tf",
+        name="job",
+        workers=1,
+        command=["python", "-c", "print(1)"],
+        image="tensorflow/tensorflow:2.16.1",
+    )
     manifest = render_job(spec, namespace="ns", image="ignored")
     pod = manifest["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]
-    assert pod == {"containers": [{
-        "name": "tensorflow", "image": "tensorflow/tensorflow:2.16.1",
-        "command": ["python", "-c", "print(1)"],
-        "ports": [{"name": "tfjob-port", "containerPort": 2222}],
-    }]}
+    assert pod == {
+        "containers": [
+            {
+                "name": "tensorflow",
+                "image": "tensorflow/tensorflow:2.16.1",
+                "command": ["python", "-c", "print(1)"],
+                "ports": [{"name": "tfjob-port", "containerPort": 2222}],
+            }
+        ]
+    }
     assert render_code_configmap(spec, namespace="ns") is None
 
 
@@ -127,8 +217,11 @@ def test_code_configmap():
     assert render_code_configmap(spec, namespace="ns") == {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": "job-code", "namespace": "ns",
-                     "labels": {**MANAGED, "training.kubeflow.org/job-name": "job"}},
+        "metadata": {
+            "name": "job-code",
+            "namespace": "ns",
+            "labels": {**MANAGED, "training.kubeflow.org/job-name": "job"},
+        },
         "data": {"f0-util.py": "X = 1\n", "f1-train.py": "print('hi')\n"},
     }
 
@@ -137,5 +230,7 @@ def test_render_does_not_mutate_the_spec():
     spec = JobSpec.create("pytorch", name="job", workers=2, code=CODE, env={"A": "1"})
     before = spec.to_dict()
     manifest = render_job(spec, namespace="ns", image="img")
-    manifest["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["env"].append({"name": "B"})
+    manifest["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0][
+        "env"
+    ].append({"name": "B"})
     assert spec.to_dict() == before

@@ -37,7 +37,7 @@ METRICS_LOG_LIMIT = 8 * 1024 * 1024  # bytes of rank 0's log read for metric poi
 class _Namespace:
     """The caches of one namespace and the listeners waiting on them."""
 
-    def __init__(self, backend: "KubernetesBackend", namespace: str):
+    def __init__(self, backend: KubernetesBackend, namespace: str):
         self.namespace = namespace
         self.listeners: list[queue.Queue] = []
         self.lock = threading.Lock()
@@ -47,15 +47,27 @@ class _Namespace:
         self.jobs: dict[str, Informer] = {}
         informers = []
         for info in KINDS.values():
-            fn = functools.partial(custom.list_namespaced_custom_object, GROUP, VERSION,
-                                   namespace, info.plural)
-            informers.append((info.kind, Informer(fn, resource=info.plural, namespace=namespace,
-                                                  on_change=self._on_job)))
-        self.pods = Informer(functools.partial(core.list_namespaced_pod, namespace,
-                                               label_selector=LABEL_JOB),
-                             resource="pods", namespace=namespace, on_change=self._on_pod)
-        self.events = Informer(functools.partial(core.list_namespaced_event, namespace),
-                               resource="events", namespace=namespace, on_change=self._on_event)
+            fn = functools.partial(
+                custom.list_namespaced_custom_object, GROUP, VERSION, namespace, info.plural
+            )
+            informers.append(
+                (
+                    info.kind,
+                    Informer(fn, resource=info.plural, namespace=namespace, on_change=self._on_job),
+                )
+            )
+        self.pods = Informer(
+            functools.partial(core.list_namespaced_pod, namespace, label_selector=LABEL_JOB),
+            resource="pods",
+            namespace=namespace,
+            on_change=self._on_pod,
+        )
+        self.events = Informer(
+            functools.partial(core.list_namespaced_event, namespace),
+            resource="events",
+            namespace=namespace,
+            on_change=self._on_event,
+        )
         started = []
         try:
             for kind, informer in informers:
@@ -122,15 +134,20 @@ class _Namespace:
         return None
 
     def job(self, cr: dict) -> Job:
-        pods = [p for p in self.pods.items()
-                if p["metadata"].get("labels", {}).get(LABEL_JOB) == cr["metadata"]["name"]]
+        pods = [
+            p
+            for p in self.pods.items()
+            if p["metadata"].get("labels", {}).get(LABEL_JOB) == cr["metadata"]["name"]
+        ]
         return self._converted(cr, pods)
 
     def all_jobs(self) -> list[Job]:
         crs = [cr for informer in self.jobs.values() for cr in informer.items()]
         pods_by_job: dict[str, list[dict]] = {}
         for pod in self.pods.items():
-            pods_by_job.setdefault(pod["metadata"].get("labels", {}).get(LABEL_JOB, ""), []).append(pod)
+            pods_by_job.setdefault(pod["metadata"].get("labels", {}).get(LABEL_JOB, ""), []).append(
+                pod
+            )
         jobs = [self._converted(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
         names = {j.name for j in jobs}
         for gone in [n for n in list(self.converted) if n not in names]:
@@ -141,8 +158,10 @@ class _Namespace:
         """``job_from_cr``, remembered until the CR or one of its pods changes: a list of
         hundreds of jobs converts only what moved since the last one."""
         name = cr["metadata"]["name"]
-        key = (cr["metadata"].get("resourceVersion"),
-               tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)))
+        key = (
+            cr["metadata"].get("resourceVersion"),
+            tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)),
+        )
         hit = self.converted.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -156,8 +175,14 @@ class KubernetesBackend(Backend):
 
     name = "kubernetes"
 
-    def __init__(self, *, namespace: str | None = None, image: str | None = None,
-                 config: ClusterConfig | None = None, api_client: client.ApiClient | None = None):
+    def __init__(
+        self,
+        *,
+        namespace: str | None = None,
+        image: str | None = None,
+        config: ClusterConfig | None = None,
+        api_client: client.ApiClient | None = None,
+    ):
         if api_client is None:
             api_client, found = load_api_client(config)
         else:
@@ -207,7 +232,8 @@ class KubernetesBackend(Backend):
                 return os.environ[var]
         raise InvalidSpecError(
             "no image to run the job in: pass image=..., or set JUPYTER_KF_IMAGE (in a "
-            "notebook started by the jupyter-kf spawner it is the notebook's own image)")
+            "notebook started by the jupyter-kf spawner it is the notebook's own image)"
+        )
 
     def _until(self, ns: _Namespace, name: str, done, timeout: float = ACK_TIMEOUT) -> Job | None:
         """Wait until ``done(cr_or_None)`` holds in the cache; return the job (None if gone).
@@ -222,46 +248,67 @@ class KubernetesBackend(Backend):
                     return ns.job(cr) if cr is not None else None
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise JupyterKFError(f"the cluster did not acknowledge the change to "
-                                         f"{name!r} within {timeout:g} s")
+                    raise JupyterKFError(
+                        f"the cluster did not acknowledge the change to "
+                        f"{name!r} within {timeout:g} s"
+                    )
                 with contextlib.suppress(queue.Empty):
                     changes.get(timeout=min(left, 0.5))
 
     def _patch(self, ns: _Namespace, cr: dict, body: dict, verb: str) -> None:
         info = kind_info(cr["kind"])
         try:
-            self._custom.patch_namespaced_custom_object(GROUP, VERSION, ns.namespace, info.plural,
-                                                        cr["metadata"]["name"], body)
+            self._custom.patch_namespaced_custom_object(
+                GROUP, VERSION, ns.namespace, info.plural, cr["metadata"]["name"], body
+            )
         except ApiException as exc:
-            raise translate(exc, verb=verb, resource=info.plural, namespace=ns.namespace,
-                            name=cr["metadata"]["name"]) from None
+            raise translate(
+                exc,
+                verb=verb,
+                resource=info.plural,
+                namespace=ns.namespace,
+                name=cr["metadata"]["name"],
+            ) from None
 
     # -- the contract ---------------------------------------------------------------------
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
         ns = self._ns(namespace)
         if ns.find(spec.name) is not None:
-            raise ConflictError(f"a training job named {spec.name!r} already exists in namespace "
-                                f"{ns.namespace!r}; choose another name or delete it first")
+            raise ConflictError(
+                f"a training job named {spec.name!r} already exists in namespace "
+                f"{ns.namespace!r}; choose another name or delete it first"
+            )
         info = kind_info(spec.kind)
         manifest = render_job(spec, namespace=ns.namespace, image=self._image(spec))
         try:
             created = self._custom.create_namespaced_custom_object(
-                GROUP, VERSION, ns.namespace, info.plural, manifest)
+                GROUP, VERSION, ns.namespace, info.plural, manifest
+            )
         except ApiException as exc:
-            raise translate(exc, verb="create", resource=info.plural, namespace=ns.namespace,
-                            name=spec.name) from None
+            raise translate(
+                exc, verb="create", resource=info.plural, namespace=ns.namespace, name=spec.name
+            ) from None
         configmap = render_code_configmap(spec, namespace=ns.namespace)
         if configmap is not None:
-            configmap["metadata"]["ownerReferences"] = [{
-                "apiVersion": created["apiVersion"], "kind": created["kind"],
-                "name": spec.name, "uid": created["metadata"]["uid"],
-            }]
+            configmap["metadata"]["ownerReferences"] = [
+                {
+                    "apiVersion": created["apiVersion"],
+                    "kind": created["kind"],
+                    "name": spec.name,
+                    "uid": created["metadata"]["uid"],
+                }
+            ]
             try:
                 self._core.create_namespaced_config_map(ns.namespace, configmap)
             except ApiException as exc:
                 self._delete_quietly(ns.namespace, info.plural, spec.name)
-                raise translate(exc, verb="create", resource="configmaps",
-                                namespace=ns.namespace, name=configmap["metadata"]["name"]) from None
+                raise translate(
+                    exc,
+                    verb="create",
+                    resource="configmaps",
+                    namespace=ns.namespace,
+                    name=configmap["metadata"]["name"],
+                ) from None
         return self._until(ns, spec.name, lambda cr: cr is not None)
 
     def _delete_quietly(self, namespace: str, plural: str, name: str) -> None:
@@ -277,8 +324,9 @@ class KubernetesBackend(Backend):
     def list(self, namespace: str | None = None) -> list[Job]:
         return self._ns(namespace).all_jobs()
 
-    def watch(self, namespace: str | None = None, *, name: str | None = None,
-              timeout: float | None = None) -> Iterator[Change]:
+    def watch(
+        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
         ns = self._ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
         with ns.listening() as q:
@@ -300,8 +348,16 @@ class KubernetesBackend(Backend):
                 cr = ns.find(job_name)
                 if cr is None:
                     if known.pop(job_name, None) is not None:
-                        yield Change("DELETED", Job(name=job_name, namespace=ns.namespace, kind="",
-                                                    status=parse_status(None), backend=self.name))
+                        yield Change(
+                            "DELETED",
+                            Job(
+                                name=job_name,
+                                namespace=ns.namespace,
+                                kind="",
+                                status=parse_status(None),
+                                backend=self.name,
+                            ),
+                        )
                     continue
                 job = ns.job(cr)
                 if known.get(job_name) == job:
@@ -310,26 +366,43 @@ class KubernetesBackend(Backend):
                 known[job_name] = job
                 yield Change(change, job)
 
-    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
-             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
+    def logs(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        replica: str | None = None,
+        follow: bool = False,
+        tail_lines: int | None = None,
+    ) -> Iterator[str]:
         ns, cr = self._cr(name, namespace)
         job = ns.job(cr)
         replica = replica or job.rank0
         names = [r.name for r in job.replicas]
         if replica not in names:
-            raise NotFoundError(f"job {name} has no replica {replica!r}; its replicas are "
-                                f"{', '.join(names)}")
+            raise NotFoundError(
+                f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
+            )
         return self._stream_log(ns, name, replica, follow, tail_lines, None)
 
-    def _stream_log(self, ns: _Namespace, name: str, replica: str, follow: bool,
-                    tail_lines: int | None, limit_bytes: int | None) -> Iterator[str]:
+    def _stream_log(
+        self,
+        ns: _Namespace,
+        name: str,
+        replica: str,
+        follow: bool,
+        tail_lines: int | None,
+        limit_bytes: int | None,
+    ) -> Iterator[str]:
         cr = ns.find(name)
         if cr is None:
             raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
         info = kind_info(cr["kind"])
         container = info.container
         role, _, index = replica.rpartition("-")
-        pod = pod_name(name, info.kind, next(r for r in info.roles if r.lower() == role), int(index))
+        pod = pod_name(
+            name, info.kind, next(r for r in info.roles if r.lower() == role), int(index)
+        )
         # A pod that is not running yet has no log: following waits for it (the training
         # SDK's follow skips such pods); a one-off read returns nothing.
         while True:
@@ -350,11 +423,11 @@ class KubernetesBackend(Backend):
         try:
             response = self._core.read_namespaced_pod_log(pod, ns.namespace, **kwargs)
         except ApiException as exc:
-            raise translate(exc, verb="read logs of", resource="pods", namespace=ns.namespace,
-                            name=pod) from None
+            raise translate(
+                exc, verb="read logs of", resource="pods", namespace=ns.namespace, name=pod
+            ) from None
         try:
-            for line in iter_resp_lines(response):
-                yield line
+            yield from iter_resp_lines(response)
         finally:
             response.close()  # not release_conn(): an unfinished stream must not go back to the pool
 
@@ -364,12 +437,24 @@ class KubernetesBackend(Backend):
         out = []
         for e in ns.events.items():
             inv = e.get("involvedObject") or {}
-            if (inv.get("kind") == cr["kind"] and inv.get("name") == name) or \
-               (inv.get("kind") == "Pod" and inv.get("name") in pods):
-                stamp = e.get("lastTimestamp") or e.get("eventTime") or \
-                    (e.get("metadata") or {}).get("creationTimestamp") or ""
-                out.append(Event(time=stamp, type=e.get("type", "Normal"), reason=e.get("reason", ""),
-                                 message=e.get("message", ""), object=inv.get("name", "")))
+            if (inv.get("kind") == cr["kind"] and inv.get("name") == name) or (
+                inv.get("kind") == "Pod" and inv.get("name") in pods
+            ):
+                stamp = (
+                    e.get("lastTimestamp")
+                    or e.get("eventTime")
+                    or (e.get("metadata") or {}).get("creationTimestamp")
+                    or ""
+                )
+                out.append(
+                    Event(
+                        time=stamp,
+                        type=e.get("type", "Normal"),
+                        reason=e.get("reason", ""),
+                        message=e.get("message", ""),
+                        object=inv.get("name", ""),
+                    )
+                )
         return sorted(out, key=lambda ev: ev.time)
 
     def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
@@ -387,7 +472,9 @@ class KubernetesBackend(Backend):
         info = kind_info(cr["kind"])
         job = ns.job(cr)
         if job.status.finished:
-            raise ConflictError(f"job {name} is {job.phase}; only a running or suspended job scales")
+            raise ConflictError(
+                f"job {name} is {job.phase}; only a running or suspended job scales"
+            )
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
         counts = replica_counts(cr)
@@ -398,35 +485,48 @@ class KubernetesBackend(Backend):
         elastic = (cr.get("spec") or {}).get("elasticPolicy") or {}
         lo, hi = elastic.get("minReplicas"), elastic.get("maxReplicas")
         if (lo is not None and target < lo) or (hi is not None and target > hi):
-            raise InvalidSpecError(f"{target} Worker replicas is outside the job's elasticPolicy "
-                                   f"[{lo}, {hi}]")
+            raise InvalidSpecError(
+                f"{target} Worker replicas is outside the job's elasticPolicy [{lo}, {hi}]"
+            )
         if counts.get(info.worker_role, 0) == target:
             return job
         field = info.replica_specs_field
         if info.scale_subresource:
             try:
                 self._custom.patch_namespaced_custom_object_scale(
-                    GROUP, VERSION, ns.namespace, info.plural, name, {"spec": {"replicas": target}})
+                    GROUP, VERSION, ns.namespace, info.plural, name, {"spec": {"replicas": target}}
+                )
             except ApiException as exc:
-                raise translate(exc, verb="scale", resource=f"{info.plural}/scale",
-                                namespace=ns.namespace, name=name) from None
+                raise translate(
+                    exc,
+                    verb="scale",
+                    resource=f"{info.plural}/scale",
+                    namespace=ns.namespace,
+                    name=name,
+                ) from None
         else:
             # Running pods keep the TF_CONFIG / WORLD_SIZE they started with, so the world
             # restarts: suspend (the operator deletes the pods), resize, resume.
             was_suspended = job.phase == "Suspended"
             if not was_suspended:
                 self._patch(ns, cr, {"spec": {"runPolicy": {"suspend": True}}}, "suspend")
-                self._until(ns, name, lambda c: c is not None and
-                            parse_status(c.get("status")).phase == "Suspended")
+                self._until(
+                    ns,
+                    name,
+                    lambda c: c is not None and parse_status(c.get("status")).phase == "Suspended",
+                )
             body = {"spec": {field: {info.worker_role: {"replicas": target}}}}
             if not was_suspended:
                 body["spec"]["runPolicy"] = {"suspend": False}
             self._patch(ns, cr, body, "scale")
-        job = self._until(ns, name, lambda c: c is not None and
-                          replica_counts(c).get(info.worker_role) == target)
+        job = self._until(
+            ns, name, lambda c: c is not None and replica_counts(c).get(info.worker_role) == target
+        )
         if not info.scale_subresource:
-            notice = (f"{info.kind} has no scale subresource: the job was suspended, resized "
-                      "and resumed, so every replica restarted")
+            notice = (
+                f"{info.kind} has no scale subresource: the job was suspended, resized "
+                "and resumed, so every replica restarted"
+            )
             job = dataclasses.replace(job, extra={**job.extra, "notice": notice})
         return job
 
@@ -440,26 +540,43 @@ class KubernetesBackend(Backend):
         ns, cr = self._cr(name, namespace)
         job = ns.job(cr)
         if job.status.finished:
-            raise ConflictError(f"job {name} is {job.phase} and cannot be "
-                                f"{'suspended' if suspend else 'resumed'}")
+            raise ConflictError(
+                f"job {name} is {job.phase} and cannot be {'suspended' if suspend else 'resumed'}"
+            )
         current = bool(((cr.get("spec") or {}).get("runPolicy") or {}).get("suspend"))
         if current == suspend:
             return job
-        self._patch(ns, cr, {"spec": {"runPolicy": {"suspend": suspend}}},
-                    "suspend" if suspend else "resume")
-        return self._until(ns, name, lambda c: c is not None and bool(
-            ((c.get("spec") or {}).get("runPolicy") or {}).get("suspend")) == suspend)
+        self._patch(
+            ns,
+            cr,
+            {"spec": {"runPolicy": {"suspend": suspend}}},
+            "suspend" if suspend else "resume",
+        )
+        return self._until(
+            ns,
+            name,
+            lambda c: (
+                c is not None
+                and bool(((c.get("spec") or {}).get("runPolicy") or {}).get("suspend")) == suspend
+            ),
+        )
 
     def delete(self, name: str, namespace: str | None = None) -> None:
         ns, cr = self._cr(name, namespace)
         info = kind_info(cr["kind"])
         try:
             self._custom.delete_namespaced_custom_object(
-                GROUP, VERSION, ns.namespace, info.plural, name,
-                body=client.V1DeleteOptions(propagation_policy="Background"))
+                GROUP,
+                VERSION,
+                ns.namespace,
+                info.plural,
+                name,
+                body=client.V1DeleteOptions(propagation_policy="Background"),
+            )
         except ApiException as exc:
-            raise translate(exc, verb="delete", resource=info.plural, namespace=ns.namespace,
-                            name=name) from None
+            raise translate(
+                exc, verb="delete", resource=info.plural, namespace=ns.namespace, name=name
+            ) from None
         self._until(ns, name, lambda c: c is None)
 
     def close(self) -> None:

@@ -38,7 +38,12 @@ def replica_of_pod(pod: dict, role: str, index: int) -> Replica:
     phase = status.get("phase") or "Pending"
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         phase = "Terminating"
-    reason, message, exit_code, restarts = status.get("reason") or "", status.get("message") or "", None, 0
+    reason, message, exit_code, restarts = (
+        status.get("reason") or "",
+        status.get("message") or "",
+        None,
+        0,
+    )
     for cs in status.get("containerStatuses") or ():
         restarts += int(cs.get("restartCount") or 0)
         state = cs.get("state") or {}
@@ -54,9 +59,16 @@ def replica_of_pod(pod: dict, role: str, index: int) -> Replica:
         for cond in status.get("conditions") or ():
             if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
                 reason, message = cond.get("reason") or "", cond.get("message") or ""
-    return Replica(role=role, index=index, phase=phase, restarts=restarts,
-                   node=(pod.get("spec") or {}).get("nodeName"), reason=reason, message=message,
-                   exit_code=exit_code)
+    return Replica(
+        role=role,
+        index=index,
+        phase=phase,
+        restarts=restarts,
+        node=(pod.get("spec") or {}).get("nodeName"),
+        reason=reason,
+        message=message,
+        exit_code=exit_code,
+    )
 
 
 def job_from_cr(cr: dict, pods: Iterable[dict]) -> Job:
@@ -75,10 +87,18 @@ def job_from_cr(cr: dict, pods: Iterable[dict]) -> Job:
     for role in info.roles:
         for index in range(counts.get(role, 0)):
             pod = by_key.get((role.lower(), index))
-            replicas.append(replica_of_pod(pod, role, index) if pod else Replica(role, index, "Pending"))
+            replicas.append(
+                replica_of_pod(pod, role, index) if pod else Replica(role, index, "Pending")
+            )
     return Job(
-        name=meta["name"], namespace=meta.get("namespace", ""), kind=info.kind,
-        status=parse_status(cr.get("status")), spec=None, replicas=tuple(replicas),
-        created=meta.get("creationTimestamp"), backend="kubernetes", workers=workers_of(cr),
+        name=meta["name"],
+        namespace=meta.get("namespace", ""),
+        kind=info.kind,
+        status=parse_status(cr.get("status")),
+        spec=None,
+        replicas=tuple(replicas),
+        created=meta.get("creationTimestamp"),
+        backend="kubernetes",
+        workers=workers_of(cr),
         extra={"uid": meta.get("uid")},
     )

@@ -38,8 +38,9 @@ class LocalBackend(Backend):
     name = "local"
     default_namespace = NAMESPACE
 
-    def __init__(self, root: str | Path | None = None, *, python: str | None = None,
-                 max_replicas: int = 64):
+    def __init__(
+        self, root: str | Path | None = None, *, python: str | None = None, max_replicas: int = 64
+    ):
         self.root = Path(root).expanduser() if root else default_root()
         self.python = python or sys.executable
         self.max_replicas = max_replicas  # processes one job may start on this machine
@@ -77,7 +78,7 @@ class LocalBackend(Backend):
         meta = self._parsed.get(d.path / "meta.json", default={}) or {}
         sources = (parsed, status_data, meta)
         last = self._jobs.get(d.path)
-        if last is not None and all(a is b for a, b in zip(last[0], sources)):
+        if last is not None and all(a is b for a, b in zip(last[0], sources, strict=False)):
             if last[1].status.finished:  # nothing of a finished job changes by itself
                 return last[1]
         status = parse_status(status_data)
@@ -85,17 +86,28 @@ class LocalBackend(Backend):
             status_data = self._mark_lost(d, status_data)
             status = parse_status(status_data)
         replicas = tuple(
-            Replica(role=r["role"], index=r["index"], phase=r["phase"],
-                    restarts=r.get("restarts", 0), node="localhost" if r.get("pid") else None,
-                    reason=r.get("reason", ""), message=r.get("message", ""),
-                    exit_code=r.get("exitCode"))
+            Replica(
+                role=r["role"],
+                index=r["index"],
+                phase=r["phase"],
+                restarts=r.get("restarts", 0),
+                node="localhost" if r.get("pid") else None,
+                reason=r.get("reason", ""),
+                message=r.get("message", ""),
+                exit_code=r.get("exitCode"),
+            )
             for r in status_data.get("replicas") or ()
         )
         if not replicas and spec is not None:
             replicas = tuple(Replica(role, i, "Pending") for role, i in replica_keys(spec))
         job = Job(
-            name=d.name, namespace=NAMESPACE, kind=spec.kind if spec else data.get("kind", "?"),
-            status=status, spec=spec, replicas=replicas, created=meta.get("created"),
+            name=d.name,
+            namespace=NAMESPACE,
+            kind=spec.kind if spec else data.get("kind", "?"),
+            status=status,
+            spec=spec,
+            replicas=replicas,
+            created=meta.get("created"),
             backend=self.name,
             workers=status_data.get("workers", spec.workers if spec else None),
         )
@@ -114,24 +126,35 @@ class LocalBackend(Backend):
         """The supervisor died (kill -9, a reboot): stop what is left and say so, once."""
         _kill_leftovers(d)
         info = read_json(d.supervisor, {}) or {}
-        message = (f"the job's supervisor process (pid {info.get('pid', '?')}) stopped "
-                   "unexpectedly; its replicas were stopped. Logs are kept.")
+        message = (
+            f"the job's supervisor process (pid {info.get('pid', '?')}) stopped "
+            "unexpectedly; its replicas were stopped. Logs are kept."
+        )
         stamp = now()
         conditions = [
             {**c, "status": "False", "lastTransitionTime": stamp}
-            if c.get("type") in ("Running", "Restarting") and c.get("status") == "True" else c
-            for c in status.get("conditions") or [] if c.get("type") != "Failed"
+            if c.get("type") in ("Running", "Restarting") and c.get("status") == "True"
+            else c
+            for c in status.get("conditions") or []
+            if c.get("type") != "Failed"
         ]
-        conditions.append({"type": "Failed", "status": "True", "reason": "SupervisorLost",
-                           "message": message, "lastTransitionTime": stamp,
-                           "lastUpdateTime": stamp})
+        conditions.append(
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": "SupervisorLost",
+                "message": message,
+                "lastTransitionTime": stamp,
+                "lastUpdateTime": stamp,
+            }
+        )
         replicas = [
             {**r, "phase": "Failed", "reason": "SupervisorLost", "pid": None}
-            if r.get("phase") in ("Running", "Pending", "Restarting") else r
+            if r.get("phase") in ("Running", "Pending", "Restarting")
+            else r
             for r in status.get("replicas") or []
         ]
-        new = {**status, "conditions": conditions, "replicas": replicas,
-               "completionTime": stamp}
+        new = {**status, "conditions": conditions, "replicas": replicas, "completionTime": stamp}
         write_json(d.status, new)
         d.event("Warning", "SupervisorLost", message)
         return new
@@ -152,7 +175,8 @@ class LocalBackend(Backend):
         if spec.total_replicas > self.max_replicas:
             raise InvalidSpecError(
                 f"{spec.total_replicas} replicas is more than the local backend runs at once "
-                f"({self.max_replicas} processes on this machine); use fewer workers or a cluster")
+                f"({self.max_replicas} processes on this machine); use fewer workers or a cluster"
+            )
 
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
         self._check_size(spec)
@@ -183,19 +207,31 @@ class LocalBackend(Backend):
                     target = d.code / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(text)
-            write_json(d.path / "meta.json", {"created": now(), "createdEpoch": time.time(),
-                                              "python": self.python})
+            write_json(
+                d.path / "meta.json",
+                {"created": now(), "createdEpoch": time.time(), "python": self.python},
+            )
             write_json(d.status, {"conditions": []})
             self._rewrite_spec(d, spec)
             proc = subprocess.run(
-                [self.python, "-m", "jupyter_kf.backends.local.supervisor", "--detach", str(d.path)],
-                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                [
+                    self.python,
+                    "-m",
+                    "jupyter_kf.backends.local.supervisor",
+                    "--detach",
+                    str(d.path),
+                ],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
                 cwd=d.path,
                 env={**os.environ, ENV_JOB_DIR: str(d.path)},
             )
             if proc.returncode != 0:
                 raise BackendUnavailableError(
-                    f"could not start the job's supervisor: {proc.stderr.strip()[-500:]}")
+                    f"could not start the job's supervisor: {proc.stderr.strip()[-500:]}"
+                )
         except BaseException:
             shutil.rmtree(d.path, ignore_errors=True)
             raise
@@ -219,15 +255,19 @@ class LocalBackend(Backend):
                 continue  # not a job folder, or deleted while listing
         return jobs
 
-    def watch(self, namespace: str | None = None, *, name: str | None = None,
-              timeout: float | None = None) -> Iterator[Change]:
+    def watch(
+        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
         deadline = None if timeout is None else time.monotonic() + timeout
         seen: dict[str, tuple] = {}
         running: set[str] = set()  # unfinished jobs, whose supervisors are checked each second
         last_check = 0.0
         while True:
-            names = [name] if name else (
-                sorted(p.name for p in self.root.iterdir()) if self.root.is_dir() else [])
+            names = (
+                [name]
+                if name
+                else (sorted(p.name for p in self.root.iterdir()) if self.root.is_dir() else [])
+            )
             check_alive = time.monotonic() - last_check > 1.0
             if check_alive:
                 last_check = time.monotonic()
@@ -238,8 +278,11 @@ class LocalBackend(Backend):
                 if stamp is None:
                     continue
                 current.add(n)
-                if seen.get(n) == stamp and not (check_alive and n in running and self._lost(
-                        d, read_json(d.path / "meta.json", {}) or {})):
+                if seen.get(n) == stamp and not (
+                    check_alive
+                    and n in running
+                    and self._lost(d, read_json(d.path / "meta.json", {}) or {})
+                ):
                     continue  # unchanged, and (if unfinished) its supervisor still lives
                 try:
                     job = self._load(d)
@@ -259,28 +302,51 @@ class LocalBackend(Backend):
             for gone in set(seen) - current:
                 del seen[gone]
                 running.discard(gone)
-                yield Change("DELETED", Job(name=gone, namespace=NAMESPACE, kind="",
-                                            status=parse_status(None), backend=self.name))
+                yield Change(
+                    "DELETED",
+                    Job(
+                        name=gone,
+                        namespace=NAMESPACE,
+                        kind="",
+                        status=parse_status(None),
+                        backend=self.name,
+                    ),
+                )
             if deadline is not None and time.monotonic() >= deadline:
                 return
             time.sleep(WATCH_TICK)
 
-    def logs(self, name: str, namespace: str | None = None, *, replica: str | None = None,
-             follow: bool = False, tail_lines: int | None = None) -> Iterator[str]:
+    def logs(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        replica: str | None = None,
+        follow: bool = False,
+        tail_lines: int | None = None,
+    ) -> Iterator[str]:
         d = self._existing(name)
         job = self._load(d)
         replica = replica or job.rank0
         names = [r.name for r in job.replicas]
         if replica not in names:
             raise NotFoundError(
-                f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}")
+                f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
+            )
         return _read_log(self, d, name, replica, follow, tail_lines)
 
     def events(self, name: str, namespace: str | None = None) -> list[Event]:
         d = self._existing(name)
-        return [Event(time=e.get("time", ""), type=e.get("type", "Normal"),
-                      reason=e.get("reason", ""), message=e.get("message", ""),
-                      object=e.get("object", "")) for e in read_jsonl(d.events)]
+        return [
+            Event(
+                time=e.get("time", ""),
+                type=e.get("type", "Normal"),
+                reason=e.get("reason", ""),
+                message=e.get("message", ""),
+                object=e.get("object", ""),
+            )
+            for e in read_jsonl(d.events)
+        ]
 
     def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
         return read_jsonl(self._existing(name).metrics)
@@ -289,7 +355,9 @@ class LocalBackend(Backend):
         d = self._existing(name)
         job = self._load(d)
         if job.status.finished:
-            raise ConflictError(f"job {name} is {job.phase}; only a running or suspended job scales")
+            raise ConflictError(
+                f"job {name} is {job.phase}; only a running or suspended job scales"
+            )
         if job.spec is None:
             raise ConflictError(f"job {name} has an unreadable spec.json and cannot be scaled")
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -355,8 +423,9 @@ def _stamp(d: JobDir) -> tuple | None:
         return (spec.st_mtime_ns, None, None)
 
 
-def _read_log(backend: LocalBackend, d: JobDir, name: str, replica: str, follow: bool,
-              tail_lines: int | None) -> Iterator[str]:
+def _read_log(
+    backend: LocalBackend, d: JobDir, name: str, replica: str, follow: bool, tail_lines: int | None
+) -> Iterator[str]:
     path = d.log_of(replica)
     while follow and not path.exists():
         job = backend.get(name)
@@ -397,7 +466,9 @@ def _read_log(backend: LocalBackend, d: JobDir, name: str, replica: str, follow:
             except NotFoundError:
                 return
             rep = next((r for r in job.replicas if r.name == replica), None)
-            over = job.status.finished or (rep is not None and rep.phase in ("Succeeded", "Failed", "Stopped"))
+            over = job.status.finished or (
+                rep is not None and rep.phase in ("Succeeded", "Failed", "Stopped")
+            )
             if over:
                 # One more read after the end, for what was written just before it.
                 idle_since = idle_since or time.monotonic()

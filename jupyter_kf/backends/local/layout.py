@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def default_root() -> Path:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -77,8 +77,9 @@ class ParsedFiles:
         self.limit = limit
         self._memo: dict[Path, tuple[tuple[int, int, int], Any]] = {}
 
-    def get(self, path: Path, parse: Callable[[Any], Any] = lambda data: data,
-            default: Any = None) -> Any:
+    def get(
+        self, path: Path, parse: Callable[[Any], Any] = lambda data: data, default: Any = None
+    ) -> Any:
         """``parse(read_json(path))``, from memory while the file is unchanged."""
         try:
             st = os.stat(path)
@@ -164,5 +165,13 @@ class JobDir:
         return self.logs / f"{replica}.log"
 
     def event(self, type_: str, reason: str, message: str, obj: str = "") -> None:
-        append_jsonl(self.events, {"time": now(), "type": type_, "reason": reason,
-                                   "message": message, "object": obj or self.name})
+        append_jsonl(
+            self.events,
+            {
+                "time": now(),
+                "type": type_,
+                "reason": reason,
+                "message": message,
+                "object": obj or self.name,
+            },
+        )

@@ -34,12 +34,14 @@ def should_restart(restart_policy: str, exit_code: int) -> bool:
     return False
 
 
-def outcome(kind: str, replicas: Mapping[str, int],
-            phases: Mapping[tuple[str, int], str]) -> str | None:
-    """"Succeeded" once the kind's success rule holds, else None.
+def outcome(
+    kind: str, replicas: Mapping[str, int], phases: Mapping[tuple[str, int], str]
+) -> str | None:
+    """ "Succeeded" once the kind's success rule holds, else None.
 
     ``phases`` maps (role, index) to the replica's phase.
     """
+
     def done(role: str, index: int = 0) -> bool:
         return phases.get((role, index)) == "Succeeded"
 
@@ -47,7 +49,11 @@ def outcome(kind: str, replicas: Mapping[str, int],
         return all(done(role, i) for i in range(replicas.get(role, 0)))
 
     if kind == "PyTorchJob":
-        return "Succeeded" if (done("Master") if replicas.get("Master") else all_done("Worker")) else None
+        return (
+            "Succeeded"
+            if (done("Master") if replicas.get("Master") else all_done("Worker"))
+            else None
+        )
     if kind == "TFJob":
         # With a Chief (or Master) the job is done when it is; otherwise when worker 0 is.
         for leader in ("Chief", "Master"):

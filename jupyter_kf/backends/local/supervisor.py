@@ -26,7 +26,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...jobs import JobSpec, LocalAddressing, env_for, parse_metric_line, replica_keys, worker_command
+from ...jobs import (
+    JobSpec,
+    LocalAddressing,
+    env_for,
+    parse_metric_line,
+    replica_keys,
+    worker_command,
+)
 from ...jobs.kinds import kind_info
 from . import policy
 from .layout import JobDir, append_jsonl, now, read_json, write_json
@@ -98,22 +105,41 @@ class Supervisor:
         kind = self.spec.kind
         reason = f"{kind}{reason_suffix}"
         current = next((c for c in self.conditions if c["type"] == type_), None)
-        if current and current["status"] == status and current["reason"] == reason \
-                and current["message"] == message:
+        if (
+            current
+            and current["status"] == status
+            and current["reason"] == reason
+            and current["message"] == message
+        ):
             return
         stamp = now()
         kept = []
         for c in self.conditions:
             if c["type"] == type_:
                 continue
-            if (type_ == "Restarting" and c["type"] == "Running") or \
-               (type_ == "Running" and c["type"] == "Restarting") or \
-               (type_ in ("Succeeded", "Failed") and c["type"] == "Running"):
+            if (
+                (type_ == "Restarting" and c["type"] == "Running")
+                or (type_ == "Running" and c["type"] == "Restarting")
+                or (type_ in ("Succeeded", "Failed") and c["type"] == "Running")
+            ):
                 if c["status"] == "True" and status == "True":
-                    c = {**c, "status": "False", "lastTransitionTime": stamp, "lastUpdateTime": stamp}
+                    c = {
+                        **c,
+                        "status": "False",
+                        "lastTransitionTime": stamp,
+                        "lastUpdateTime": stamp,
+                    }
             kept.append(c)
-        kept.append({"type": type_, "status": status, "reason": reason, "message": message,
-                     "lastTransitionTime": stamp, "lastUpdateTime": stamp})
+        kept.append(
+            {
+                "type": type_,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": stamp,
+                "lastUpdateTime": stamp,
+            }
+        )
         self.conditions = kept
 
     def phase(self) -> str:
@@ -158,8 +184,13 @@ class Supervisor:
         env = dict(os.environ)
         env.update(self.spec.env)
         env.update(env_for(self.spec, proc.role, proc.index, self.addressing))
-        env.update({"JUPYTER_KF_JOB": self.spec.name, "JUPYTER_KF_REPLICA": proc.key,
-                    ENV_JOB_DIR: str(self.dir.path)})
+        env.update(
+            {
+                "JUPYTER_KF_JOB": self.spec.name,
+                "JUPYTER_KF_REPLICA": proc.key,
+                ENV_JOB_DIR: str(self.dir.path),
+            }
+        )
         # Replicas share this machine's cores: as torchrun does, keep each one's OpenMP
         # pool to its share unless the user chose a size.
         share = max(1, (os.cpu_count() or 1) // max(1, len(self.process_keys())))
@@ -171,9 +202,15 @@ class Supervisor:
         with open(self.dir.log_of(proc.key), "ab") as log:
             try:
                 proc.popen = subprocess.Popen(
-                    self.command_for(proc.role), cwd=self.dir.code, env=env,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    close_fds=True, start_new_session=True, preexec_fn=_die_with_parent,
+                    self.command_for(proc.role),
+                    cwd=self.dir.code,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    close_fds=True,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
             except OSError as exc:
                 proc.popen = None
@@ -233,20 +270,30 @@ class Supervisor:
             limit = self.spec.run_policy.backoff_limit
             if limit is not None and self.restarts_total >= limit:
                 proc.phase = "Failed"
-                self.fail("BackoffLimitExceeded",
-                          f"{kind} {name} has failed because it has reached the specified "
-                          f"backoff limit ({limit} restarts); {proc.key} exited with code {code}.")
+                self.fail(
+                    "BackoffLimitExceeded",
+                    f"{kind} {name} has failed because it has reached the specified "
+                    f"backoff limit ({limit} restarts); {proc.key} exited with code {code}.",
+                )
                 return
             self.restarts_total += 1
             proc.restarts += 1
             delay = min(RESTART_DELAY[0] * 2 ** (proc.restarts - 1), RESTART_DELAY[1])
             proc.phase, proc.restart_at = "Restarting", time.monotonic() + delay
-            self.dir.event("Warning", "BackOff",
-                           f"{proc.key} exited with code {code}; restarting in {delay:g} s "
-                           f"(restart policy {restart_policy})", proc.key)
-            self.set_condition("Restarting", "True", "Restarting",
-                               f"{kind} {name} is restarting because 1 {proc.role} replica(s) "
-                               f"failed (exit code {code}).")
+            self.dir.event(
+                "Warning",
+                "BackOff",
+                f"{proc.key} exited with code {code}; restarting in {delay:g} s "
+                f"(restart policy {restart_policy})",
+                proc.key,
+            )
+            self.set_condition(
+                "Restarting",
+                "True",
+                "Restarting",
+                f"{kind} {name} is restarting because 1 {proc.role} replica(s) "
+                f"failed (exit code {code}).",
+            )
             return
         proc.phase = "Failed"
         self.fail("Failed", f"{kind} {name} is failed because {proc.key} exited with code {code}.")
@@ -265,10 +312,12 @@ class Supervisor:
             if proc.restart_at is not None and proc.restart_at <= tick:
                 self.launch(proc)
                 if proc.phase == "Running" and not any(
-                        p.phase == "Restarting" for p in self.procs.values()):
+                    p.phase == "Restarting" for p in self.procs.values()
+                ):
                     kind = self.spec.kind
-                    self.set_condition("Running", "True", "Running",
-                                       f"{kind} {self.spec.name} is running.")
+                    self.set_condition(
+                        "Running", "True", "Running", f"{kind} {self.spec.name} is running."
+                    )
 
     def check_success(self) -> None:
         phases = {key: p.phase for key, p in self.procs.items()}
@@ -283,8 +332,9 @@ class Supervisor:
             self.stop_world("JobSucceeded")
         kind = self.spec.kind
         self.completion_time = now()
-        self.set_condition("Succeeded", "True", "Succeeded",
-                           f"{kind} {self.spec.name} is successfully completed.")
+        self.set_condition(
+            "Succeeded", "True", "Succeeded", f"{kind} {self.spec.name} is successfully completed."
+        )
         self.dir.event("Normal", "Succeeded", f"{kind} {self.spec.name} is successfully completed.")
 
     def check_deadline(self) -> None:
@@ -292,9 +342,12 @@ class Supervisor:
         if limit is None or self.started_at is None:
             return
         if time.monotonic() - self.started_at >= limit:
-            self.fail("DeadlineExceeded", f"{self.spec.kind} {self.spec.name} has failed because "
-                      f"it was active longer than specified deadline ({limit} s, "
-                      "activeDeadlineSeconds).")
+            self.fail(
+                "DeadlineExceeded",
+                f"{self.spec.kind} {self.spec.name} has failed because "
+                f"it was active longer than specified deadline ({limit} s, "
+                "activeDeadlineSeconds).",
+            )
 
     def follow_spec(self) -> None:
         try:
@@ -323,10 +376,17 @@ class Supervisor:
             self.dir.event("Normal", "Resumed", f"{kind} {name} is resumed.")
             self.start_world()
         elif dict(new.replicas) != dict(old.replicas) and not new.run_policy.suspend:
-            self.dir.event("Normal", "Scaled",
-                           f"restarting every replica at {new.workers} workers (was {old.workers})")
-            self.set_condition("Restarting", "True", "Restarting",
-                               f"{kind} {name} is restarting at {new.workers} workers.")
+            self.dir.event(
+                "Normal",
+                "Scaled",
+                f"restarting every replica at {new.workers} workers (was {old.workers})",
+            )
+            self.set_condition(
+                "Restarting",
+                "True",
+                "Restarting",
+                f"{kind} {name} is restarting at {new.workers} workers.",
+            )
             self.stop_world("Scaled")
             self.start_world()
 
@@ -369,15 +429,25 @@ class Supervisor:
                 c["succeeded"] += 1
             elif phase == "Failed":
                 c["failed"] += 1
-            replicas.append({
-                "role": role, "index": index, "phase": phase, "restarts": proc.restarts,
-                "pid": proc.popen.pid if proc.popen else None, "exitCode": proc.exit_code,
-                "reason": proc.reason, "message": proc.message,
-            })
+            replicas.append(
+                {
+                    "role": role,
+                    "index": index,
+                    "phase": phase,
+                    "restarts": proc.restarts,
+                    "pid": proc.popen.pid if proc.popen else None,
+                    "exitCode": proc.exit_code,
+                    "reason": proc.reason,
+                    "message": proc.message,
+                }
+            )
         return {
-            "conditions": self.conditions, "replicaStatuses": counts,
-            "startTime": self.start_time, "completionTime": self.completion_time,
-            "replicas": replicas, "workers": self.spec.workers,
+            "conditions": self.conditions,
+            "replicaStatuses": counts,
+            "startTime": self.start_time,
+            "completionTime": self.completion_time,
+            "replicas": replicas,
+            "workers": self.spec.workers,
         }
 
     def write_status(self) -> None:
@@ -390,8 +460,10 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
-        write_json(self.dir.supervisor, {"pid": os.getpid(), "pgid": os.getpgid(0),
-                                         "started": _start_ticks(os.getpid())})
+        write_json(
+            self.dir.supervisor,
+            {"pid": os.getpid(), "pgid": os.getpgid(0), "started": _start_ticks(os.getpid())},
+        )
         kind, name = self.spec.kind, self.spec.name
         self.set_condition("Created", "True", "Created", f"{kind} {name} is created.")
         self.procs = {key: Proc(*key) for key in replica_keys(self.spec)}

@@ -7,12 +7,13 @@ contract suite in tests/contract runs against each of them.
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from ..errors import JobFailedError, JobTimeoutError, NotFoundError
-from ..jobs import Change, Event, Job, JobSpec
+from ..jobs import Change, Cursor, Event, Job, JobSpec, Update
 
 
 class Backend(ABC):
@@ -35,6 +36,30 @@ class Backend(ABC):
     ) -> Iterator[Change]:
         """Changes to jobs: first ADDED for each existing job, then every change, until
         ``timeout`` seconds have passed (forever when None)."""
+
+    # TEMPORARY (architecture work in progress): becomes @abstractmethod once both backends
+    # implement it.
+    def updates(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        since: Cursor | None = None,
+        replicas: Sequence[str] | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Update]:
+        """One job, live: the streaming contract the widget, the event bus and the panel use.
+
+        The first update carries the job's current state and everything appended after
+        ``since`` (from the start when None); then one update per change: a new state, new
+        events, new metric points, new lines of the logs of ``replicas`` (default: rank 0).
+        It ends after the job has finished and every stream is drained, with an update whose
+        ``deleted`` is set when the job is deleted, after ``timeout`` seconds, or soon after
+        ``stop`` is set. Resuming from an update's ``cursor`` loses and repeats nothing.
+        An unknown job raises ``NotFoundError``; an unknown replica ``NotFoundError``.
+        """
+        raise NotImplementedError
 
     @abstractmethod
     def logs(

@@ -7,6 +7,7 @@ from .metrics import parse_metric_line
 from .render import render_code_configmap, render_job, worker_command
 from .spec import CODE_MOUNT, Code, ElasticPolicy, JobSpec, Resources, RunPolicy
 from .status import FINISHED, PHASES, Condition, JobStatus, ReplicaCounts, parse_status
+from .updates import Cursor, Update
 
 __all__ = [
     "CODE_MOUNT",
@@ -18,6 +19,7 @@ __all__ = [
     "ClusterAddressing",
     "Code",
     "Condition",
+    "Cursor",
     "ElasticPolicy",
     "Job",
     "JobSpec",
@@ -27,6 +29,7 @@ __all__ = [
     "Replica",
     "ReplicaCounts",
     "Resources",
+    "Update",
     "RunPolicy",
     "env_for",
     "kind_info",

@@ -5,7 +5,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: quickstart test test-fast system-deps cluster-build cluster-up cluster-down bench clean
+.PHONY: quickstart test test-fast lint system-deps cluster-build cluster-up cluster-down bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test,torch]'
 	touch $(STAMP)
 
-# JupyterHub's proxy for tests/spawner (configurable-http-proxy, from npm, pinned by the lock file).
-CHP     := tests/spawner/node_modules/.bin/configurable-http-proxy
-$(CHP): tests/spawner/package-lock.json
-	npm ci --prefix tests/spawner --no-audit --no-fund --loglevel=error
+# The lint tools, pinned in pyproject.toml's `lint` extra (with the package, which mypy reads).
+LINT    := $(VENV)/.lint-stamp
+$(LINT): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[lint]'
+	touch $(LINT)
+
+# JupyterHub's proxy for tests/hub and the hub benchmarks (configurable-http-proxy, from npm,
+# pinned by the lock file).
+CHP     := tests/hub/node_modules/.bin/configurable-http-proxy
+$(CHP): tests/hub/package-lock.json
+	npm ci --prefix tests/hub --no-audit --no-fund --loglevel=error
 	touch $(CHP)
 
 # The side panel's own unit tests (jest), from the lock file (installing the package usually
@@ -51,13 +58,25 @@ test: system-deps $(STAMP) $(CHP) $(JEST) cluster-build
 	$(PY) -m pytest
 	npm test --prefix labextension -- --ci
 
-# Only what needs neither the control plane nor a browser.
+# Every gate, then the verdict: formatting and lint (ruff), types (mypy on jupyter_kf/), the
+# import contracts (import-linter, pyproject.toml's [tool.importlinter]) and the layout rules
+# (scripts/check_layout.py). CI runs it before the tests.
+LINT_GATES := 'ruff format --check .' 'ruff check .' 'mypy' 'lint-imports' 'python scripts/check_layout.py'
+lint: $(LINT)
+	@failed=""; for gate in $(LINT_GATES); do \
+		echo "== $$gate"; \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c "$$gate" || failed="$$failed; $$gate"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make lint: failed: $${failed#; }"; exit 1; fi; \
+	echo "make lint: all gates pass"
+
+# Only what needs neither the control plane, a real hub nor a browser (by their markers).
 test-fast: $(STAMP)
-	$(PY) -m pytest tests/unit tests/local
+	$(PY) -m pytest -m "not cluster and not hub and not browser"
 
 # Every benchmark, ours against its peer (the cluster ones start a control plane if none
 # is configured); results in benchmarks/results/.
-bench: $(STAMP)
+bench: $(STAMP) $(CHP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 	$(PY) benchmarks/submit_latency.py --cluster
 

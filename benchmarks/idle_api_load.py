@@ -9,20 +9,19 @@ process), with every server in one shared namespace; the hub polls each server e
 
     python benchmarks/idle_api_load.py            # 500 servers, 120 s measured, 1 round
     python benchmarks/idle_api_load.py --quick    # 60 servers, 60 s
+
+Needs what spawn_herd.py needs (a tests/cluster control plane, JupyterHub's proxy).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from spawn_herd import RESULTS, BenchHub, ClusterSide, p99, require_peer, summary
+from support.hub_bench import RESULTS, BenchHub, ClusterSide, p99, require_peer, summary
 
 BATCH = 100
 

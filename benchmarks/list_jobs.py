@@ -35,10 +35,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from k8s_bench import (
+from support.k8s_bench import (
     GROUP,
     PLURAL,
     VERSION,
@@ -54,7 +52,7 @@ from k8s_bench import (
     peer_version,
     percentile,
 )
-from peer import stats, write_result
+from support.peer import stats, write_result
 
 NAME = "list_jobs"
 

@@ -28,8 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from peer import stats, write_result
+from support.peer import stats, write_result
 
 NAME = "list_latency"
 ROOT = Path(__file__).resolve().parents[1]

@@ -76,8 +76,6 @@ TIMES_RE = re.compile(r"TIMES (\{[^{}]*\})")
 JOB_TIMEOUT = 300
 SDK_TIMEOUT = 900
 
-sys.path.insert(0, str(ROOT))
-
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)

@@ -27,10 +27,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from list_latency import ROOT, Server
-from peer import stats, write_result
+from support.peer import stats, write_result
 
 NAME = "panel_latency"
 CHROMIUM = "/usr/bin/chromium"

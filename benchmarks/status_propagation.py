@@ -37,10 +37,8 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from k8s_bench import (
+from support.k8s_bench import (
     ConditionWatch,
     Driver,
     admin_api,
@@ -53,7 +51,7 @@ from k8s_bench import (
     log,
     peer_version,
 )
-from peer import stats, write_result
+from support.peer import stats, write_result
 
 NAME = "status_propagation"
 SIDES = {  # name: (driver side, polling interval)

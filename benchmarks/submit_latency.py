@@ -66,10 +66,8 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from peer import ensure_peer, run_peer, stats, write_result
+from support.peer import ensure_peer, run_peer, stats, write_result
 
 NAME = "submit_latency"
 NAME_CLUSTER = "submit_latency_cluster"
@@ -186,8 +184,8 @@ def observe(observer, name: str, namespace: str, seen: dict, timeout: float = 60
 
 
 def cluster_once(side, observer, reference, api, name: str, settle: float) -> dict:
-    from k8s_bench import GROUP, PLURAL, VERSION
     from kubernetes import client
+    from support.k8s_bench import GROUP, PLURAL, VERSION
 
     ns = reference.namespace
     seen: dict = {}
@@ -219,8 +217,8 @@ def cluster_once(side, observer, reference, api, name: str, settle: float) -> di
 
 
 def on_cluster(kubeconfig_arg: str | None, rounds: int, settle: float, quick: bool) -> int:
-    import k8s_bench
-    from k8s_bench import (
+    from support import k8s_bench
+    from support.k8s_bench import (
         ConditionWatch,
         Driver,
         admin_api,

@@ -22,10 +22,8 @@ import tempfile
 import textwrap
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
-from peer import ensure_peer, run_peer, stats, write_result
+from support.peer import ensure_peer, run_peer, stats, write_result
 
 NAME = "widget_latency"
 SCRIPT = textwrap.dedent("""

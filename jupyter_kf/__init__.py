@@ -1,5 +1,6 @@
 """jupyter-kf: Kubeflow training jobs from Jupyter."""
 
+from ._version import __version__
 from .client import Client
 from .errors import (
     BackendUnavailableError,
@@ -9,14 +10,14 @@ from .errors import (
     JobFailedError,
     JobTimeoutError,
     JupyterKFError,
+    NotAcknowledgedError,
     NotFoundError,
 )
 from .jobs import Code, ElasticPolicy, Job, JobSpec, Resources, RunPolicy
 from .report import report
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "BackendUnavailableError",
     "Client",
     "Code",
@@ -29,6 +30,7 @@ __all__ = [
     "JobSpec",
     "JobTimeoutError",
     "JupyterKFError",
+    "NotAcknowledgedError",
     "NotFoundError",
     "Resources",
     "RunPolicy",

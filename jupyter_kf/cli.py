@@ -17,7 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .client import Client
+from .client import BACKENDS, DEFAULT_BACKEND, Client
 from .display import events_table, job_summary, jobs_table, metrics_text
 from .errors import JupyterKFError
 from .jobs.kinds import FRAMEWORKS
@@ -34,7 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter kf", description="Kubeflow training jobs from Jupyter."
     )
-    parser.add_argument("--backend", default="auto", help="auto (default) or local")
+    parser.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        choices=("auto", *BACKENDS),
+        help="where jobs run: auto (the default: the cluster when one is configured, else "
+        "this machine), " + ", ".join(BACKENDS),
+    )
     parser.add_argument("--namespace", help="namespace of the jobs (cluster backends)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -8,17 +8,22 @@ find their way; the short names (``submit``, ``get``, ``logs``...) are the same 
 
 from __future__ import annotations
 
+import builtins
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .backends.base import Backend
 from .errors import InvalidSpecError
-from .jobs import Change, Code, Event, Job, JobSpec
+from .jobs import Change, Code, Cursor, Event, Job, JobSpec, Update
 from .packaging import code_from_cell, code_from_file, code_from_function
 
 BACKENDS = ("local", "kubernetes")
+# The one default of every front end (Client, %kftrain, the CLI, the server): in a notebook
+# pod a job goes to the cluster, on a laptop without a kubeconfig it runs locally.
+DEFAULT_BACKEND = "auto"
 
 
 def detect_backend() -> str:
@@ -28,10 +33,14 @@ def detect_backend() -> str:
     return "kubernetes" if cluster_configured() else "local"
 
 
-def make_backend(name: str = "auto", **options: Any) -> Backend:
+def resolve_backend(name: str = DEFAULT_BACKEND) -> str:
+    """The backend ``name`` stands for: ``auto`` is ``detect_backend()``, others themselves."""
+    return detect_backend() if name == "auto" else name
+
+
+def make_backend(name: str = DEFAULT_BACKEND, **options: Any) -> Backend:
     """A backend by name: ``local``, ``kubernetes``, or ``auto`` (see ``detect_backend``)."""
-    if name == "auto":
-        name = detect_backend()
+    name = resolve_backend(name)
     if name == "local":
         from .backends.local import LocalBackend
 
@@ -46,14 +55,14 @@ def make_backend(name: str = "auto", **options: Any) -> Backend:
 class Client:
     """Launch, watch, scale and delete training jobs on one backend.
 
-    >>> client = Client()                       # the local backend
+    >>> client = Client()          # the cluster when one is configured, else this machine
     >>> job = client.submit(name="mnist", framework="pytorch", workers=2, script="train.py")
     >>> client.wait(job.name)
     """
 
     def __init__(
         self,
-        backend: str | Backend = "auto",
+        backend: str | Backend = DEFAULT_BACKEND,
         *,
         namespace: str | None = None,
         **backend_options: Any,
@@ -149,9 +158,41 @@ class Client:
     list_jobs = list
 
     def watch(
-        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+        self,
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
     ) -> Iterator[Change]:
-        return self.backend.watch(self._ns(namespace), name=name, timeout=timeout)
+        return self.backend.watch(self._ns(namespace), name=name, timeout=timeout, stop=stop)
+
+    def updates(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        since: Cursor | None = None,
+        replicas: Sequence[str] | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Update]:
+        """Follow one job live: its state changes, new events, metric points and log lines.
+
+        The first ``Update`` carries the job's state and everything after ``since`` (from
+        the start when None); each later one what changed. ``replicas`` names the logs to
+        follow (default: rank 0's). It ends once the job has finished and all is read, when
+        the job is deleted (an update with ``deleted`` set), after ``timeout`` seconds, or
+        soon after ``stop`` is set. Hand an update's ``cursor`` back as ``since`` to go on
+        after a reconnect with nothing lost or repeated::
+
+            for update in client.updates("mnist"):
+                for replica, line in update.logs:
+                    print(line)
+        """
+        return self.backend.updates(
+            name, self._ns(namespace), since=since, replicas=replicas, timeout=timeout, stop=stop
+        )
 
     def logs(
         self,
@@ -177,10 +218,11 @@ class Client:
     ) -> Iterator[str]:
         return self.logs(name, namespace, replica=replica, follow=follow, tail_lines=tail_lines)
 
-    def events(self, name: str, namespace: str | None = None) -> list[Event]:
+    # ``builtins.list``: in this class ``list`` is the method.
+    def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         return self.backend.events(name, self._ns(namespace))
 
-    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+    def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         return self.backend.metrics(name, self._ns(namespace))
 
     # -- changing -------------------------------------------------------------------------

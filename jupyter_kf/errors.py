@@ -50,6 +50,24 @@ class JobTimeoutError(JupyterKFError, TimeoutError):
     http_status = 504
 
 
+class NotAcknowledgedError(JupyterKFError, TimeoutError):
+    """A change was requested but whoever carries it out did not act on it in time.
+
+    The same on every backend: the job's supervisor process locally, the Training Operator
+    (or the API server's watch) on a cluster.
+    """
+
+    http_status = 504
+
+    def __init__(self, name: str, change: str, timeout: float, actor: str):
+        self.name, self.change, self.timeout, self.actor = name, change, timeout, actor
+        super().__init__(
+            f"job {name}: {change} was requested but {actor} did not carry it out within "
+            f"{timeout:g} s. The request stays in place and may still take effect: look at "
+            f"the job's events and status, then try again or delete the job."
+        )
+
+
 class JobFailedError(JupyterKFError):
     """``wait`` saw the job fail while waiting for something else."""
 

@@ -6,7 +6,8 @@ where the arguments were at fault), never a traceback.
 
 Backends plug in by name: ``--local`` is the local backend, ``--cluster`` is whatever
 ``KFTrainMagics.cluster_backend`` names (``kubernetes``), created through
-``jupyter_kf.client.make_backend`` once the client knows it.
+``jupyter_kf.client.make_backend``. Without either, ``KFTrainMagics.backend`` decides; its
+default is the client's (``auto``: the cluster when one is configured, else this machine).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ USAGE_LINES = (
     "%kftrain list | status NAME | logs NAME [-f] [--replica R] [--tail N] | events NAME",
     "         | metrics NAME | monitor NAME | scale NAME N | suspend NAME | resume NAME",
     "         | delete NAME      (each also takes --local/--cluster and --namespace NS)",
+    "%kftrain -h | %kftrain SUBCOMMAND -h",
 )
 SHORT_USAGE = "\n".join("  " + line for line in USAGE_LINES)
 # For argparse, which %-formats the usage, and IPython's help, which puts "%" before it.
@@ -81,9 +83,13 @@ class KFTrainMagics(Magics):
     """The ``%kftrain`` magics. Configure with ``%config KFTrainMagics.<trait> = ...``."""
 
     backend = Enum(
-        ["local", "cluster"],
-        "local",
-        help=("Where jobs run when neither --local nor --cluster is given."),
+        ["auto", "local", "cluster"],
+        client_module.DEFAULT_BACKEND,
+        help=(
+            "Where jobs run when neither --local nor --cluster is given: 'auto' (the cluster "
+            "when one is configured, as in a notebook pod, else this machine), 'local' or "
+            "'cluster'."
+        ),
     ).tag(config=True)
     cluster_backend = Unicode(
         "kubernetes",
@@ -133,20 +139,30 @@ class KFTrainMagics(Magics):
     def client(self, backend: str = "local") -> Client:
         """The client of a backend by its ``make_backend`` name, made once."""
         if backend not in self._clients:
-            if backend != "local" and backend not in client_module.BACKENDS:
+            if backend not in client_module.BACKENDS:
                 raise UsageError(
-                    f"--cluster needs the {backend} backend, which this version of jupyter-kf "
-                    "does not include yet. Run the job with --local (the default) for now."
+                    f"there is no {backend!r} backend (KFTrainMagics.cluster_backend); use one "
+                    f"of {', '.join(client_module.BACKENDS)}, or run the job with --local"
                 )
             try:
                 self._clients[backend] = Client(backend)
             except JupyterKFError as exc:
-                raise UsageError(f"cannot use the {backend} backend: {exc}") from None
+                raise UsageError(f"cannot use the {backend} backend: {exc}") from exc
         return self._clients[backend]
 
+    def backend_for(self, args: argparse.Namespace) -> str:
+        """The ``make_backend`` name a command's jobs go to."""
+        if args.local:
+            return "local"
+        if args.cluster:
+            return self.cluster_backend
+        where = self.backend
+        if where == "auto":
+            where = "local" if client_module.resolve_backend(where) == "local" else "cluster"
+        return self.cluster_backend if where == "cluster" else "local"
+
     def _client_for(self, args: argparse.Namespace) -> Client:
-        cluster = args.cluster or (self.backend == "cluster" and not args.local)
-        return self.client(self.cluster_backend if cluster else "local")
+        return self.client(self.backend_for(args))
 
     def _ns(self, args: argparse.Namespace) -> str | None:
         return args.namespace or self.namespace
@@ -176,9 +192,14 @@ class KFTrainMagics(Magics):
     @argument(
         "--framework",
         metavar="F",
-        help="pytorch (default), tensorflow, jax, xgboost, paddle or mpi",
+        help=f"one of {FRAMEWORKS} (default: KFTrainMagics.framework, pytorch)",
     )
-    @argument("--workers", metavar="N", type=int, help="training processes (default 1)")
+    @argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        help="training processes (default: KFTrainMagics.workers, 1)",
+    )
     @argument("--gpus", metavar="G", type=int, help="GPUs per worker")
     @argument("--cpu", metavar="C", help="CPUs per worker, e.g. 2 or 500m")
     @argument("--memory", metavar="M", help="memory per worker, e.g. 4Gi")
@@ -193,7 +214,12 @@ class KFTrainMagics(Magics):
         help="an environment variable for the workers (repeatable)",
     )
     @argument_group("where and how")
-    @argument("--local", action="store_true", help="run on this machine (default)")
+    @argument(
+        "--local",
+        action="store_true",
+        help="run on this machine (without --local or --cluster: KFTrainMagics.backend, "
+        "auto: the cluster when one is configured, else this machine)",
+    )
     @argument("--cluster", action="store_true", help="run on the Kubernetes cluster")
     @argument("--namespace", metavar="NS", help="the job's namespace (cluster)")
     @argument("--wait", action="store_true", help="block until the job finishes")
@@ -210,7 +236,9 @@ class KFTrainMagics(Magics):
         """Launch a distributed training job, or manage jobs.
 
         As a cell magic the cell is the training script every worker runs; as a line
-        magic give a Python file. Other subcommands:
+        magic give a Python file. Jobs run where --local or --cluster says, else where
+        KFTrainMagics.backend says (default auto: the cluster when one is configured, as in
+        a notebook pod, else this machine). Other subcommands:
 
           list                 the jobs
           status NAME          phase, conditions and replicas
@@ -221,7 +249,8 @@ class KFTrainMagics(Magics):
           scale NAME N         resize to N training processes
           suspend NAME | resume NAME | delete NAME
 
-        Workers see the Training Operator's environment (MASTER_ADDR, RANK, WORLD_SIZE,
+        Each subcommand also takes --local or --cluster and --namespace NS, and -h for its
+        help. Workers see the Training Operator's environment (MASTER_ADDR, RANK, WORLD_SIZE,
         TF_CONFIG, ...), so a script that runs with --local runs unchanged with --cluster.
         Report metrics with jupyter_kf.report(step=..., loss=...) or "loss=0.3" lines.
         """
@@ -286,9 +315,9 @@ class KFTrainMagics(Magics):
         try:
             job = client.submit(namespace=self._ns(args), script=script, cell=cell, **fields)
         except InvalidSpecError as exc:
-            raise self._usage_error(str(exc)) from None
+            raise self._usage_error(str(exc)) from exc
         except (JupyterKFError, OSError) as exc:  # a taken name, a missing file, ...
-            raise UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from exc
         if not (args.wait or args.follow):
             return job
         where = job.backend if job.backend == "local" else f"{job.backend}/{job.namespace}"
@@ -317,7 +346,7 @@ class KFTrainMagics(Magics):
         except JobFailedError:
             job = _fresh(client, job, ns)
         except JupyterKFError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from exc
         if job.phase == "Failed" and not args.follow and self.failed_log_lines > 0:
             try:
                 tail = list(client.logs(job.name, ns, tail_lines=self.failed_log_lines))
@@ -354,9 +383,9 @@ class KFTrainMagics(Magics):
         try:
             return getattr(self, f"_do_{verb}")(client, ns, args)
         except InvalidSpecError as exc:
-            raise self._usage_error(str(exc)) from None
+            raise self._usage_error(str(exc)) from exc
         except JupyterKFError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from exc
 
     def _do_list(self, client: Client, ns, args) -> None:
         print(jobs_table(client.list(ns)))

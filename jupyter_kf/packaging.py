@@ -1,7 +1,7 @@
 """Turn what a user has (a cell, a script file, a Python function) into ``Code``.
 
 Local modules the code imports from its own folder travel with it, so ``import utils`` in
-a cell works on a cluster as it does in the notebook (kubeflow/trainer#2233).
+a cell works on a cluster as it does in the notebook.
 """
 
 from __future__ import annotations

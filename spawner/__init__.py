@@ -1,10 +1,29 @@
-"""jupyter-kf's JupyterHub spawner: a Jupyter pod per user (and named server) that may
-launch Kubeflow training jobs in the user's own namespace.
+"""Deprecated: the spawner moved to ``jupyter_kf.hub``.
 
-Use it with ``c.JupyterHub.spawner_class = "kubeflow"`` (entry point
-``jupyterhub.spawners: kubeflow``); see docs/spawner.md.
+``spawner.KubeflowSpawner`` still works for this release, with a DeprecationWarning;
+configurations should say ``c.JupyterHub.spawner_class = "kubeflow"`` (the entry point)
+or ``"jupyter_kf.hub.KubeflowSpawner"``.
 """
 
-from .spawner import KubeflowSpawner
+from __future__ import annotations
+
+import warnings
+from typing import Any
 
 __all__ = ["KubeflowSpawner"]
+
+
+def __getattr__(name: str) -> Any:
+    # On access rather than on import, so every configuration that names the old path
+    # is told, not only the first import in a process.
+    if name != "KubeflowSpawner":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        "spawner.KubeflowSpawner is deprecated and goes in the next release: use "
+        "jupyter_kf.hub.KubeflowSpawner (or spawner_class = 'kubeflow')",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from jupyter_kf.hub import KubeflowSpawner
+
+    return KubeflowSpawner

@@ -46,9 +46,7 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import request_counter
 
 request_counter.install()  # before any client is made

@@ -45,10 +45,8 @@ def main() -> int:
     args = parser.parse_args()
 
     import kubeflow
-    from kubeflow.trainer import CustomTrainer, LocalProcessBackendConfig, TrainerClient
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from ddp_first_step import first_step
+    from kubeflow.trainer import CustomTrainer, LocalProcessBackendConfig, TrainerClient
 
     client = TrainerClient(backend_config=LocalProcessBackendConfig())
     # The SDK replaces the job's whole environment with CustomTrainer.env. torchrun sets

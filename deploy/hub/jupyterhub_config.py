@@ -51,7 +51,7 @@ if admins:
     c.Authenticator.admin_users = set(admins.split(","))
 
 # -- the spawner ------------------------------------------------------------------------
-c.JupyterHub.spawner_class = "kubeflow"
+c.JupyterHub.spawner_class = "kubeflow"  # the entry point of jupyter_kf.hub.KubeflowSpawner
 c.KubeflowSpawner.namespace_mode = "per-user"
 c.KubeflowSpawner.namespace_prefix = env("JUPYTER_KF_NAMESPACE_PREFIX", "jupyter-")
 # Bind each user's ServiceAccount to the ClusterRole deploy/rbac ships (jupyter-kf-user)

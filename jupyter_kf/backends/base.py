@@ -3,22 +3,40 @@
 Every backend raises the same errors from ``jupyter_kf.errors`` for the same situations
 (an unknown job is ``NotFoundError``, a taken name ``ConflictError``, ...); the shared
 contract suite in tests/contract runs against each of them.
+
+Changes to a running job (``scale``, ``suspend``, ``resume``) are written once here, as
+"validate, request, wait until it is seen carried out, report": a backend only implements
+the request and the wait (``_request_scale``, ``_request_suspend``, ``_wait_for``), so both
+wait ``ack_timeout`` seconds and both raise ``NotAcknowledgedError`` when nothing happened.
 """
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from ..errors import JobFailedError, JobTimeoutError, NotFoundError
+from ..errors import (
+    ConflictError,
+    InvalidSpecError,
+    JobFailedError,
+    JobTimeoutError,
+    NotAcknowledgedError,
+    NotFoundError,
+)
 from ..jobs import Change, Cursor, Event, Job, JobSpec, Update
+
+ACK_TIMEOUT = 30.0  # how long a requested change may take to be seen carried out
 
 
 class Backend(ABC):
     name: str = ""
     default_namespace: str = "default"
+    ack_timeout: float = ACK_TIMEOUT  # an attribute, so a test can shorten it
+    acknowledger: str = "the backend"  # who carries requested changes out, for messages
 
     @abstractmethod
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
@@ -32,13 +50,17 @@ class Backend(ABC):
 
     @abstractmethod
     def watch(
-        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+        self,
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
     ) -> Iterator[Change]:
         """Changes to jobs: first ADDED for each existing job, then every change, until
-        ``timeout`` seconds have passed (forever when None)."""
+        ``timeout`` seconds have passed (forever when None) or soon after ``stop`` is set."""
 
-    # TEMPORARY (architecture work in progress): becomes @abstractmethod once both backends
-    # implement it.
+    @abstractmethod
     def updates(
         self,
         name: str,
@@ -56,10 +78,11 @@ class Backend(ABC):
         events, new metric points, new lines of the logs of ``replicas`` (default: rank 0).
         It ends after the job has finished and every stream is drained, with an update whose
         ``deleted`` is set when the job is deleted, after ``timeout`` seconds, or soon after
-        ``stop`` is set. Resuming from an update's ``cursor`` loses and repeats nothing.
-        An unknown job raises ``NotFoundError``; an unknown replica ``NotFoundError``.
+        ``stop`` is set. Resuming from an update's ``cursor`` loses and repeats nothing: its
+        positions count the events, points and lines yielded (a line still being written
+        comes once it is complete, or when the job has finished). An unknown job raises
+        ``NotFoundError``; so does a replica the job does not have when the stream starts.
         """
-        raise NotImplementedError
 
     @abstractmethod
     def logs(
@@ -74,21 +97,78 @@ class Backend(ABC):
         """Lines of one replica's output (default: rank 0), without their newlines."""
 
     @abstractmethod
-    def events(self, name: str, namespace: str | None = None) -> list[Event]: ...
+    def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]: ...
 
     @abstractmethod
-    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+    def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         """Metric points reported by the job's replicas, oldest first."""
 
-    @abstractmethod
+    # -- changes to a running job: validate, request, wait for acknowledgement, report ----
     def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:
-        """Resize a job to ``workers`` training processes (see ``JobSpec.workers``)."""
+        """Resize a job to ``workers`` training processes (see ``KindInfo.workers_of``).
+
+        Returns once the job runs at that size; a kind that cannot resize in place restarts
+        every replica, and the job's ``extra["notice"]`` says so.
+        """
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
+        job = self.get(name, namespace)
+        if job.status.finished:
+            raise ConflictError(
+                f"job {name} is {job.phase}; only a running or suspended job scales"
+            )
+        if job.workers == workers:
+            return job
+        notice = self._request_scale(job, workers)
+        job = self._acknowledged(
+            job,
+            f"scaling to {workers} workers",
+            lambda j: j.workers == workers and j.phase != "Restarting",
+        )
+        if notice:
+            job = dataclasses.replace(job, extra={**job.extra, "notice": notice})
+        return job
+
+    def suspend(self, name: str, namespace: str | None = None) -> Job:
+        """Stop every replica but keep the job, to ``resume`` it later."""
+        return self._set_suspended(name, namespace, True)
+
+    def resume(self, name: str, namespace: str | None = None) -> Job:
+        """Start a suspended job's replicas again."""
+        return self._set_suspended(name, namespace, False)
+
+    def _set_suspended(self, name: str, namespace: str | None, suspend: bool) -> Job:
+        job = self.get(name, namespace)
+        if job.status.finished:
+            verb = "suspended" if suspend else "resumed"
+            raise ConflictError(f"job {name} is {job.phase} and cannot be {verb}")
+        if not self._request_suspend(job, suspend):
+            return job
+        if suspend:
+            return self._acknowledged(job, "suspending", lambda j: j.phase == "Suspended")
+        return self._acknowledged(job, "resuming", lambda j: j.phase != "Suspended")
+
+    def _acknowledged(self, job: Job, change: str, done: Callable[[Job], bool]) -> Job:
+        """Wait until ``done`` holds for the job (or it finished): the one wait of every
+        change, with one timeout (``ack_timeout``) and one error."""
+        seen = self._wait_for(job, lambda j: done(j) or j.status.finished, self.ack_timeout)
+        if seen is None:
+            raise NotAcknowledgedError(job.name, change, self.ack_timeout, self.acknowledger)
+        return seen
+
+    # The hooks each backend implements for the template methods above.
+    @abstractmethod
+    def _request_scale(self, job: Job, workers: int) -> str:
+        """Ask for ``workers`` processes (the kind-specific checks first); return a notice
+        for the user ("" when none)."""
 
     @abstractmethod
-    def suspend(self, name: str, namespace: str | None = None) -> Job: ...
+    def _request_suspend(self, job: Job, suspend: bool) -> bool:
+        """Ask for the job to be suspended (or resumed); False when it already is."""
 
     @abstractmethod
-    def resume(self, name: str, namespace: str | None = None) -> Job: ...
+    def _wait_for(self, job: Job, done: Callable[[Job], bool], timeout: float) -> Job | None:
+        """The job once ``done`` holds for it, or None after ``timeout`` seconds."""
 
     @abstractmethod
     def delete(self, name: str, namespace: str | None = None) -> None:

@@ -1,10 +1,9 @@
 """What every replica sees in its environment: the Training Operator's contract.
 
-The operator injects these variables into the pods it creates (kubeflow/trainer release-1.9,
-``pkg/controller.v1/<framework>/envvar.go``). The local backend injects exactly the same
-names with loopback addresses, so a script that runs under ``%kftrain --local`` runs
-unchanged on a cluster. tests/kubernetes compares this module, variable for variable, with
-the env of the pods the real operator creates.
+The operator injects these variables into the pods it creates. The local backend injects
+exactly the same names with loopback addresses, so a script that runs under
+``%kftrain --local`` runs unchanged on a cluster. tests/kubernetes compares this module,
+variable for variable, with the env of the pods the real operator creates.
 
 Where a replica listens is abstracted by an ``Addressing``: on a cluster each replica has a
 headless Service ``<job>-<role>-<index>`` on the kind's port; locally every replica is on
@@ -18,45 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from .kinds import KindInfo, kind_info
+from .kinds import RESERVED_ENV, KindInfo, kind_info
 
 if TYPE_CHECKING:
     from .spec import JobSpec
 
-# Names the operator owns; a user's env may not set them (validation refuses it).
-RESERVED_ENV = frozenset(
-    {
-        "MASTER_ADDR",
-        "MASTER_PORT",
-        "WORLD_SIZE",
-        "RANK",
-        "PET_MASTER_ADDR",
-        "PET_MASTER_PORT",
-        "PET_NODE_RANK",
-        "PET_NNODES",
-        "PET_NPROC_PER_NODE",
-        "PET_RDZV_ENDPOINT",
-        "PET_RDZV_BACKEND",
-        "PET_MAX_RESTARTS",
-        "TF_CONFIG",
-        "COORDINATOR_ADDRESS",
-        "COORDINATOR_PORT",
-        "NUM_PROCESSES",
-        "PROCESS_ID",
-        "WORKER_PORT",
-        "WORKER_ADDRS",
-        "PADDLE_JOB_ID",
-        "PADDLE_NNODES",
-        "PADDLE_MASTER",
-        "PADDLE_SERVER_NUM",
-        "PADDLE_TRAINER_NUM",
-        "POD_IP_DUMMY",
-        "OMPI_MCA_plm_rsh_agent",
-        "OMPI_MCA_orte_default_hostfile",
-        "I_MPI_HYDRA_BOOTSTRAP",
-        "I_MPI_HYDRA_BOOTSTRAP_EXEC",
-    }
-)
+__all__ = ["RESERVED_ENV", "ClusterAddressing", "LocalAddressing", "env_for", "replica_keys"]
 
 
 class Addressing(Protocol):

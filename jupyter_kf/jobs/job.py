@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .kinds import kind_info
 from .spec import JobSpec
 from .status import JobStatus
-
-RANK0_ROLES = ("Master", "Chief", "Launcher", "Worker")
 
 
 @dataclass(frozen=True)
@@ -17,9 +16,11 @@ class Replica:
 
     role: str
     index: int
-    phase: str  # Pending | Running | Succeeded | Failed | Unknown
+    # Pending | Running | Succeeded | Failed | Unknown; on a cluster also Terminating, on the
+    # local backend also Restarting and Stopped.
+    phase: str
     restarts: int = 0
-    node: str | None = None  # the node (cluster) or the pid (local)
+    node: str | None = None  # the pod's node on a cluster, "localhost" for a local process
     reason: str = ""  # e.g. Unschedulable, ImagePullBackOff, OOMKilled, Error
     message: str = ""
     exit_code: int | None = None
@@ -52,7 +53,7 @@ class Job:
     replicas: tuple[Replica, ...] = ()
     created: str | None = None  # RFC 3339
     backend: str = "local"
-    workers: int | None = None  # training processes, as --workers counts them
+    workers: int | None = None  # training processes, as --workers counts them (see kinds.py)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -61,12 +62,11 @@ class Job:
 
     @property
     def rank0(self) -> str:
-        """The replica whose log is the job's: master-0, chief-0, launcher-0 or worker-0."""
-        roles = {r.role for r in self.replicas}
-        for role in RANK0_ROLES:
-            if role in roles:
-                return f"{role.lower()}-0"
-        return self.replicas[0].name if self.replicas else "worker-0"
+        """The replica whose log is the job's, as the kind's description decides."""
+        counts: dict[str, int] = {}
+        for r in self.replicas:
+            counts[r.role] = counts.get(r.role, 0) + 1
+        return kind_info(self.kind).rank0(counts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +76,7 @@ class Job:
             "backend": self.backend,
             "created": self.created,
             "workers": self.workers,
+            "rank0": self.rank0,
             "status": self.status.to_dict(),
             "replicas": [r.to_dict() for r in self.replicas],
             "spec": self.spec.to_dict() if self.spec is not None else None,
@@ -90,7 +91,9 @@ class Event:
     type: str  # Normal | Warning
     reason: str  # e.g. Started, FailedScheduling, Restarting
     message: str
-    object: str = ""  # the replica ("worker-1") or the job
+    # What it happened to: the job, or one replica ("worker-1" locally, the pod's name such
+    # as "<job>-worker-1" on a cluster).
+    object: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -18,15 +18,14 @@ REPORT_PREFIX = "@@jupyter-kf-metric "  # what jupyter_kf.report() prints
 
 def _number(text: str) -> float | int | None:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-    if isinstance(value, float) and not math.isfinite(value):
+        pass
+    try:
+        value = float(text)
+    except ValueError:
         return None
-    return value
+    return value if math.isfinite(value) else None
 
 
 def parse_metric_line(line: str) -> dict[str, float | int] | None:
@@ -39,12 +38,12 @@ def parse_metric_line(line: str) -> dict[str, float | int] | None:
             return None
         if not isinstance(data, dict):
             return None
-        point = {
+        reported: dict[str, float | int] = {
             str(k): v
             for k, v in data.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         }
-        return point or None
+        return reported or None
     words = line.replace(",", " ").split()
     if not words:
         return None

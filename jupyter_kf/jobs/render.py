@@ -1,7 +1,7 @@
 """A ``JobSpec`` as the Training Operator's manifest, and the ConfigMap its code ships in.
 
-Pure functions returning plain dicts (as kubespawner's ``objects.py`` does): no client, no
-I/O, the caller's arguments never mutated. tests/unit compares them with literal manifests.
+Pure functions returning plain dicts: no client, no I/O, the caller's arguments never
+mutated. tests/unit compares them with literal manifests.
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ def worker_command(
     if spec.code is None:
         return list(spec.command)
     script = [python, "-u", f"{code_dir}/{spec.code.filename}", *spec.code.args]
-    if spec.kind == "MPIJob":
-        if role == "Launcher":
+    info = spec.info
+    if info.leader_runs_ranks:
+        if role in info.leaders:
             slots = spec.slots_per_worker or 1
-            return ["mpirun", "-np", str(spec.replicas.get("Worker", 0) * slots), *script]
+            ranks = spec.replicas.get(info.worker_role, 0) * slots
+            return ["mpirun", "-np", str(ranks), *script]
         # Workers only host the ranks mpirun starts in them; they wait to be reached.
         return ["sleep", "365d"]
     return script
@@ -87,21 +89,21 @@ def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
         }
     # runPolicy is written even when empty: the kubeflow-training SDK refuses jobs without it.
     body: dict[str, Any] = {info.replica_specs_field: replica_specs, "runPolicy": _run_policy(spec)}
-    if spec.kind == "PyTorchJob":
-        if spec.nproc_per_node is not None:
-            body["nprocPerNode"] = spec.nproc_per_node
-        if spec.elastic_policy is not None:
-            e = spec.elastic_policy
-            elastic = {"rdzvBackend": e.rdzv_backend}
-            for key, value in (
-                ("minReplicas", e.min_replicas),
-                ("maxReplicas", e.max_replicas),
-                ("maxRestarts", e.max_restarts),
-            ):
-                if value is not None:
-                    elastic[key] = value
-            body["elasticPolicy"] = elastic
-    if spec.kind == "MPIJob" and spec.slots_per_worker is not None:
+    # Validation lets these through only on the kinds whose CRD has them (KindInfo.options).
+    if spec.nproc_per_node is not None:
+        body["nprocPerNode"] = spec.nproc_per_node
+    if spec.elastic_policy is not None:
+        e = spec.elastic_policy
+        elastic: dict[str, Any] = {"rdzvBackend": e.rdzv_backend}
+        for key, value in (
+            ("minReplicas", e.min_replicas),
+            ("maxReplicas", e.max_replicas),
+            ("maxRestarts", e.max_restarts),
+        ):
+            if value is not None:
+                elastic[key] = value
+        body["elasticPolicy"] = elastic
+    if spec.slots_per_worker is not None:
         body["slotsPerWorker"] = spec.slots_per_worker
     return {"apiVersion": API_VERSION, "kind": info.kind, "metadata": metadata, "spec": body}
 

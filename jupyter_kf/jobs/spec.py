@@ -10,88 +10,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from ..errors import InvalidSpecError
-from .kinds import canonical_role, kind_info
+from .kinds import KindInfo, canonical_role, kind_info
+from .parts import Code, ElasticPolicy, Resources, RunPolicy, frozen_map
+from .validation import problems_of
+
+__all__ = [
+    "CODE_MOUNT",
+    "Code",
+    "ElasticPolicy",
+    "JobSpec",
+    "Resources",
+    "RunPolicy",
+    "default_replicas",
+]
 
 CODE_MOUNT = "/opt/jupyter-kf/code"  # where a job's code is mounted in its pods
-
-
-def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What each replica asks for. ``cpu`` and ``memory`` are Kubernetes quantities."""
-
-    cpu: str | None = None
-    memory: str | None = None
-    gpu: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, 0)}
-
-
-@dataclass(frozen=True)
-class Code:
-    """Python source the workers run, shipped with the job (a cell, a file or a function).
-
-    ``files`` holds more modules that travel with it (``{"utils.py": "..."}``), so a script
-    that imports a helper from the notebook's folder works on a cluster too.
-    """
-
-    source: str
-    filename: str = "train.py"
-    args: tuple[str, ...] = ()
-    origin: str = "cell"  # "cell" | "file" | "function"
-    files: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", tuple(str(a) for a in self.args))
-        object.__setattr__(self, "files", _frozen_map(self.files))
-
-    def all_files(self) -> dict[str, str]:
-        """Every file to ship, the entry point included."""
-        return {**self.files, self.filename: self.source}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "filename": self.filename,
-            "args": list(self.args),
-            "origin": self.origin,
-            "files": dict(self.files),
-        }
-
-
-@dataclass(frozen=True)
-class RunPolicy:
-    """The operator's ``runPolicy``."""
-
-    clean_pod_policy: str | None = None  # All | Running | None
-    ttl_seconds_after_finished: int | None = None
-    active_deadline_seconds: int | None = None
-    backoff_limit: int | None = None
-    suspend: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, False)}
-
-
-@dataclass(frozen=True)
-class ElasticPolicy:
-    """PyTorch ``elasticPolicy``: workers may join and leave between min and max."""
-
-    min_replicas: int | None = None
-    max_replicas: int | None = None
-    rdzv_backend: str = "c10d"
-    max_restarts: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -128,16 +64,14 @@ class JobSpec:
         except (KeyError, AttributeError):
             pass  # validation names the problem
         if isinstance(self.replicas, Mapping):
-            object.__setattr__(self, "replicas", _frozen_map(self._canonical_roles()))
+            object.__setattr__(self, "replicas", frozen_map(self._canonical_roles()))
         object.__setattr__(self, "command", tuple(str(c) for c in self.command or ()))
         for name in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
             value = getattr(self, name)
             if isinstance(value, Mapping):
-                object.__setattr__(self, name, _frozen_map(value))
+                object.__setattr__(self, name, frozen_map(value))
         if isinstance(self.nproc_per_node, int) and not isinstance(self.nproc_per_node, bool):
             object.__setattr__(self, "nproc_per_node", str(self.nproc_per_node))
-        from .validation import problems_of
-
         problems = problems_of(self)
         if problems:
             raise InvalidSpecError(problems)
@@ -162,9 +96,10 @@ class JobSpec:
     ) -> JobSpec:
         """The conventional layout for ``workers`` training processes of a framework.
 
-        PyTorch and XGBoost get a Master plus ``workers - 1`` Workers (the operator injects
-        RANK and WORLD_SIZE only when a Master exists); MPI a Launcher plus ``workers``
-        Workers; TensorFlow, JAX and Paddle ``workers`` Workers.
+        The kind's ``replicas_for`` decides: PyTorch and XGBoost get a Master plus
+        ``workers - 1`` Workers (the operator injects RANK and WORLD_SIZE only when a Master
+        exists); MPI a Launcher plus ``workers`` Workers; TensorFlow, JAX and Paddle
+        ``workers`` Workers.
         """
         try:
             info = kind_info(framework)
@@ -188,7 +123,7 @@ class JobSpec:
         return spec
 
     @property
-    def info(self):
+    def info(self) -> KindInfo:
         return kind_info(self.kind)
 
     @property
@@ -202,20 +137,17 @@ class JobSpec:
     @property
     def workers(self) -> int:
         """Training processes, as ``--workers`` counts them (see ``JobSpec.create``)."""
-        return self.replicas.get(self.info.worker_role, 0) + self._leading_master()
+        return self.info.workers_of(self.replicas)
 
     def with_workers(self, workers: int) -> JobSpec:
         """The same job resized to ``workers`` training processes (the inverse of ``workers``).
 
-        Only the worker role changes: for PyTorch and XGBoost the Master counts as one of
-        the ``workers``, as in ``JobSpec.create``.
+        Only the kind's worker role changes; a leader that is a worker (a PyTorch Master)
+        counts as one of the ``workers``, as in ``JobSpec.create``.
         """
         replicas = dict(self.replicas)
-        replicas[self.info.worker_role] = workers - self._leading_master()
+        replicas[self.info.worker_role] = self.info.worker_replicas_for(self.replicas, workers)
         return dataclasses.replace(self, replicas=replicas)
-
-    def _leading_master(self) -> int:
-        return self.replicas.get("Master", 0) if self.kind in ("PyTorchJob", "XGBoostJob") else 0
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -297,9 +229,4 @@ class JobSpec:
 
 def default_replicas(kind: str, workers: int) -> dict[str, int]:
     """Roles and counts for ``workers`` training processes (see ``JobSpec.create``)."""
-    info = kind_info(kind)
-    if info.kind in ("PyTorchJob", "XGBoostJob"):
-        return {"Master": 1, "Worker": workers - 1} if workers > 1 else {"Master": 1}
-    if info.kind == "MPIJob":
-        return {"Launcher": 1, "Worker": workers}
-    return {"Worker": workers}
+    return kind_info(kind).replicas_for(workers)

@@ -1,23 +1,28 @@
 """Every check a ``JobSpec`` must pass, each failing one as a sentence a user can act on.
 
 ``problems_of`` collects all problems instead of stopping at the first, so a user fixes a
-spec in one round. The rules follow the operator's webhooks (kubeflow/trainer release-1.9,
-``pkg/webhooks``) and Kubernetes' own name and quantity rules, so a job refused by the API
-server is refused here first, with a better message.
+spec in one round. The rules follow the operator's webhooks and Kubernetes' own name and
+quantity rules, so a job refused by the API server is refused here first, with a better
+message.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .envcontract import RESERVED_ENV
-from .kinds import KINDS, RESTART_POLICIES, canonical_role, kind_info
+from .kinds import (
+    KINDS,
+    RESERVED_ENV,
+    RESTART_POLICIES,
+    KindInfo,
+    canonical_role,
+    kind_info,
+    kinds_with,
+)
+from .parts import Code, ElasticPolicy, Resources, RunPolicy
 from .quantities import parse_quantity
-
-if TYPE_CHECKING:
-    from .spec import JobSpec
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -33,11 +38,50 @@ RDZV_BACKENDS = ("c10d", "etcd", "etcd-v2")
 MAX_NAME = 63  # a DNS label: the operator's Services are named <job>-<role>-<index>
 
 
+class SpecFields(Protocol):
+    """What validation reads of a ``JobSpec`` (which calls it while it is being made)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def replicas(self) -> Mapping[str, int]: ...
+    @property
+    def code(self) -> Code | None: ...
+    @property
+    def command(self) -> tuple[str, ...]: ...
+    @property
+    def image(self) -> str | None: ...
+    @property
+    def env(self) -> Mapping[str, str]: ...
+    @property
+    def resources(self) -> Resources: ...
+    @property
+    def restart_policy(self) -> str | None: ...
+    @property
+    def run_policy(self) -> RunPolicy: ...
+    @property
+    def elastic_policy(self) -> ElasticPolicy | None: ...
+    @property
+    def nproc_per_node(self) -> str | None: ...
+    @property
+    def slots_per_worker(self) -> int | None: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+    @property
+    def annotations(self) -> Mapping[str, str]: ...
+    @property
+    def pod_labels(self) -> Mapping[str, str]: ...
+    @property
+    def pod_annotations(self) -> Mapping[str, str]: ...
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def problems_of(spec: JobSpec) -> list[str]:
+def problems_of(spec: SpecFields) -> list[str]:
     """Every problem with ``spec``; empty when it is valid."""
     problems: list[str] = []
     info = None
@@ -60,7 +104,7 @@ def problems_of(spec: JobSpec) -> list[str]:
     return problems
 
 
-def _check_name(spec: JobSpec, problems: list[str]) -> None:
+def _check_name(spec: SpecFields, problems: list[str]) -> None:
     name = spec.name
     if not isinstance(name, str) or not name:
         problems.append(
@@ -81,7 +125,7 @@ def _check_name(spec: JobSpec, problems: list[str]) -> None:
         )
 
 
-def _longest_replica_name(spec: JobSpec) -> str:
+def _longest_replica_name(spec: SpecFields) -> str:
     if not isinstance(spec.replicas, Mapping):
         return spec.name
     names = [spec.name]
@@ -91,7 +135,7 @@ def _longest_replica_name(spec: JobSpec) -> str:
     return max(names, key=len)
 
 
-def _check_replicas(spec: JobSpec, info, problems: list[str]) -> None:
+def _check_replicas(spec: SpecFields, info: KindInfo, problems: list[str]) -> None:
     if not isinstance(spec.replicas, Mapping) or not spec.replicas:
         problems.append(f"replicas must map roles to counts, e.g. {{'{info.worker_role}': 2}}")
         return
@@ -119,20 +163,25 @@ def _check_replicas(spec: JobSpec, info, problems: list[str]) -> None:
     for role in info.single_roles:
         if counts.get(role, 0) > 1:
             problems.append(f"a {info.kind} has at most one {role}, not {counts[role]}")
-    if info.kind == "MPIJob" and counts.get("Worker", 0) < 1:
-        problems.append("an MPIJob needs at least one Worker for mpirun to start ranks on")
-    if info.kind == "TFJob" and counts.get("Chief", 0) and counts.get("Master", 0):
-        problems.append("a TFJob has a Chief or a Master, not both")
+    if counts.get(info.worker_role, 0) < info.min_worker_replicas():
+        problems.append(
+            f"an {info.kind} needs at least one {info.worker_role} for its "
+            f"{info.default_leader} to start ranks on"
+        )
+    present = [role for role in info.leaders if counts.get(role, 0)]
+    if len(present) > 1:
+        problems.append(f"a {info.kind} has a {' or a '.join(present)}, not both")
     if counts and sum(counts.values()) < 1:
         problems.append("the job has no replicas: ask for at least one worker")
 
 
-def _check_kind_options(spec: JobSpec, info, problems: list[str]) -> None:
+def _check_kind_options(spec: SpecFields, info: KindInfo, problems: list[str]) -> None:
+    for option in ("elastic_policy", "nproc_per_node", "slots_per_worker"):
+        if getattr(spec, option) is not None and option not in info.options:
+            problems.append(f"{option} is for {kinds_with(option)} only, not {info.kind}")
     if spec.elastic_policy is not None:
         e = spec.elastic_policy
-        if info.kind != "PyTorchJob":
-            problems.append(f"elastic_policy is for PyTorchJob only, not {info.kind}")
-        else:
+        if "elastic_policy" in info.options:
             workers = spec.replicas.get("Worker") if isinstance(spec.replicas, Mapping) else None
             if not workers:
                 problems.append(
@@ -146,11 +195,12 @@ def _check_kind_options(spec: JobSpec, info, problems: list[str]) -> None:
                     problems.append(
                         f"elastic_policy.{label} must be a whole number >= 1, not {value!r}"
                     )
-            lo, hi = e.min_replicas, e.max_replicas
-            if _is_int(lo) and _is_int(hi) and lo > hi:
+            lo = e.min_replicas if _is_int(e.min_replicas) else None
+            hi = e.max_replicas if _is_int(e.max_replicas) else None
+            if lo is not None and hi is not None and lo > hi:
                 problems.append(f"elastic_policy.min_replicas ({lo}) is above max_replicas ({hi})")
             if _is_int(workers) and workers:
-                if _is_int(lo) and workers < lo or _is_int(hi) and workers > hi:
+                if (lo is not None and workers < lo) or (hi is not None and workers > hi):
                     problems.append(
                         f"{workers} Worker replicas is outside elastic_policy's "
                         f"[{lo if lo is not None else hi}, {hi if hi is not None else lo}]"
@@ -161,10 +211,8 @@ def _check_kind_options(spec: JobSpec, info, problems: list[str]) -> None:
                 )
             if e.max_restarts is not None and (not _is_int(e.max_restarts) or e.max_restarts < 0):
                 problems.append("elastic_policy.max_restarts must be a whole number >= 0")
-    if spec.nproc_per_node is not None:
-        if info.kind != "PyTorchJob":
-            problems.append(f"nproc_per_node is for PyTorchJob only, not {info.kind}")
-        elif not (
+    if spec.nproc_per_node is not None and "nproc_per_node" in info.options:
+        if not (
             spec.nproc_per_node in NPROC_WORDS
             or str(spec.nproc_per_node).isdigit()
             and int(spec.nproc_per_node) >= 1
@@ -173,16 +221,14 @@ def _check_kind_options(spec: JobSpec, info, problems: list[str]) -> None:
                 f"nproc_per_node must be a whole number >= 1 or one of {', '.join(NPROC_WORDS)}, "
                 f"not {spec.nproc_per_node!r}"
             )
-    if spec.slots_per_worker is not None:
-        if info.kind != "MPIJob":
-            problems.append(f"slots_per_worker is for MPIJob only, not {info.kind}")
-        elif not _is_int(spec.slots_per_worker) or spec.slots_per_worker < 1:
+    if spec.slots_per_worker is not None and "slots_per_worker" in info.options:
+        if not _is_int(spec.slots_per_worker) or spec.slots_per_worker < 1:
             problems.append(
                 f"slots_per_worker must be a whole number >= 1, not {spec.slots_per_worker!r}"
             )
 
 
-def _check_code(spec: JobSpec, problems: list[str]) -> None:
+def _check_code(spec: SpecFields, problems: list[str]) -> None:
     code = spec.code
     if code is None and not spec.command:
         problems.append("nothing to run: give code (a cell, a script or a function) or a command")
@@ -211,7 +257,7 @@ def _check_code(spec: JobSpec, problems: list[str]) -> None:
             problems.append(f"shipped file {path!r} must be text")
 
 
-def _check_env(spec: JobSpec, problems: list[str]) -> None:
+def _check_env(spec: SpecFields, problems: list[str]) -> None:
     if not isinstance(spec.env, Mapping):
         problems.append("env must map names to values")
         return
@@ -229,7 +275,7 @@ def _check_env(spec: JobSpec, problems: list[str]) -> None:
             problems.append(f"env {key} must be a string, not {type(value).__name__}")
 
 
-def _check_resources(spec: JobSpec, problems: list[str]) -> None:
+def _check_resources(spec: SpecFields, problems: list[str]) -> None:
     r = spec.resources
     for label, value in (("cpu", r.cpu), ("memory", r.memory)):
         if value is None:
@@ -251,7 +297,7 @@ def _check_resources(spec: JobSpec, problems: list[str]) -> None:
         problems.append(f"image {spec.image!r} is not an image reference such as 'python:3.11'")
 
 
-def _check_policies(spec: JobSpec, problems: list[str]) -> None:
+def _check_policies(spec: SpecFields, problems: list[str]) -> None:
     if spec.restart_policy is not None and spec.restart_policy not in RESTART_POLICIES:
         problems.append(
             f"restart_policy must be one of {', '.join(RESTART_POLICIES)}, not {spec.restart_policy!r}"
@@ -270,7 +316,7 @@ def _check_policies(spec: JobSpec, problems: list[str]) -> None:
         problems.append("suspend must be true or false")
 
 
-def _check_metadata(spec: JobSpec, problems: list[str]) -> None:
+def _check_metadata(spec: SpecFields, problems: list[str]) -> None:
     for label, mapping in (
         ("labels", spec.labels),
         ("annotations", spec.annotations),

@@ -1,8 +1,36 @@
-"""The one place (with backends/kubernetes and spawner/) that talks to the Kubernetes API:
-client configuration, error translation and the list+watch cache."""
+"""The one door to the Kubernetes API (with backends/kubernetes and hub/ its only users):
+client configuration, calls with retries and raw JSON (``call``, ``acall``, ``open_stream``),
+error translation into jupyter_kf.errors, and the list+watch cache."""
 
+from .api import (
+    ONCE,
+    ApiClient,
+    RetryPolicy,
+    acall,
+    call,
+    core_api,
+    custom_api,
+    iter_lines,
+    open_stream,
+    own_retries,
+)
 from .config import ClusterConfig, load_api_client
 from .errors import translate
 from .informer import Informer
 
-__all__ = ["ClusterConfig", "Informer", "load_api_client", "translate"]
+__all__ = [
+    "ONCE",
+    "ApiClient",
+    "ClusterConfig",
+    "Informer",
+    "RetryPolicy",
+    "acall",
+    "call",
+    "core_api",
+    "custom_api",
+    "iter_lines",
+    "load_api_client",
+    "open_stream",
+    "own_retries",
+    "translate",
+]

@@ -9,6 +9,7 @@ from pathlib import Path
 from kubernetes import client, config
 
 from ..errors import BackendUnavailableError
+from .api import own_retries
 
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -39,7 +40,7 @@ def load_api_client(cfg: ClusterConfig | None = None) -> tuple[client.ApiClient,
     every notebook pod), else the ServiceAccount's or the kubeconfig context's.
     """
     api, namespace = _load(cfg or ClusterConfig())
-    return api, os.environ.get("JUPYTER_KF_NAMESPACE") or namespace
+    return own_retries(api), os.environ.get("JUPYTER_KF_NAMESPACE") or namespace
 
 
 def _load(cfg: ClusterConfig) -> tuple[client.ApiClient, str]:
@@ -69,7 +70,7 @@ def _load(cfg: ClusterConfig) -> tuple[client.ApiClient, str]:
         raise BackendUnavailableError(
             f"no Kubernetes configuration found ({exc}); set KUBECONFIG, run inside a "
             "cluster, or use the local backend"
-        ) from None
+        ) from exc
     namespace = "default"
     if cfg.context is None and active:
         namespace = active.get("context", {}).get("namespace") or "default"

@@ -1,4 +1,4 @@
-"""A list+watch cache of one resource in one namespace (STYLE.md item 7: watch, don't poll).
+"""A list+watch cache of one resource in one namespace: watch, don't poll.
 
 It lists once, then watches from the list's resourceVersion with bookmarks, resuming from
 the last resourceVersion it saw whenever a watch ends. Only a 410 Gone (the history it
@@ -7,7 +7,8 @@ cache says so (``synced`` is False and readers get ``BackendUnavailableError``) 
 serving a frozen picture, and it keeps trying, with a capped back-off, for as long as it
 lives: no thread dies of a lost connection.
 
-Events are read as raw JSON (``_preload_content=False``), so objects are plain dicts in the
+Its requests go through the one door (``api.call`` and ``api.open_stream``). Events are
+read as raw JSON, so objects are plain dicts in the
 API's own camelCase for typed and custom resources alike.
 """
 
@@ -21,11 +22,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import urllib3
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
-from ..errors import BackendUnavailableError
-from .errors import translate
+from ..errors import BackendUnavailableError, JupyterKFError
+from .api import DEFAULT_POLICY, ONCE, RetryPolicy, call, open_stream
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,13 @@ class _Gone(Exception):
 
 def _name(obj: dict) -> str:
     return obj["metadata"]["name"]
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status behind ``exc`` (a translated error keeps the ``ApiException`` as its
+    cause), None for a connection failure."""
+    cause = exc.__cause__ if isinstance(exc, JupyterKFError) else exc
+    return cause.status if isinstance(cause, ApiException) else None
 
 
 class Informer:
@@ -74,7 +83,7 @@ class Informer:
         self._rv: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._response = None
+        self._response: urllib3.BaseHTTPResponse | None = None
         self.synced = False
         self.unsynced_since: float | None = None
         self.last_error: str = ""
@@ -107,16 +116,7 @@ class Informer:
     # -- running ---------------------------------------------------------------------------
     def start(self) -> Informer:
         """List synchronously (errors reach the caller, e.g. a 403), then watch in a thread."""
-        try:
-            self._relist()
-        except ApiException as exc:
-            raise translate(
-                exc, verb="list", resource=self.resource, namespace=self.namespace
-            ) from None
-        except Exception as exc:  # connection refused, TLS, DNS
-            raise translate(
-                exc, verb="list", resource=self.resource, namespace=self.namespace
-            ) from None
+        self._relist(DEFAULT_POLICY)
         self._thread = threading.Thread(
             target=self._run, name=f"informer-{self.resource}-{self.namespace}", daemon=True
         )
@@ -142,7 +142,7 @@ class Informer:
         while not self._stop.is_set():
             try:
                 if self._rv is None:
-                    self._relist()
+                    self._relist(ONCE)  # this loop backs off itself, and says it is unsynced
                 self._watch()
                 backoff = 0.2
             except _Gone:
@@ -150,6 +150,9 @@ class Informer:
             except Exception as exc:  # the API server went away, or refused us
                 if self._stop.is_set():
                     break
+                if _status(exc) == 410:  # refused to resume there when the watch opened
+                    self._rv = None
+                    continue
                 self._mark_unsynced(exc)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
@@ -166,16 +169,26 @@ class Informer:
         if self.synced or self.unsynced_since is None:
             self.unsynced_since = time.monotonic()
         self.synced = False
-        if isinstance(exc, ApiException):
-            self.last_error = f"API server answered {exc.status} {exc.reason}"
+        cause = exc.__cause__ if isinstance(exc, JupyterKFError) and exc.__cause__ else exc
+        if isinstance(cause, ApiException):
+            self.last_error = f"API server answered {cause.status} {cause.reason}"
+        elif isinstance(exc, JupyterKFError):
+            self.last_error = str(exc)[:200]
         else:
             self.last_error = f"{type(exc).__name__}: {str(exc)[:160]}"
         log.info("%s/%s watch lost: %s", self.namespace, self.resource, self.last_error)
 
-    def _relist(self) -> None:
+    def _relist(self, policy: RetryPolicy) -> None:
         self.lists += 1
-        response = self._list_fn(_preload_content=False, _request_timeout=(5, 60))
-        body = json.loads(response.data)
+        body = call(
+            self._list_fn,
+            verb="list",
+            resource=self.resource,
+            namespace=self.namespace,
+            raw=True,
+            policy=policy,
+            _request_timeout=(5, 60),
+        )
         self.last_seen = time.monotonic()
         kind = body.get("kind", "").removesuffix("List")
         items = body.get("items") or []
@@ -202,12 +215,16 @@ class Informer:
 
     def _watch(self) -> None:
         self.watches += 1
-        response = self._list_fn(
+        response = open_stream(
+            self._list_fn,
+            verb="watch",
+            resource=self.resource,
+            namespace=self.namespace,
+            policy=ONCE,
             watch=True,
             resource_version=self._rv,
             allow_watch_bookmarks=True,
             timeout_seconds=self._watch_seconds,
-            _preload_content=False,
             _request_timeout=(5, self._watch_seconds + 15),
         )
         self._response = response

@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, List, Unicode, validate
+from traitlets import Bool, Dict, Int, List, Unicode, validate
 
-from .. import __version__
-from ..client import Client
+from .._version import __version__
+from ..client import DEFAULT_BACKEND, Client
 from ..errors import BackendUnavailableError, JupyterKFError
 from .handlers import default_handlers
 from .payloads import frameworks
+from .streams import Streams
 from .watcher import JOB_EVENT_SCHEMA, JOB_EVENT_SCHEMA_FILE, JobWatcher
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ class JupyterKF(ExtensionApp):
     load_other_extensions = True
 
     backend = Unicode(
-        "auto",
+        DEFAULT_BACKEND,
         config=True,
         help=(
             "Where jobs run: 'local' (worker processes on this machine, jobs under "
@@ -89,11 +90,6 @@ class JupyterKF(ExtensionApp):
             "(schema https://events.jupyter-kf.org/job/v1), so the panel never polls."
         ),
     )
-    watch_round_seconds = Float(
-        10.0,
-        config=True,
-        help="How often the watch is restarted (also how long stopping the server may wait).",
-    )
     log_tail_lines = Int(
         1000,
         config=True,
@@ -106,6 +102,14 @@ class JupyterKF(ExtensionApp):
         help=(
             "The most replicas (processes locally, pods on a cluster) one job launched or "
             "scaled through this server may have; None for no limit."
+        ),
+    )
+    max_streams = Int(
+        64,
+        config=True,
+        help=(
+            "How many requests may wait on GET .../updates at once (each holds a thread "
+            "while it waits); more are answered 503."
         ),
     )
     threads = Int(
@@ -138,6 +142,7 @@ class JupyterKF(ExtensionApp):
     # -- ExtensionApp hooks ---------------------------------------------------------------
     def initialize_settings(self) -> None:
         self.executor = ThreadPoolExecutor(self.threads, thread_name_prefix="jupyter-kf")
+        self.streams = Streams(self.max_streams)
         self.watcher: JobWatcher | None = None
         try:
             self.client = Client(self.backend, namespace=self.namespace, **self.backend_options)
@@ -148,7 +153,7 @@ class JupyterKF(ExtensionApp):
         except Exception as exc:  # a backend's own setup failure (no kubeconfig, ...)
             self.client_error = f"the jupyter-kf backend {self.backend!r} could not start: {exc}"
             self.log.error(self.client_error)
-        logger = self.serverapp.event_logger
+        logger = self._event_logger()
         if logger is not None and JOB_EVENT_SCHEMA not in logger.schemas.schema_ids:
             logger.register_event_schema(JOB_EVENT_SCHEMA_FILE)
 
@@ -163,7 +168,6 @@ class JupyterKF(ExtensionApp):
             self.namespace,
             self._emit_job_event,
             loop=asyncio.get_running_loop(),
-            round_seconds=self.watch_round_seconds,
             log=self.log,
         )
         self.watcher.start()
@@ -171,13 +175,17 @@ class JupyterKF(ExtensionApp):
     async def stop_extension(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        self.streams.stop_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self.client is not None:
             self.client.close()
 
     # -- used by the handlers -------------------------------------------------------------
+    def _event_logger(self) -> Any:
+        return self.serverapp.event_logger if self.serverapp is not None else None
+
     def _emit_job_event(self, data: dict) -> None:
-        logger = self.serverapp.event_logger
+        logger = self._event_logger()
         if logger is not None:
             logger.emit(schema_id=JOB_EVENT_SCHEMA, data=data)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 from jupyter_server.base.handlers import APIHandler
@@ -11,15 +12,35 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ..client import Client
 from ..errors import JupyterKFError
 from .payloads import BadRequest
-
-if TYPE_CHECKING:
-    from ..client import Client
-    from .app import JupyterKF
+from .streams import Streams
 
 AUTH_RESOURCE = "kf"
 API = "kf/api"
+T = TypeVar("T")
+
+
+class KFApp(Protocol):
+    """What handlers use of the extension app (``app.JupyterKF``), named here so that the
+    handlers do not import the app that imports them."""
+
+    serverapp: Any
+    streams: Streams
+    default_image: str | None
+    profiles: list[dict]
+    max_replicas: int | None
+    log_tail_lines: int
+
+    @property
+    def effective_namespace(self) -> str: ...
+
+    def require_client(self) -> Client: ...
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+    def public_config(self) -> dict[str, Any]: ...
 
 
 class KFError(web.HTTPError):
@@ -35,7 +56,7 @@ class KFHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = AUTH_RESOURCE
 
     @property
-    def kf(self) -> JupyterKF:
+    def kf(self) -> KFApp:
         return self.extensionapp  # type: ignore[return-value]
 
     @property
@@ -81,7 +102,7 @@ class KFHandler(ExtensionHandlerMixin, APIHandler):
             return super().write_error(status_code, **kwargs)
         self.set_header("Content-Type", "application/json")
         reply: dict[str, Any] = {
-            "message": exc.log_message.replace("%%", "%"),
+            "message": (exc.log_message or "").replace("%%", "%"),
             "reason": exc.kf_reason,
         }
         if exc.problems is not None:

@@ -9,15 +9,18 @@ authorized against the resource ``kf``, so a JupyterHub role can grant
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from .base import API, KFHandler, bad_request
+from ..errors import JupyterKFError
+from .base import API, KFHandler, bad_request, translate
 from .logs import LogsWebSocket
 from .payloads import BadRequest, non_negative_int, scale, submit_from_body, summary, workers_body
+from .streams import next_batch, parse_request
 
 NAME = r"(?P<name>[^/]+)"
 OPENAPI_FILE = Path(__file__).parent / "openapi.yaml"
@@ -148,6 +151,49 @@ class MetricsHandler(KFHandler):
         self.write_json({"metrics": await self.call("metrics", name, self.namespace)})
 
 
+class UpdatesHandler(KFHandler):
+    """One job's new events, metric points, log lines and state, as a long poll."""
+
+    stop: threading.Event | None = None
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        try:
+            since, replicas, wait = parse_request(
+                self.get_query_argument("since", None),
+                [r for r in self.get_query_arguments("replica") if r],
+                self.get_query_argument("timeout", None),
+            )
+        except BadRequest as exc:
+            raise bad_request(exc) from exc
+        known = self.get_query_argument("state", "")[:64]
+        client = self.client()
+        self.stop = threading.Event()
+        try:
+            reply = await self.kf.streams.run(
+                next_batch,
+                client,
+                name,
+                self.namespace,
+                since,
+                replicas,
+                known,
+                wait,
+                stop=self.stop,
+            )
+        except JupyterKFError as exc:
+            raise translate(exc) from exc
+        if self.stop.is_set():
+            return  # the panel went away while this waited (or the server is stopping)
+        self.write_json(reply)
+
+    def on_connection_close(self) -> None:
+        if self.stop is not None:
+            self.stop.set()
+        super().on_connection_close()
+
+
 def _routes() -> list[tuple[str, type]]:
     return [
         (rf"{API}/config", ConfigHandler),
@@ -161,6 +207,7 @@ def _routes() -> list[tuple[str, type]]:
         (rf"{API}/jobs/{NAME}/logs/follow", LogsWebSocket),
         (rf"{API}/jobs/{NAME}/events", EventsHandler),
         (rf"{API}/jobs/{NAME}/metrics", MetricsHandler),
+        (rf"{API}/jobs/{NAME}/updates", UpdatesHandler),
     ]
 
 

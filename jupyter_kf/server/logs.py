@@ -16,7 +16,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -27,11 +27,8 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import JupyterKFError
-from .base import AUTH_RESOURCE, translate
+from .base import AUTH_RESOURCE, KFApp, translate
 from .payloads import BadRequest, non_negative_int
-
-if TYPE_CHECKING:
-    from .app import JupyterKF
 
 FLUSH_SECONDS = 0.05
 DEFAULT_TAIL = 200
@@ -46,7 +43,7 @@ class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
         """JupyterHandler's default headers make no sense on a websocket."""
 
     @property
-    def kf(self) -> JupyterKF:
+    def kf(self) -> KFApp:
         return self.extensionapp  # type: ignore[return-value]
 
     async def pre_get(self, name: str) -> None:

@@ -42,10 +42,7 @@ def summary(job: Job) -> dict[str, Any]:
 
 def frameworks() -> list[dict[str, Any]]:
     """The kinds the launch form offers, in a stable order."""
-    return [
-        {"framework": info.framework, "kind": info.kind, "workerRole": info.worker_role}
-        for info in KINDS.values()
-    ]
+    return [info.to_dict() for info in KINDS.values()]
 
 
 def object_body(data: Any) -> dict[str, Any]:

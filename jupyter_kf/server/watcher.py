@@ -1,9 +1,10 @@
 """Job changes from the backend onto jupyter-server's event bus.
 
-``Client.watch`` blocks (the local backend stats its job folders; a cluster backend reads a
-watch stream), so it runs in a thread of its own and hands each change to the event loop,
-which emits it under ``JOB_EVENT_SCHEMA``. Nothing here is a source of truth: ``sent`` only
-remembers what was last emitted, so a watch that restarts does not repeat itself.
+``Client.watch`` blocks (the local backend sleeps on file-change notifications; a cluster
+backend reads the informer's cache), so it runs in a thread of its own and hands each change
+to the event loop, which emits it under ``JOB_EVENT_SCHEMA``. Nothing here is a source of
+truth: ``sent`` only remembers what was last emitted, so a watch that restarts after a
+failure does not repeat itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..client import Client
 from ..errors import JupyterKFError
+from ..jobs import Change
 from .payloads import summary
 
 JOB_EVENT_SCHEMA = "https://events.jupyter-kf.org/job/v1"
@@ -30,11 +32,11 @@ def job_event(change_type: str, name: str, namespace: str, job: dict[str, Any] |
 
 
 class JobWatcher:
-    """Runs ``client.watch`` in a daemon thread and calls ``emit(data)`` on ``loop``.
+    """Runs one ``client.watch`` in a daemon thread and calls ``emit(data)`` on ``loop``.
 
-    The watch is restarted every ``round_seconds`` so that ``stop`` takes effect even when
-    no job changes (a blocking generator cannot be interrupted from another thread); a job
-    that disappeared between two rounds is reported DELETED at the end of the next round.
+    The watch runs until ``stop`` (it takes the stop event, so no restarts are needed for
+    the thread to end). When it fails it is restarted after a pause, first comparing what was
+    sent with a fresh list: a job that disappeared meanwhile is reported DELETED.
     """
 
     def __init__(
@@ -44,17 +46,18 @@ class JobWatcher:
         emit: Callable[[dict], None],
         *,
         loop: asyncio.AbstractEventLoop,
-        round_seconds: float = 10.0,
+        retry_seconds: float = 2.0,
         log: logging.Logger | None = None,
     ):
         self.client = client
         self.namespace = namespace
         self.emit = emit
         self.loop = loop
-        self.round_seconds = round_seconds
+        self.retry_seconds = retry_seconds
         self.log = log or logging.getLogger(__name__)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sent: dict[tuple[str, str], dict] = {}  # what was last emitted of each job
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="jupyter-kf-watch", daemon=True)
@@ -76,37 +79,41 @@ class JobWatcher:
             self._stop.set()
 
     def _run(self) -> None:
-        sent: dict[tuple[str, str], dict] = {}
+        failed = False
         while not self._stop.is_set():
-            seen: set[tuple[str, str]] = set()
             try:
-                for change in self.client.watch(self.namespace, timeout=self.round_seconds):
+                if failed:
+                    self._forget_missing()
+                for change in self.client.watch(self.namespace, stop=self._stop):
                     if self._stop.is_set():
                         return
-                    job = change.job
-                    key = (job.namespace, job.name)
-                    if change.type == "DELETED":
-                        if sent.pop(key, None) is not None:
-                            self._send(job_event("DELETED", job.name, job.namespace, None))
-                        continue
-                    seen.add(key)
-                    data = summary(job)
-                    before = sent.get(key)
-                    if before == data:
-                        continue
-                    sent[key] = data
-                    kind = "ADDED" if before is None else "MODIFIED"
-                    self._send(job_event(kind, job.name, job.namespace, data))
+                    self._on_change(change)
+                return  # the watch ends only when stopped
             except JupyterKFError as exc:
                 self.log.warning("jupyter-kf: watching jobs failed, retrying: %s", exc)
-                self._stop.wait(2.0)
-                continue
             except Exception:  # keep the thread alive whatever a backend throws
                 self.log.exception("jupyter-kf: watching jobs failed, retrying")
-                self._stop.wait(2.0)
-                continue
-            # Every existing job is ADDED again at the start of each round, so what was not
-            # seen in a whole round is gone.
-            for key in set(sent) - seen:
-                del sent[key]
-                self._send(job_event("DELETED", key[1], key[0], None))
+            failed = True
+            self._stop.wait(self.retry_seconds)
+
+    def _on_change(self, change: Change) -> None:
+        job = change.job
+        key = (job.namespace, job.name)
+        if change.type == "DELETED":
+            if self._sent.pop(key, None) is not None:
+                self._send(job_event("DELETED", job.name, job.namespace, None))
+            return
+        data = summary(job)
+        before = self._sent.get(key)
+        if before == data:
+            return  # a restarted watch lists every job again: nothing new
+        self._sent[key] = data
+        kind = "ADDED" if before is None else "MODIFIED"
+        self._send(job_event(kind, job.name, job.namespace, data))
+
+    def _forget_missing(self) -> None:
+        """After a failed watch: jobs deleted while nobody watched are reported DELETED."""
+        present = {(job.namespace, job.name) for job in self.client.list(self.namespace)}
+        for key in set(self._sent) - present:
+            del self._sent[key]
+            self._send(job_event("DELETED", key[1], key[0], None))

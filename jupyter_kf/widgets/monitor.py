@@ -3,9 +3,12 @@
 Status badge and conditions, replicas, recent events, a log tail with a replica selector,
 a metrics plot, and controls to scale, suspend/resume and delete (with confirmation).
 
-Threads, and why: one *updater* thread follows the client's ``watch`` for the job and,
-between changes, reads new events, metric points and log lines; it ends when the widget is
-closed, the job finishes (after a last read) or the job is deleted. Control actions run on
+Threads, and why: one *updater* thread follows ``client.updates`` for the job (its state
+changes, new events, metric points and lines of the selected replica's log, pushed by the
+backend: nothing is re-read on a timer); choosing another replica ends that subscription and
+starts one for the new replica from the same events and metrics position. The updater ends
+when the widget is closed, or once the job has finished and all is shown, or the job is
+deleted; choosing a replica after that follows the new one to its end. Control actions run on
 a one-thread executor, because the backend waits for the change to take effect (scaling
 waits for the new workers) and a widget callback runs on the kernel's main thread: nothing
 here blocks the kernel. Widget state set from these threads is sent by ipykernel's IOPub
@@ -21,16 +24,16 @@ from html import escape
 from typing import Any
 
 import ipywidgets as W
-from traitlets import Float, Int, Unicode
+from traitlets import Int, Unicode
 
 from ..client import Client
 from ..display import job_summary
 from ..errors import JupyterKFError, NotFoundError
-from ..jobs import Job
+from ..jobs import Cursor, Job, Update
 from ..jobs.metrics import REPORT_PREFIX
 from . import render
 from .logview import LogView
-from .plot import RANK0, MetricsPlot
+from .plot import MetricsPlot
 
 ACTIVE_PHASES = ("Pending", "Created", "Running", "Restarting")
 
@@ -45,7 +48,6 @@ class JobMonitor(W.VBox):
     job_name = Unicode(help="The job shown.")
     phase = Unicode("", help="The job's phase as last seen (Running, Succeeded, ...).")
     workers = Int(0, help="The job's training processes as last seen.")
-    tick = Float(0.5, help="Seconds between reads of new logs, events and metrics.")
     events_shown = Int(8, help="How many of the newest events the table shows.")
 
     def __init__(
@@ -70,13 +72,15 @@ class JobMonitor(W.VBox):
         self._closed = False
         self._busy = False  # an action is running: its buttons stay disabled
         self._view_lock = threading.RLock()  # the updater and actions both redraw
-        self._stream_lock = threading.Lock()  # one reader of logs/metrics/events at a time
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"jupyter-kf-action:{name}"
         )
-        self._metrics_seen = 0
-        self._log_seen = 0
-        self._log_shown: str | None = None
+        # The subscription: guarded by _sub_lock, shared by the updater and the selector.
+        self._sub_lock = threading.Lock()
+        self._sub_stop = threading.Event()  # ends the current subscription (replica switch)
+        self._replica: str | None = None  # whose log is followed
+        self._following = True  # an updater thread is running (started below)
+        self._cursor = Cursor()  # events and metric points shown so far
 
         # -- read-only parts
         self.header = W.HTML()
@@ -130,11 +134,9 @@ class JobMonitor(W.VBox):
             self.events_table,
         ]
         self._show(self.job)
+        self._replica = self.replica_select.value or None
         self.replica_select.observe(self._on_replica, names="value")
-        self.updater = threading.Thread(
-            target=self._run, name=f"jupyter-kf-monitor:{name}", daemon=True
-        )
-        self.updater.start()
+        self.updater = self._start_updater()
 
     # -- what tests and callers read ------------------------------------------------------
     @property
@@ -153,39 +155,70 @@ class JobMonitor(W.VBox):
         return data
 
     # -- the updater ----------------------------------------------------------------------
+    def _start_updater(self) -> threading.Thread:
+        thread = threading.Thread(
+            target=self._run, name=f"jupyter-kf-monitor:{self.job_name}", daemon=True
+        )
+        thread.start()
+        return thread
+
     def _run(self) -> None:
         try:
-            self._refresh_streams()
-            while not self._stop.is_set():
-                seen = False
-                for change in self.client.watch(
-                    self.namespace, name=self.job_name, timeout=self.tick
-                ):
-                    if self._stop.is_set():
+            while True:
+                with self._sub_lock:
+                    stop, replica = self._sub_stop, self._replica
+                    cursor = Cursor(self._cursor.events, self._cursor.metrics)
+                self._follow(cursor, replica, stop)
+                with self._sub_lock:
+                    if self._closed or self._gone or self._sub_stop is stop:
+                        self._following = False  # the job ended (or was deleted, or closed)
                         return
-                    if change.type == "DELETED":
-                        self._mark_gone("the job was deleted")
-                        return
-                    seen = True
-                    self._show(change.job)
-                if not seen:  # a new watch always starts with the job, unless it is gone
-                    try:
-                        self._show(self.client.get(self.job_name, self.namespace))
-                    except NotFoundError:
-                        self._mark_gone("the job was deleted")
-                        return
-                self._refresh_streams()
-                if self.job.status.finished:
-                    # The last lines may land just after the final status: one more read.
-                    self._stop.wait(self.tick)
-                    self._refresh_streams()
-                    return
+                # Another replica was chosen: follow it from the same position.
         except Exception as exc:  # shown in the widget; a thread's traceback goes nowhere
+            with self._sub_lock:
+                self._following = False
             self._say(f"stopped updating: {_describe(exc)}", error=True)
         finally:
             with self._view_lock:
                 if not self._gone:
                     self.header.value = render.header(self.job, live=False)
+
+    def _follow(self, since: Cursor, replica: str | None, stop: threading.Event) -> None:
+        """Show one subscription's updates until it ends; its first resets the log."""
+        first = True
+        try:
+            for update in self.client.updates(
+                self.job_name,
+                self.namespace,
+                since=since,
+                replicas=[replica] if replica else None,
+                stop=stop,
+            ):
+                if stop.is_set() or self._closed:
+                    return
+                self._apply(update, replica, reset_log=first)
+                first = False
+                if update.deleted:
+                    self._mark_gone("the job was deleted")
+                    return
+        except NotFoundError:
+            self._mark_gone("the job was deleted")
+
+    def _apply(self, update: Update, replica: str | None, *, reset_log: bool) -> None:
+        if update.job is not None:
+            self._show(update.job)
+        if update.events:
+            self.events.extend(update.events)
+            self.events_table.value = render.events_table(self.events, self.events_shown)
+        if update.metrics and self.plot.add(update.metrics, rank0=self.job.rank0):
+            self.plot_box.layout.display = None
+        lines = _readable([line for r, line in update.logs if r == replica])
+        if reset_log:
+            self.log_view.reset(lines, replica=replica)
+        else:
+            self.log_view.append(lines)
+        with self._sub_lock:
+            self._cursor = update.cursor
 
     def _show(self, job: Job) -> None:
         with self._view_lock:
@@ -193,53 +226,31 @@ class JobMonitor(W.VBox):
             if job.workers and job.workers != self.workers:  # resized, here or elsewhere
                 self.workers_input.value = job.workers
             self.phase, self.workers = job.phase, job.workers or 0
-            self.header.value = render.header(job, live=not self._stop.is_set())
+            self.header.value = render.header(job, live=self._following and not self._stop.is_set())
             self.timeline.value = render.timeline(job)
             self.replica_table.value = render.replicas_table(job)
             names = [r.name for r in job.replicas]
             if list(self.replica_select.options) != names:
                 current = self.replica_select.value
                 self.replica_select.options = names
-                self.replica_select.value = current if current in names else _rank0(names)
+                fallback = job.rank0 if job.rank0 in names else (names[0] if names else None)
+                self.replica_select.value = current if current in names else fallback
             self._update_controls()
 
-    def _refresh_streams(self) -> None:
-        with self._stream_lock:
-            try:
-                self._refresh_events()
-                self._refresh_metrics()
-                self._refresh_log()
-            except NotFoundError:
-                pass  # deleted meanwhile: the watch says so next
-
-    def _refresh_events(self) -> None:
-        events = self.client.events(self.job_name, self.namespace)
-        if len(events) != len(self.events):
-            self.events = events
-            self.events_table.value = render.events_table(events, self.events_shown)
-
-    def _refresh_metrics(self) -> None:
-        points = self.client.metrics(self.job_name, self.namespace)
-        new, self._metrics_seen = points[self._metrics_seen :], len(points)
-        if self.plot.add(new):
-            self.plot_box.layout.display = None
-
-    def _refresh_log(self) -> None:
-        replica = self.replica_select.value
-        if not replica:
-            return
-        # The contract has no "lines since": read the log and keep what is new.
-        lines = list(self.client.logs(self.job_name, self.namespace, replica=replica))
-        if replica != self._log_shown or len(lines) < self._log_seen:
-            self.log_view.reset(_readable(lines), replica=replica)
-        elif len(lines) > self._log_seen:
-            self.log_view.append(_readable(lines[self._log_seen :]))
-        self._log_shown, self._log_seen = replica, len(lines)
-
     def _on_replica(self, change: dict) -> None:
-        if change["new"] and not (self._gone or self._closed):
-            # Off the kernel's thread; the updater may be gone already (job finished).
-            self._executor.submit(self._refresh_streams)
+        new = change["new"]
+        if not new or self._gone or self._closed:
+            return
+        with self._sub_lock:
+            if new == self._replica:
+                return
+            self._replica = new
+            old, self._sub_stop = self._sub_stop, threading.Event()
+            old.set()
+            if self._following:
+                return  # the updater switches to the new replica
+            self._following = True
+        self.updater = self._start_updater()
 
     # -- controls ---------------------------------------------------------------------------
     def scale(self, workers: int) -> Future:
@@ -331,6 +342,7 @@ class JobMonitor(W.VBox):
         with self._view_lock:
             self._gone = True
             self._stop.set()
+            self._sub_stop.set()
             self.phase = "Deleted"
             self.header.value = render.header(self.job, live=False, note=why, phase="Deleted")
             self._update_controls()
@@ -342,6 +354,8 @@ class JobMonitor(W.VBox):
             return super().close()
         self._closed = True
         self._stop.set()
+        with self._sub_lock:
+            self._sub_stop.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
         for part in (
             self.header,
@@ -370,10 +384,6 @@ class JobMonitor(W.VBox):
 def _readable(lines: list[str]) -> list[str]:
     """Log lines without ``report()``'s machine-readable ones: the plot shows those."""
     return [line for line in lines if not line.startswith(REPORT_PREFIX)]
-
-
-def _rank0(names: list[str]) -> str | None:
-    return next((n for n in RANK0 if n in names), names[0] if names else None)
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,7 +17,6 @@ import plotly.graph_objects as go
 
 X_KEYS = ("step", "epoch")  # what a point is plotted against, in order of preference
 NOT_METRICS = {"replica", "time", *X_KEYS}
-RANK0 = ("master-0", "chief-0", "launcher-0", "worker-0")
 
 
 class MetricsPlot:
@@ -45,15 +44,20 @@ class MetricsPlot:
         """How many metric points were plotted."""
         return self._count
 
-    def add(self, points: Iterable[dict]) -> bool:
-        """Plot new points; True when the figure changed."""
+    def add(self, points: Iterable[dict], rank0: str | None = None) -> bool:
+        """Plot new points; True when the figure changed.
+
+        ``rank0`` is the job's (``Job.rank0``): its points are the ones plotted. Without it,
+        the first replica by name that reports is.
+        """
         points = list(points)
         with self._lock:
             if self.replica is None:
-                replicas = {p.get("replica") for p in points if p.get("replica")}
-                self.replica = next((r for r in RANK0 if r in replicas), None) or (
-                    min(replicas) if replicas else None
-                )
+                replicas = {str(p["replica"]) for p in points if p.get("replica")}
+                if rank0 is not None:
+                    self.replica = rank0
+                elif replicas:
+                    self.replica = min(replicas)
             changed: set[str] = set()
             for p in points:
                 if self.replica is not None and p.get("replica", self.replica) != self.replica:

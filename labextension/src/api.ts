@@ -1,14 +1,16 @@
 /**
- * The REST routes as typed functions, and the two live streams (job events, log follow).
- * Widgets call these, never ServerConnection directly.
+ * The REST routes as typed functions, and the two live streams (job changes on the event
+ * bus, one job's updates). Widgets call these, never ServerConnection directly.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { API_PATH, requestAPI } from './handler';
+import { requestAPI } from './handler';
 import { IJob, IJobEvent, IJobSummary } from './jobs';
+import { IUpdates } from './stream';
 
 export * from './jobs';
+export { IEvent, IUpdates } from './stream';
 
 export interface IProfile {
   name: string;
@@ -27,18 +29,20 @@ export interface IServerConfig {
   namespace: string;
   defaultImage: string | null;
   profiles: IProfile[];
-  frameworks: Array<{ framework: string; kind: string; workerRole: string }>;
+  /** Each kind's description, from the server (jupyter_kf.jobs.kinds): the panel keeps no kind rules. */
+  frameworks: Array<{
+    framework: string;
+    kind: string;
+    roles: string[];
+    workerRole: string;
+    leaders: string[];
+    defaultLeader: string | null;
+    leaderIsWorker: boolean;
+    scalesInPlace: boolean;
+  }>;
   eventSchema: string;
   available: boolean;
   message: string;
-}
-
-export interface IEvent {
-  time: string;
-  type: string;
-  reason: string;
-  message: string;
-  object?: string;
 }
 
 function query(params: Record<string, string | number | undefined | null>): string {
@@ -104,75 +108,28 @@ export class KFApi {
     return requestAPI<IJob>(jobPath(name, '/resume') + this.ns(), { method: 'POST' }, this.settings);
   }
 
-  async logs(name: string, replica?: string, tailLines = 500): Promise<string[]> {
-    const reply = await requestAPI<{ lines: string[] }>(
-      jobPath(name, '/logs') + this.ns({ replica, tail_lines: tailLines }),
-      {},
+  /**
+   * What is new in one job after `since` (a long poll: the server answers as soon as there
+   * is something, or after `timeout` seconds with nothing). See stream.ts, followJob.
+   */
+  updates(
+    name: string,
+    options: { since?: string; state?: string; replicas?: string[]; timeout?: number; signal?: AbortSignal }
+  ): Promise<IUpdates> {
+    const params = this.ns({ since: options.since, state: options.state, timeout: options.timeout });
+    const replicas = (options.replicas ?? []).map(r => `replica=${encodeURIComponent(r)}`);
+    const all = [params.replace(/^\?/, ''), ...replicas].filter(p => p).join('&');
+    return requestAPI<IUpdates>(
+      jobPath(name, '/updates') + (all ? '?' + all : ''),
+      { signal: options.signal },
       this.settings
     );
-    return reply.lines;
-  }
-
-  async events(name: string): Promise<IEvent[]> {
-    const reply = await requestAPI<{ events: IEvent[] }>(jobPath(name, '/events') + this.ns(), {}, this.settings);
-    return reply.events;
-  }
-
-  async metrics(name: string): Promise<Array<Record<string, unknown>>> {
-    const reply = await requestAPI<{ metrics: Array<Record<string, unknown>> }>(
-      jobPath(name, '/metrics') + this.ns(),
-      {},
-      this.settings
-    );
-    return reply.metrics;
   }
 
   /** A websocket URL on this server, with the token when the server uses one. */
   private wsUrl(path: string, params: Record<string, string | number | undefined>): string {
     const token = this.settings.token;
     return URLExt.join(this.settings.wsUrl, path) + query({ ...params, token: token || undefined });
-  }
-
-  /**
-   * Follow a replica's log: `onLines` gets batches of lines, `onEnd` is called once when the
-   * replica finished (or the socket failed: then with a message). Returns a stop function.
-   */
-  followLogs(
-    name: string,
-    replica: string | undefined,
-    tailLines: number,
-    onLines: (lines: string[]) => void,
-    onEnd: (error?: string) => void
-  ): () => void {
-    const url = this.wsUrl(`${API_PATH}/${jobPath(name, '/logs/follow')}`, {
-      replica,
-      tail_lines: tailLines,
-      namespace: this.namespace || undefined
-    });
-    const socket = new WebSocket(url);
-    let ended = false;
-    const end = (error?: string) => {
-      if (!ended) {
-        ended = true;
-        onEnd(error);
-      }
-    };
-    socket.onmessage = msg => {
-      const data = JSON.parse(msg.data);
-      if (data.type === 'lines') {
-        onLines(data.lines);
-      } else if (data.type === 'end') {
-        end();
-      } else if (data.type === 'error') {
-        end(data.message);
-      }
-    };
-    socket.onerror = () => end('The log stream could not be opened (is the job still there?).');
-    socket.onclose = () => end();
-    return () => {
-      ended = true;
-      socket.close();
-    };
   }
 
   /**

@@ -131,6 +131,16 @@ describe('metrics', () => {
     ]);
   });
 
+  it("takes rank 0 from the server, not from the replicas' names", () => {
+    const points = [
+      { replica: 'ps-0', step: 0, loss: 7.0 },
+      { replica: 'worker-0', step: 0, loss: 1.0 },
+      { replica: 'worker-0', step: 1, loss: 0.5 }
+    ];
+    expect(metricSeries(points, 'worker-0')).toEqual([{ name: 'loss', points: [{ x: 0, y: 1.0 }, { x: 1, y: 0.5 }] }]);
+    expect(metricSeries(points, 'chief-0')[0].points).toEqual([{ x: 0, y: 7.0 }]);
+  });
+
   it('falls back to the point order without a step', () => {
     expect(metricSeries([{ replica: 'r', loss: 3 }, { replica: 'r', loss: 2 }])[0].points).toEqual([
       { x: 0, y: 3 },

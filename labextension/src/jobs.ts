@@ -50,6 +50,8 @@ export interface IJobSummary {
   backend: string;
   created?: string | null;
   workers?: number | null;
+  /** The replica whose log is the job's (the server decides, from the kind's description). */
+  rank0?: string;
   status: IStatus;
   replicas: IReplica[];
   image?: string | null;
@@ -185,12 +187,14 @@ export interface IMetricSeries {
 /**
  * Metric points (`{replica, time, step?, loss, ...}`) as one series per numeric field, x
  * being `step` when the points have one, else their order. Only rank 0's points are used
- * when several replicas report, so a series does not zig-zag between ranks.
+ * when several replicas report, so a series does not zig-zag between ranks: `rank0` is the
+ * job's (from the server); without it, or when rank 0 reported nothing, the first replica
+ * by name that reported.
  */
-export function metricSeries(points: Array<Record<string, unknown>>): IMetricSeries[] {
+export function metricSeries(points: Array<Record<string, unknown>>, rank0?: string): IMetricSeries[] {
   const replicas = Array.from(new Set(points.map(p => String(p.replica ?? ''))));
-  const rank0 = replicas.sort()[0];
-  const own = points.filter(p => String(p.replica ?? '') === rank0);
+  const chosen = rank0 !== undefined && replicas.includes(rank0) ? rank0 : replicas.sort()[0];
+  const own = points.filter(p => String(p.replica ?? '') === chosen);
   const skip = new Set(['replica', 'time', 'step', 'epoch']);
   const series = new Map<string, Array<{ x: number; y: number }>>();
   own.forEach((p, i) => {

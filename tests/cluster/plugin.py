@@ -20,7 +20,8 @@ Fixtures:
     Factory ``sa_client(namespace, name)`` -> ``ApiClient`` that authenticates with a real
     ServiceAccount token from the TokenRequest API, so RBAC refusals are real 403s.
 
-Tests that use them are marked ``@pytest.mark.cluster``.
+A test that uses them, directly or through another fixture, gets the ``cluster`` marker
+from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 
 import pytest
 
-from tests.waiting import wait_for
+from tests.support.waiting import wait_for
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DIR = HERE / ".run"
@@ -358,6 +359,14 @@ def admin_api(cluster: Cluster):
     api.close()
 
 
+def _require_marker(request: pytest.FixtureRequest) -> None:
+    """tests/conftest.py marks the tests that ask for the cluster by name; one that reaches it
+    at run time (request.getfixturevalue) must carry the marker itself, or `-m "not cluster"`
+    would pick it."""
+    if request.node.get_closest_marker("cluster") is None:
+        pytest.fail(f"{request.node.nodeid} uses the cluster but is not marked cluster")
+
+
 def _slug(text: str, limit: int) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:limit].strip("-")
 
@@ -367,6 +376,8 @@ def namespace_factory(request: pytest.FixtureRequest, admin_api) -> Iterator[Cal
     """Factory ``namespace_factory(prefix=None, labels=None) -> name``: fresh namespaces,
     each with its default ServiceAccount, all deleted after the test."""
     from kubernetes import client
+
+    _require_marker(request)
 
     core = client.CoreV1Api(admin_api)
     made: list[str] = []
@@ -397,13 +408,17 @@ def namespace(namespace_factory: Callable[..., str]) -> str:
 
 
 @pytest.fixture
-def sa_client(cluster: Cluster, admin_api) -> Iterator[Callable[..., Any]]:
+def sa_client(
+    request: pytest.FixtureRequest, cluster: Cluster, admin_api
+) -> Iterator[Callable[..., Any]]:
     """Factory: ``sa_client(namespace, name, create=True, expiration_seconds=3600)``.
 
     Returns an ``ApiClient`` authenticated as ``system:serviceaccount:<namespace>:<name>``
     with a token from the TokenRequest API (the ServiceAccount is created if missing).
     """
     from kubernetes import client
+
+    _require_marker(request)
 
     core = client.CoreV1Api(admin_api)
     made: list[Any] = []

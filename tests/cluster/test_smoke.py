@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.cluster.plugin import AFTER, EXIT_CODE, OUTCOME, POD_IP, wait_for
+from tests.cluster.plugin import AFTER, EXIT_CODE, OUTCOME, POD_IP
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -72,7 +72,7 @@ def env(backend_name, request):
         c, scenario = Client("local"), LocalScenario()
     else:
         from jupyter_kf.backends.kubernetes import KubernetesBackend
-        from tests.kubernetes.fixtures import IMAGE
+        from tests.support.images import IMAGE
 
         make_user = request.getfixturevalue("make_user")
         user = make_user("contract")

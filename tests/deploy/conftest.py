@@ -12,7 +12,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from tests.cluster.plugin import wait_for
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -86,7 +86,7 @@ def test_the_z2jh_values_fit_the_charts_schema():
 
 def test_the_spawner_settings_are_the_spawners():
     """hub.config passes straight into traitlets: a misspelt setting would only warn."""
-    from spawner import KubeflowSpawner
+    from jupyter_kf.hub import KubeflowSpawner
 
     traits = set(KubeflowSpawner.class_traits(config=True))
     values = yaml.safe_load((DEPLOY / "z2jh" / "values.yaml").read_text())
@@ -156,7 +156,7 @@ def test_the_admission_policy_type_checks(deployed, admin_api):
 @pytestmark_cluster
 def test_the_hub_and_proxy_pods_pass_pod_security_restricted(deployed, admin_api, cluster):
     """Namespace jupyterhub enforces `restricted`: the ReplicaSets' pods were admitted."""
-    from tests.cluster.plugin import wait_for
+    from tests.support.waiting import wait_for
 
     core = k8s.CoreV1Api(admin_api)
     for component in ("hub", "proxy"):

@@ -17,13 +17,13 @@ from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.errors import ForbiddenError
 from jupyter_kf.jobs import Code, JobSpec
-from tests.cluster.plugin import wait_for
+from tests.support.images import IMAGE
+from tests.support.waiting import wait_for
 
 from .conftest import DEPLOY
 
 pytestmark = pytest.mark.cluster
 
-IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
 CONFIG = DEPLOY / "hub" / "jupyterhub_config.py"
 
 
@@ -57,7 +57,7 @@ class FakeUser:
 def make_spawner(cfg: Config, user: str):
     from jupyterhub.objects import Hub
 
-    from spawner import KubeflowSpawner
+    from jupyter_kf.hub import KubeflowSpawner
 
     return KubeflowSpawner(
         config=cfg,

@@ -14,11 +14,11 @@ from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.errors import ForbiddenError
 from jupyter_kf.jobs import Code, JobSpec
-from tests.cluster.plugin import wait_for
+from tests.support.images import IMAGE
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 
-IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
 LABELS = {
     "app.kubernetes.io/managed-by": "jupyter-kf-spawner",
     "pod-security.kubernetes.io/enforce": "baseline",

@@ -41,8 +41,11 @@ print("done", flush=True)
 LONG = """\
 import os, time
 print(f"rank {os.environ['RANK']} waiting", flush=True)
+step = 0
 while True:
-    time.sleep(0.2)
+    print(f"step={step} loss={1.0 / (step + 1):.4f}", flush=True)
+    step += 1
+    time.sleep(0.3)
 """
 
 

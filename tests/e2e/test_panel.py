@@ -72,6 +72,10 @@ def test_launch_watch_logs_scale_delete(page, lab):
     launch(page, "e2e-scale", "long.py", workers=2)
     expect(badge(page, "e2e-scale")).to_have_text("Running", timeout=TIMEOUT)
     scaled = page.locator('.jp-kf-detail[data-job="e2e-scale"]')
+    # The metric chart moves while the job runs (the detail view follows its updates).
+    last_loss = scaled.locator('[data-metric="loss"] .jp-kf-metric-last')
+    expect(last_loss).to_be_visible(timeout=TIMEOUT)
+    expect(last_loss).not_to_have_text(last_loss.inner_text(), timeout=TIMEOUT)
     scaled.locator('input[name="scale-workers"]').fill("3")
     scaled.get_by_role("button", name="Scale").click()
     expect(scaled.locator("tr[data-replica]")).to_have_count(3, timeout=TIMEOUT)

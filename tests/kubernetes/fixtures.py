@@ -15,9 +15,7 @@ from kubernetes import client as k8s
 from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.k8s.rbac import user_role, user_role_binding
-from tests.waiting import wait_for  # noqa: F401 - the tests here import it from this module
-
-IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
+from tests.support.images import IMAGE
 
 
 @dataclass

@@ -7,8 +7,7 @@ from kubernetes import client as k8s
 from jupyter_kf.backends.kubernetes.convert import pod_name
 from jupyter_kf.errors import JobFailedError
 from jupyter_kf.jobs import ClusterAddressing, Code, JobSpec, env_for, replica_keys
-
-from .fixtures import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

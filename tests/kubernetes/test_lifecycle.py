@@ -5,8 +5,7 @@ from kubernetes import client as k8s
 
 from jupyter_kf.errors import ConflictError, InvalidSpecError, NotFoundError
 from jupyter_kf.jobs import Code, JobSpec, Resources
-
-from .fixtures import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

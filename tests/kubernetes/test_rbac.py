@@ -6,8 +6,7 @@ from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.errors import ForbiddenError
 from jupyter_kf.jobs import Code, JobSpec
-
-from .fixtures import IMAGE
+from tests.support.images import IMAGE
 
 pytestmark = pytest.mark.cluster
 

@@ -6,8 +6,7 @@ import pytest
 
 from jupyter_kf.errors import BackendUnavailableError
 from jupyter_kf.jobs import Code, JobSpec
-
-from .fixtures import wait_for
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 

@@ -3,28 +3,10 @@ fails if any process of its jobs outlives it."""
 
 from __future__ import annotations
 
-import os
-
-import psutil
 import pytest
 
 from jupyter_kf import Client
-
-
-def job_processes(home) -> list[psutil.Process]:
-    """Every live process belonging to a job under ``home`` (found by its env marker)."""
-    marker = str(home)
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.pid != os.getpid() and proc.environ().get("JUPYTER_KF_JOB_DIR", "").startswith(
-                marker
-            ):
-                if proc.status() != psutil.STATUS_ZOMBIE:
-                    found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
+from tests.support.processes import job_processes
 
 
 @pytest.fixture

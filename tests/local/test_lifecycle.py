@@ -13,9 +13,8 @@ import pytest
 
 from jupyter_kf.errors import ConflictError, InvalidSpecError, NotFoundError
 from jupyter_kf.jobs import Code, JobSpec, RunPolicy
-from tests.waiting import wait_for
-
-from .conftest import job_processes
+from tests.support.processes import job_processes
+from tests.support.waiting import wait_for
 
 
 def pid_of(client, name, replica):

@@ -11,7 +11,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_kf import Client
-from tests.local.conftest import job_processes
+from tests.support.processes import job_processes
 
 # A job that prints its rank, reports a metric point every 0.1 s and ends (exit 0) when the
 # file named by $STOP_FILE appears, or after about a minute.
@@ -55,10 +55,13 @@ def shell(client, tmp_path, monkeypatch):
     """IPython's shell with ``%load_ext jupyter_kf`` done, as in a terminal (no kernel).
 
     It works in a folder of its own, as a notebook does in its own folder: a cell's local
-    imports are shipped from the working directory (see jupyter_kf.packaging).
+    imports are shipped from the working directory (see jupyter_kf.packaging). No cluster is
+    configured, so the default backend (auto) is the local one.
     """
     from jupyter_kf import load_ipython_extension, unload_ipython_extension
 
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.chdir(tmp_path)
     ip = InteractiveShell.instance()
     load_ipython_extension(ip)

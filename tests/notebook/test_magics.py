@@ -41,6 +41,33 @@ def test_help_shows_options_and_subcommands(shell):
     assert info["found"] and "--workers N" in info["docstring"]
 
 
+def test_help_lists_every_option_and_subcommand_it_accepts(shell):
+    """``%kftrain?`` and the usage name what the parsers accept, and no stale default."""
+    from jupyter_kf.magics import SHORT_USAGE, SUBCOMMANDS
+
+    magics = shell.find_magic("kftrain").__self__
+    doc = shell.object_inspect("%kftrain")["docstring"]
+    for action in magics.kftrain.parser._actions:
+        for option in action.option_strings:
+            assert option in doc, option
+    for verb in SUBCOMMANDS:
+        assert verb in doc and verb in SHORT_USAGE, verb
+        sub = magics._subparser(verb)
+        options = [o for a in sub._actions for o in a.option_strings]
+        assert {"--local", "--cluster", "--namespace"} <= set(options), verb
+        for action in sub._actions:
+            # every option of a subcommand is in the one-screen usage (in one of its spellings)
+            assert not action.option_strings or any(
+                o in SHORT_USAGE for o in action.option_strings
+            ), (verb, action.option_strings)
+    assert "--local/--cluster and --namespace NS" in SHORT_USAGE
+    local_help = next(
+        a.help for a in magics.kftrain.parser._actions if "--local" in a.option_strings
+    )
+    assert "(default)" not in local_help and "auto" in local_help
+    assert "KFTrainMagics.backend" in doc and "auto" in doc
+
+
 # -- bad input: one clear message each ---------------------------------------------------------
 def test_unknown_framework(shell, capsys):
     message = usage_error(shell, capsys, "--framework torchy --name x", "print(1)")
@@ -167,6 +194,27 @@ def test_cluster_without_a_cluster_is_a_clear_message(shell, capsys, monkeypatch
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     message = usage_error(shell, capsys, "--cluster --name c1", "print(1)")
     assert "kubernetes" in message.lower()
+
+
+def test_a_cell_goes_to_the_cluster_when_one_is_configured(shell, capsys, client, tmp_path):
+    """No --local or --cluster: auto, as the Client decides, so a notebook pod's cell goes to
+    its cluster (here a kubeconfig that cannot be loaded: the cluster backend says so)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("{}\n")
+    shell.run_cell(f"import os; os.environ['KUBECONFIG'] = {str(kubeconfig)!r}")
+    message = usage_error(shell, capsys, "--name c2", "print(1)")
+    assert "kubernetes backend" in message and "Invalid kube-config" in message
+    assert client.list() == []  # nothing ran on this machine
+    error, job = run(shell, "--local --name c3", "print(1)")  # --local still runs here
+    assert error is None and job.backend == "local"
+
+
+@pytest.mark.parametrize("where, expected", [("auto", "local"), ("cluster", "kubernetes")])
+def test_backend_trait_decides_without_flags(shell, where, expected):
+    shell.run_cell(f"%config KFTrainMagics.backend = {where!r}")
+    magics = shell.find_magic("kftrain").__self__
+    args = magics.kftrain.parser.parse_args(["--name", "x"])
+    assert magics.backend_for(args) == expected
 
 
 def test_follow_prints_the_log_then_the_result(shell, capsys, client):

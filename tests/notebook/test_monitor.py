@@ -6,7 +6,7 @@ import pytest
 
 from jupyter_kf.errors import InvalidSpecError, NotFoundError
 from jupyter_kf.widgets import JobMonitor
-from tests.waiting import wait_for
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -160,3 +160,32 @@ def test_text_fallback_in_the_bundle(client, monitors, worker_script, stop_file)
     data = m._repr_mimebundle_()
     assert data["text/plain"].startswith("PyTorchJob bundle (local/local):")
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == m.model_id
+
+
+def test_the_monitor_follows_one_stream_and_never_rereads(
+    client, monitors, worker_script, stop_file, monkeypatch
+):
+    """Everything comes from ``client.updates``: no snapshot reads of logs, events or metrics."""
+    snapshots = []
+    for method in ("logs", "events", "metrics", "watch"):
+        original = getattr(client, method)
+
+        def counted(*args, _original=original, _method=method, **kwargs):
+            snapshots.append(_method)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(client, method, counted)
+    m = start(client, monitors, worker_script, stop_file, "streamed", workers=2)
+    wait_for(lambda: m.plot.points >= 5, what="metric points")
+    wait_for(lambda: "Started" in m.events_table.value, what="events")
+    stop_file.touch()
+    m.updater.join(30)
+    assert not m.updater.is_alive() and m.phase == "Succeeded"
+    assert snapshots == []
+    # After the end, choosing another replica follows that one's log to its end too.
+    m.replica_select.value = "worker-0"
+    wait_for(lambda: "rank 1 done" in m.log_view.lines, what="worker-0's log")
+    assert "hello from rank 1" in m.log_view.lines and "rank 0 done" not in m.log_view.lines
+    m.updater.join(30)
+    assert not m.updater.is_alive()
+    assert snapshots == []

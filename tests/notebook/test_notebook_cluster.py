@@ -18,14 +18,14 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-from tests.kubernetes.fixtures import IMAGE
+from tests.support.images import IMAGE
 
 from .test_notebook_run import _text
 
 pytestmark = pytest.mark.cluster
 
 CELL = textwrap.dedent("""\
-    %%kftrain --cluster --workers 2 --name ddp --env STEPS=3 --wait
+    %%kftrain --workers 2 --name ddp --env STEPS=3 --wait
     import os
     import torch.distributed as dist
     dist.init_process_group("gloo")

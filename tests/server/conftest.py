@@ -41,7 +41,6 @@ def jp_server_config(jkf_home):
         "JupyterKF": {
             "backend": "local",
             "backend_options": {"root": str(jkf_home / "jobs")},
-            "watch_round_seconds": 1.0,
             "max_replicas": 8,
             "profiles": [{"name": "small", "display_name": "Small", "cpu": "1", "memory": "1Gi"}],
         },

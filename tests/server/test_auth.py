@@ -27,6 +27,7 @@ ROUTES = [
     ("GET", ("jobs", "j", "logs")),
     ("GET", ("jobs", "j", "events")),
     ("GET", ("jobs", "j", "metrics")),
+    ("GET", ("jobs", "j", "updates")),
 ]
 
 

@@ -8,28 +8,49 @@ as one of jupyter_kf.errors, translated in ``jupyter_kf.k8s.errors``.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
-import dataclasses
 import functools
 import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-from kubernetes.watch.watch import iter_resp_lines
-
-from ...errors import ConflictError, InvalidSpecError, JupyterKFError, NotFoundError
-from ...jobs import Change, Event, Job, JobSpec, parse_metric_line, parse_status
+from ...errors import (
+    ConflictError,
+    InvalidSpecError,
+    JupyterKFError,
+    NotAcknowledgedError,
+    NotFoundError,
+)
+from ...jobs import (
+    Change,
+    Cursor,
+    Event,
+    Job,
+    JobSpec,
+    Update,
+    parse_metric_line,
+    parse_status,
+)
 from ...jobs.kinds import GROUP, KINDS, VERSION, kind_info
 from ...jobs.render import render_code_configmap, render_job
-from ...k8s import ClusterConfig, Informer, load_api_client, translate
+from ...k8s import (
+    ApiClient,
+    ClusterConfig,
+    Informer,
+    call,
+    core_api,
+    custom_api,
+    load_api_client,
+    own_retries,
+)
 from ..base import Backend
-from .convert import LABEL_JOB, job_from_cr, pod_name, replica_counts
+from .convert import LABEL_JOB, Arrivals, events_of, job_from_cr, replica_counts
+from .stream import Followers, read_log, updates
 
-ACK_TIMEOUT = 30.0  # how long a write waits to see its effect in the cache
+STOP_TICK = 0.25  # how soon a watch notices its stop event
 IMAGE_ENV = ("JUPYTER_KF_IMAGE", "JUPYTER_IMAGE")  # the notebook's image, set by the spawner
 METRICS_LOG_LIMIT = 8 * 1024 * 1024  # bytes of rank 0's log read for metric points
 
@@ -42,8 +63,10 @@ class _Namespace:
         self.listeners: list[queue.Queue] = []
         self.lock = threading.Lock()
         self.converted: dict[str, tuple[tuple, Job]] = {}
-        custom = client.CustomObjectsApi(backend.api)
-        core = client.CoreV1Api(backend.api)
+        custom = custom_api(backend.api)
+        self.core = core = core_api(backend.api)
+        self.followers = Followers(self)  # before the caches: their changes poke it
+        self.arrivals = Arrivals()
         self.jobs: dict[str, Informer] = {}
         informers = []
         for info in KINDS.values():
@@ -79,7 +102,8 @@ class _Namespace:
                 started.append(informer)
             self.pods.start()
             started.append(self.pods)
-            self.events.start()
+            self.events.start()  # its list's events are seen "at once" (arrival 0)
+            self.arrivals.listing = False
             started.append(self.events)
         except BaseException:
             for informer in started:
@@ -90,6 +114,7 @@ class _Namespace:
         return [*self.jobs.values(), self.pods, self.events]
 
     def close(self) -> None:
+        self.followers.close()
         for informer in self.informers():
             informer.stop()
 
@@ -113,16 +138,20 @@ class _Namespace:
             q.put((kind, name))
 
     def _on_job(self, kind: str, obj: dict) -> None:
+        self.followers.poke(obj["metadata"]["name"])
         self._emit("DELETED" if kind == "DELETED" else "JOB", obj["metadata"]["name"])
 
     def _on_pod(self, kind: str, obj: dict) -> None:
         job = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB)
         if job:
+            self.followers.poke(job)
             self._emit("POD", job)
 
     def _on_event(self, kind: str, obj: dict) -> None:
+        self.arrivals.saw(kind, obj)
+        # Named by the job, or by one of its pods (a job's stream of updates shows both).
         involved = obj.get("involvedObject") or {}
-        if involved.get("kind") in KINDS:
+        if involved.get("kind") in KINDS or involved.get("kind") == "Pod":
             self._emit("EVENT", involved.get("name", ""))
 
     # -- reading ----------------------------------------------------------------------------
@@ -174,6 +203,7 @@ class KubernetesBackend(Backend):
     """Jobs as Training Operator CRs. ``namespace`` defaults to the identity's own."""
 
     name = "kubernetes"
+    acknowledger = "the cluster (the Training Operator and the API server's watch)"
 
     def __init__(
         self,
@@ -181,20 +211,21 @@ class KubernetesBackend(Backend):
         namespace: str | None = None,
         image: str | None = None,
         config: ClusterConfig | None = None,
-        api_client: client.ApiClient | None = None,
+        api_client: ApiClient | None = None,
     ):
         if api_client is None:
             api_client, found = load_api_client(config)
         else:
             found = "default"
+            own_retries(api_client)
         self.api = api_client
         self.default_namespace = namespace or found
         self.image = image
         self._namespaces: dict[str, _Namespace] = {}
         self._starting: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._custom = client.CustomObjectsApi(api_client)
-        self._core = client.CoreV1Api(api_client)
+        self._custom = custom_api(api_client)
+        self._core = core_api(api_client)
 
     # -- helpers --------------------------------------------------------------------------
     def _ns(self, namespace: str | None) -> _Namespace:
@@ -235,11 +266,20 @@ class KubernetesBackend(Backend):
             "notebook started by the jupyter-kf spawner it is the notebook's own image)"
         )
 
-    def _until(self, ns: _Namespace, name: str, done, timeout: float = ACK_TIMEOUT) -> Job | None:
+    def _until(
+        self,
+        ns: _Namespace,
+        name: str,
+        done: Callable[[dict | None], bool],
+        change: str = "the change",
+        timeout: float | None = None,
+    ) -> Job | None:
         """Wait until ``done(cr_or_None)`` holds in the cache; return the job (None if gone).
 
-        Woken by the namespace's change notifications (checked again at least every 0.5 s).
+        Woken by the namespace's change notifications (checked again at least every 0.5 s);
+        ``NotAcknowledgedError`` after ``timeout`` (default: ``ack_timeout``) seconds.
         """
+        timeout = self.ack_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         with ns.listening() as changes:
             while True:
@@ -248,27 +288,24 @@ class KubernetesBackend(Backend):
                     return ns.job(cr) if cr is not None else None
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise JupyterKFError(
-                        f"the cluster did not acknowledge the change to "
-                        f"{name!r} within {timeout:g} s"
-                    )
+                    raise NotAcknowledgedError(name, change, timeout, self.acknowledger)
                 with contextlib.suppress(queue.Empty):
                     changes.get(timeout=min(left, 0.5))
 
     def _patch(self, ns: _Namespace, cr: dict, body: dict, verb: str) -> None:
         info = kind_info(cr["kind"])
-        try:
-            self._custom.patch_namespaced_custom_object(
-                GROUP, VERSION, ns.namespace, info.plural, cr["metadata"]["name"], body
-            )
-        except ApiException as exc:
-            raise translate(
-                exc,
-                verb=verb,
-                resource=info.plural,
-                namespace=ns.namespace,
-                name=cr["metadata"]["name"],
-            ) from None
+        name = cr["metadata"]["name"]
+        # A merge patch of absolute values: repeating it is harmless, so it is retried.
+        call(
+            self._custom.patch_namespaced_custom_object,
+            *(GROUP, VERSION, ns.namespace, info.plural, name, body),
+            verb=verb,
+            resource=info.plural,
+            namespace=ns.namespace,
+            name=name,
+            raw=True,
+            idempotent=True,
+        )
 
     # -- the contract ---------------------------------------------------------------------
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
@@ -280,14 +317,15 @@ class KubernetesBackend(Backend):
             )
         info = kind_info(spec.kind)
         manifest = render_job(spec, namespace=ns.namespace, image=self._image(spec))
-        try:
-            created = self._custom.create_namespaced_custom_object(
-                GROUP, VERSION, ns.namespace, info.plural, manifest
-            )
-        except ApiException as exc:
-            raise translate(
-                exc, verb="create", resource=info.plural, namespace=ns.namespace, name=spec.name
-            ) from None
+        created = call(
+            self._custom.create_namespaced_custom_object,
+            *(GROUP, VERSION, ns.namespace, info.plural, manifest),
+            verb="create",
+            resource=info.plural,
+            namespace=ns.namespace,
+            name=spec.name,
+            raw=True,
+        )
         configmap = render_code_configmap(spec, namespace=ns.namespace)
         if configmap is not None:
             configmap["metadata"]["ownerReferences"] = [
@@ -299,23 +337,35 @@ class KubernetesBackend(Backend):
                 }
             ]
             try:
-                self._core.create_namespaced_config_map(ns.namespace, configmap)
-            except ApiException as exc:
-                self._delete_quietly(ns.namespace, info.plural, spec.name)
-                raise translate(
-                    exc,
+                call(
+                    self._core.create_namespaced_config_map,
+                    *(ns.namespace, configmap),
                     verb="create",
                     resource="configmaps",
                     namespace=ns.namespace,
                     name=configmap["metadata"]["name"],
-                ) from None
-        return self._until(ns, spec.name, lambda cr: cr is not None)
+                    raw=True,
+                )
+            except JupyterKFError:
+                self._delete_quietly(ns.namespace, info.plural, spec.name)
+                raise
+        job = self._until(ns, spec.name, lambda cr: cr is not None, "creating it")
+        assert job is not None  # waited until it is there
+        return job
 
     def _delete_quietly(self, namespace: str, plural: str, name: str) -> None:
-        try:
-            self._custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-        except ApiException:
-            pass
+        """Undo a half-made submit; the error the user sees is the one that caused it."""
+        with contextlib.suppress(JupyterKFError):
+            call(
+                self._custom.delete_namespaced_custom_object,
+                *(GROUP, VERSION, namespace, plural, name),
+                verb="delete",
+                resource=plural,
+                namespace=namespace,
+                name=name,
+                raw=True,
+                ok=(404,),
+            )
 
     def get(self, name: str, namespace: str | None = None) -> Job:
         ns, cr = self._cr(name, namespace)
@@ -325,7 +375,12 @@ class KubernetesBackend(Backend):
         return self._ns(namespace).all_jobs()
 
     def watch(
-        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+        self,
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
     ) -> Iterator[Change]:
         ns = self._ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -339,9 +394,15 @@ class KubernetesBackend(Backend):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return
+                if stop is not None:
+                    if stop.is_set():
+                        return
+                    left = STOP_TICK if left is None else min(left, STOP_TICK)
                 try:
                     what, job_name = q.get(timeout=left)
                 except queue.Empty:
+                    if stop is not None:
+                        continue  # the deadline and the stop are checked above
                     return
                 if name is not None and job_name != name:
                     continue
@@ -366,6 +427,18 @@ class KubernetesBackend(Backend):
                 known[job_name] = job
                 yield Change(change, job)
 
+    def updates(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        since: Cursor | None = None,
+        replicas: Sequence[str] | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Update]:
+        return updates(self._ns(namespace), name, since, replicas, timeout, stop)
+
     def logs(
         self,
         name: str,
@@ -383,201 +456,112 @@ class KubernetesBackend(Backend):
             raise NotFoundError(
                 f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
             )
-        return self._stream_log(ns, name, replica, follow, tail_lines, None)
+        return read_log(ns, name, replica, follow, tail_lines, None)
 
-    def _stream_log(
-        self,
-        ns: _Namespace,
-        name: str,
-        replica: str,
-        follow: bool,
-        tail_lines: int | None,
-        limit_bytes: int | None,
-    ) -> Iterator[str]:
-        cr = ns.find(name)
-        if cr is None:
-            raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
-        info = kind_info(cr["kind"])
-        container = info.container
-        role, _, index = replica.rpartition("-")
-        pod = pod_name(
-            name, info.kind, next(r for r in info.roles if r.lower() == role), int(index)
-        )
-        # A pod that is not running yet has no log: following waits for it (the training
-        # SDK's follow skips such pods); a one-off read returns nothing.
-        while True:
-            phase = ((ns.pods.get(pod) or {}).get("status") or {}).get("phase")
-            if phase and phase != "Pending":
-                break
-            if not follow:
-                return
-            cr = ns.find(name)
-            if cr is None or parse_status(cr.get("status")).finished:
-                return
-            time.sleep(0.2)
-        kwargs = {"container": container, "follow": follow, "_preload_content": False}
-        if tail_lines is not None:
-            kwargs["tail_lines"] = tail_lines
-        if limit_bytes is not None:
-            kwargs["limit_bytes"] = limit_bytes
-        try:
-            response = self._core.read_namespaced_pod_log(pod, ns.namespace, **kwargs)
-        except ApiException as exc:
-            raise translate(
-                exc, verb="read logs of", resource="pods", namespace=ns.namespace, name=pod
-            ) from None
-        try:
-            yield from iter_resp_lines(response)
-        finally:
-            response.close()  # not release_conn(): an unfinished stream must not go back to the pool
-
-    def events(self, name: str, namespace: str | None = None) -> list[Event]:
+    def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         ns, cr = self._cr(name, namespace)
-        pods = {pod_name(name, cr["kind"], r.role, r.index) for r in ns.job(cr).replicas}
-        out = []
-        for e in ns.events.items():
-            inv = e.get("involvedObject") or {}
-            if (inv.get("kind") == cr["kind"] and inv.get("name") == name) or (
-                inv.get("kind") == "Pod" and inv.get("name") in pods
-            ):
-                stamp = (
-                    e.get("lastTimestamp")
-                    or e.get("eventTime")
-                    or (e.get("metadata") or {}).get("creationTimestamp")
-                    or ""
-                )
-                out.append(
-                    Event(
-                        time=stamp,
-                        type=e.get("type", "Normal"),
-                        reason=e.get("reason", ""),
-                        message=e.get("message", ""),
-                        object=inv.get("name", ""),
-                    )
-                )
-        return sorted(out, key=lambda ev: ev.time)
+        return events_of(cr["kind"], name, ns.events.items(), ns.arrivals)
 
-    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+    def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         ns, cr = self._cr(name, namespace)
         replica = ns.job(cr).rank0
+        follower = ns.followers.find(name, replica)
+        if (
+            follower is not None
+            and follower.uid == cr["metadata"].get("uid")
+            and follower.done
+            and follower.points_first == 0
+        ):
+            return list(follower.points)  # a finished job's points, already read
         points = []
-        for line in self._stream_log(ns, name, replica, False, None, METRICS_LOG_LIMIT):
+        for line in read_log(ns, name, replica, False, None, METRICS_LOG_LIMIT):
             point = parse_metric_line(line)
             if point:
                 points.append({"replica": replica, **point})
         return points
 
-    def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:
-        ns, cr = self._cr(name, namespace)
+    def _wait_for(self, job: Job, done: Callable[[Job], bool], timeout: float) -> Job | None:
+        ns = self._ns(job.namespace)
+
+        def seen(cr: dict | None) -> bool:
+            if cr is None:
+                raise NotFoundError(f"job {job.name} was deleted while waiting for it")
+            return done(ns.job(cr))
+
+        try:
+            return self._until(ns, job.name, seen, timeout=timeout)
+        except NotAcknowledgedError:
+            return None
+
+    def _request_scale(self, job: Job, workers: int) -> str:
+        name = job.name
+        ns, cr = self._cr(name, job.namespace)
         info = kind_info(cr["kind"])
-        job = ns.job(cr)
-        if job.status.finished:
-            raise ConflictError(
-                f"job {name} is {job.phase}; only a running or suspended job scales"
-            )
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
         counts = replica_counts(cr)
-        master = counts.get("Master", 0) if info.kind in ("PyTorchJob", "XGBoostJob") else 0
-        target = workers - master
-        if info.kind == "MPIJob" and target < 1 or target < 0:
+        target = info.worker_replicas_for(counts, workers)
+        if target < max(info.min_worker_replicas(), 0):
             raise InvalidSpecError(f"a {info.kind} needs more than {workers} workers")
         elastic = (cr.get("spec") or {}).get("elasticPolicy") or {}
         lo, hi = elastic.get("minReplicas"), elastic.get("maxReplicas")
         if (lo is not None and target < lo) or (hi is not None and target > hi):
             raise InvalidSpecError(
-                f"{target} Worker replicas is outside the job's elasticPolicy [{lo}, {hi}]"
+                f"{target} {info.worker_role} replicas is outside the job's "
+                f"elasticPolicy [{lo}, {hi}]"
             )
-        if counts.get(info.worker_role, 0) == target:
-            return job
-        field = info.replica_specs_field
         if info.scale_subresource:
-            try:
-                self._custom.patch_namespaced_custom_object_scale(
-                    GROUP, VERSION, ns.namespace, info.plural, name, {"spec": {"replicas": target}}
-                )
-            except ApiException as exc:
-                raise translate(
-                    exc,
-                    verb="scale",
-                    resource=f"{info.plural}/scale",
-                    namespace=ns.namespace,
-                    name=name,
-                ) from None
-        else:
-            # Running pods keep the TF_CONFIG / WORLD_SIZE they started with, so the world
-            # restarts: suspend (the operator deletes the pods), resize, resume.
-            was_suspended = job.phase == "Suspended"
-            if not was_suspended:
-                self._patch(ns, cr, {"spec": {"runPolicy": {"suspend": True}}}, "suspend")
-                self._until(
-                    ns,
-                    name,
-                    lambda c: c is not None and parse_status(c.get("status")).phase == "Suspended",
-                )
-            body = {"spec": {field: {info.worker_role: {"replicas": target}}}}
-            if not was_suspended:
-                body["spec"]["runPolicy"] = {"suspend": False}
-            self._patch(ns, cr, body, "scale")
-        job = self._until(
-            ns, name, lambda c: c is not None and replica_counts(c).get(info.worker_role) == target
+            call(
+                self._custom.patch_namespaced_custom_object_scale,
+                *(GROUP, VERSION, ns.namespace, info.plural, name, {"spec": {"replicas": target}}),
+                verb="scale",
+                resource=f"{info.plural}/scale",
+                namespace=ns.namespace,
+                name=name,
+                raw=True,
+                idempotent=True,
+            )
+            return ""
+        # Running pods keep the TF_CONFIG / WORLD_SIZE they started with, so the world
+        # restarts: suspend (the operator deletes the pods), resize, resume.
+        was_suspended = job.phase == "Suspended"
+        if not was_suspended:
+            self._patch(ns, cr, {"spec": {"runPolicy": {"suspend": True}}}, "suspend")
+            self._acknowledged(job, "suspending to resize", lambda j: j.phase == "Suspended")
+        spec: dict = {info.replica_specs_field: {info.worker_role: {"replicas": target}}}
+        if not was_suspended:
+            spec["runPolicy"] = {"suspend": False}
+        self._patch(ns, cr, {"spec": spec}, "scale")
+        return (
+            f"{info.kind} has no scale subresource: the job was suspended, resized "
+            "and resumed, so every replica restarted"
         )
-        if not info.scale_subresource:
-            notice = (
-                f"{info.kind} has no scale subresource: the job was suspended, resized "
-                "and resumed, so every replica restarted"
-            )
-            job = dataclasses.replace(job, extra={**job.extra, "notice": notice})
-        return job
 
-    def suspend(self, name: str, namespace: str | None = None) -> Job:
-        return self._set_suspend(name, namespace, True)
-
-    def resume(self, name: str, namespace: str | None = None) -> Job:
-        return self._set_suspend(name, namespace, False)
-
-    def _set_suspend(self, name: str, namespace: str | None, suspend: bool) -> Job:
-        ns, cr = self._cr(name, namespace)
-        job = ns.job(cr)
-        if job.status.finished:
-            raise ConflictError(
-                f"job {name} is {job.phase} and cannot be {'suspended' if suspend else 'resumed'}"
-            )
+    def _request_suspend(self, job: Job, suspend: bool) -> bool:
+        ns, cr = self._cr(job.name, job.namespace)
         current = bool(((cr.get("spec") or {}).get("runPolicy") or {}).get("suspend"))
         if current == suspend:
-            return job
+            return False
         self._patch(
             ns,
             cr,
             {"spec": {"runPolicy": {"suspend": suspend}}},
             "suspend" if suspend else "resume",
         )
-        return self._until(
-            ns,
-            name,
-            lambda c: (
-                c is not None
-                and bool(((c.get("spec") or {}).get("runPolicy") or {}).get("suspend")) == suspend
-            ),
-        )
+        return True
 
     def delete(self, name: str, namespace: str | None = None) -> None:
         ns, cr = self._cr(name, namespace)
         info = kind_info(cr["kind"])
-        try:
-            self._custom.delete_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                ns.namespace,
-                info.plural,
-                name,
-                body=client.V1DeleteOptions(propagation_policy="Background"),
-            )
-        except ApiException as exc:
-            raise translate(
-                exc, verb="delete", resource=info.plural, namespace=ns.namespace, name=name
-            ) from None
-        self._until(ns, name, lambda c: c is None)
+        call(
+            self._custom.delete_namespaced_custom_object,
+            *(GROUP, VERSION, ns.namespace, info.plural, name),
+            verb="delete",
+            resource=info.plural,
+            namespace=ns.namespace,
+            name=name,
+            raw=True,
+            body={"propagationPolicy": "Background"},
+        )
+        self._until(ns, name, lambda c: c is None, "deleting it")
 
     def close(self) -> None:
         with self._lock:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import datetime
 
-from ...jobs import Job, Replica, parse_status
+from ...jobs import Event, Job, Replica, parse_status
 from ...jobs.kinds import kind_info
 
 LABEL_JOB = "training.kubeflow.org/job-name"
@@ -13,8 +15,8 @@ LABEL_INDEX = "training.kubeflow.org/replica-index"
 
 
 def pod_name(job: str, kind: str, role: str, index: int) -> str:
-    """The operator's name for a replica's pod (the MPI launcher's has no index)."""
-    if kind == "MPIJob" and role == "Launcher":
+    """The operator's name for a replica's pod (an MPI launcher's has no index)."""
+    if role == kind_info(kind).default_leader and kind_info(kind).leader_runs_ranks:
         return f"{job}-launcher"
     return f"{job}-{role.lower()}-{index}"
 
@@ -26,11 +28,8 @@ def replica_counts(cr: dict) -> dict[str, int]:
 
 
 def workers_of(cr: dict) -> int:
-    """Training processes, as ``--workers`` counts them (see ``JobSpec.workers``)."""
-    info = kind_info(cr["kind"])
-    counts = replica_counts(cr)
-    master = counts.get("Master", 0) if info.kind in ("PyTorchJob", "XGBoostJob") else 0
-    return counts.get(info.worker_role, 0) + master
+    """Training processes, as ``--workers`` counts them (see ``KindInfo.workers_of``)."""
+    return kind_info(cr["kind"]).workers_of(replica_counts(cr))
 
 
 def replica_of_pod(pod: dict, role: str, index: int) -> Replica:
@@ -86,9 +85,9 @@ def job_from_cr(cr: dict, pods: Iterable[dict]) -> Job:
     replicas = []
     for role in info.roles:
         for index in range(counts.get(role, 0)):
-            pod = by_key.get((role.lower(), index))
+            found = by_key.get((role.lower(), index))
             replicas.append(
-                replica_of_pod(pod, role, index) if pod else Replica(role, index, "Pending")
+                replica_of_pod(found, role, index) if found else Replica(role, index, "Pending")
             )
     return Job(
         name=meta["name"],
@@ -102,3 +101,79 @@ def job_from_cr(cr: dict, pods: Iterable[dict]) -> Job:
         workers=workers_of(cr),
         extra={"uid": meta.get("uid")},
     )
+
+
+# -- events ------------------------------------------------------------------------------------
+def _stamp_ns(text: str) -> int:
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 10**9
+    except ValueError:
+        return 0
+
+
+def _event_order(e: dict) -> tuple[int, str]:
+    """Creation order, which never changes (a repeated event moves its lastTimestamp, not
+    its place): the recorder names events ``<object>.<creation time in ns, hex>``."""
+    meta = e.get("metadata") or {}
+    name = meta.get("name", "")
+    try:
+        return int(name.rpartition(".")[2], 16), name
+    except ValueError:
+        return _stamp_ns(meta.get("creationTimestamp") or ""), name
+
+
+class Arrivals:
+    """The order a namespace's events reached this process, for positions that never move.
+
+    Recorders send events some time after they make them (batched, retried), so an event
+    made earlier can arrive after a later one a consumer was already given: sorted by
+    creation, it would move in front of that consumer's position. Sorted by arrival, the
+    list only ever grows at its end. Events of the first list arrive together (arrival 0)
+    and are sorted by creation among themselves.
+    """
+
+    PENDING = 1 << 62  # stored by the cache but not reported yet: the next to arrive
+
+    def __init__(self) -> None:
+        self.listing = True
+        self.seq: dict[str, int] = {}
+        self.count = 0
+
+    def saw(self, kind: str, obj: dict) -> None:
+        uid = (obj.get("metadata") or {}).get("uid", "")
+        if kind == "DELETED":
+            self.seq.pop(uid, None)
+        elif uid not in self.seq:
+            self.count += 1
+            self.seq[uid] = 0 if self.listing else self.count
+
+    def key(self, e: dict) -> tuple[int, int, str]:
+        uid = (e.get("metadata") or {}).get("uid", "")
+        return (self.seq.get(uid, self.PENDING), *_event_order(e))
+
+
+def events_of(kind: str, job: str, events: Iterable[dict], arrivals: Arrivals) -> list[Event]:
+    """The events of ``job`` and of its pods (any replica it ever had), in arrival order."""
+    roles = "|".join(re.escape(r.lower()) for r in kind_info(kind).roles)
+    pods = re.compile(rf"{re.escape(job)}-(({roles})-\d+|launcher)")
+    mine = []
+    for e in events:
+        inv = e.get("involvedObject") or {}
+        if (inv.get("kind") == kind and inv.get("name") == job) or (
+            inv.get("kind") == "Pod" and pods.fullmatch(inv.get("name") or "")
+        ):
+            mine.append(e)
+    mine.sort(key=arrivals.key)
+    return [
+        Event(
+            time=e.get("lastTimestamp")
+            or e.get("eventTime")
+            or (e.get("metadata") or {}).get("creationTimestamp")
+            or "",
+            type=e.get("type", "Normal"),
+            reason=e.get("reason", ""),
+            message=e.get("message", ""),
+            object=(e.get("involvedObject") or {}).get("name", ""),
+        )
+        for e in mine
+    ]

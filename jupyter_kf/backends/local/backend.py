@@ -7,28 +7,31 @@ chdir, no environment edits; workers get the caller's environment plus the contr
 
 from __future__ import annotations
 
+import builtins
 import collections
+import dataclasses
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psutil
 
 from ...errors import BackendUnavailableError, ConflictError, InvalidSpecError, NotFoundError
-from ...jobs import Change, Event, Job, JobSpec, Replica, parse_status, replica_keys
+from ...jobs import Change, Cursor, Event, Job, JobSpec, Replica, Update, parse_status, replica_keys
 from ...jobs.validation import DNS1035
 from ..base import Backend
 from .layout import JobDir, ParsedFiles, default_root, now, read_json, read_jsonl, write_json
+from .stream import Tail, Waker, event_of, follow_log, text_line
+from .stream import updates as follow_updates
 from .supervisor import ENV_JOB_DIR, _start_ticks
 
 NAMESPACE = "local"
-WATCH_TICK = 0.1
-ACK_TIMEOUT = 15.0  # how long scale/suspend/resume wait for the supervisor to act
 STARTUP_GRACE = 30.0  # a job younger than this may not have its supervisor.json yet
 
 
@@ -37,6 +40,7 @@ class LocalBackend(Backend):
 
     name = "local"
     default_namespace = NAMESPACE
+    acknowledger = "the job's supervisor process"
 
     def __init__(
         self, root: str | Path | None = None, *, python: str | None = None, max_replicas: int = 64
@@ -159,13 +163,18 @@ class LocalBackend(Backend):
         d.event("Warning", "SupervisorLost", message)
         return new
 
-    def _wait_ack(self, name: str, done) -> Job:
-        deadline = time.monotonic() + ACK_TIMEOUT
-        job = self.get(name)
-        while not done(job) and time.monotonic() < deadline and not job.status.finished:
-            time.sleep(WATCH_TICK)
-            job = self.get(name)
-        return job
+    def _wait_for(self, job: Job, done: Callable[[Job], bool], timeout: float) -> Job | None:
+        d = self._existing(job.name)
+        waker = Waker([d.path], None, time.monotonic() + timeout)
+        try:
+            current = self.get(job.name)
+            while not done(current):
+                if not waker.sleep():
+                    return None
+                current = self.get(job.name)
+            return current
+        finally:
+            waker.close()
 
     def _rewrite_spec(self, d: JobDir, spec: JobSpec) -> None:
         write_json(d.spec, spec.to_dict())
@@ -180,7 +189,7 @@ class LocalBackend(Backend):
 
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
         self._check_size(spec)
-        if spec.kind == "MPIJob" and shutil.which("mpirun") is None:
+        if spec.info.leader_runs_ranks and shutil.which("mpirun") is None:
             raise BackendUnavailableError(
                 "MPI jobs run locally through mpirun, which is not installed here: install "
                 "Open MPI (e.g. `apt-get install openmpi-bin`) or run the job on a cluster"
@@ -235,17 +244,20 @@ class LocalBackend(Backend):
         except BaseException:
             shutil.rmtree(d.path, ignore_errors=True)
             raise
-        deadline = time.monotonic() + STARTUP_GRACE
         # Return once the supervisor has written its first status (Created, Running...).
-        while not (read_json(d.status, {}) or {}).get("conditions") and time.monotonic() < deadline:
-            time.sleep(0.005)
+        waker = Waker([d.path], None, time.monotonic() + STARTUP_GRACE)
+        try:
+            while not (read_json(d.status, {}) or {}).get("conditions") and waker.sleep():
+                pass
+        finally:
+            waker.close()
         return self.get(spec.name)
 
     def get(self, name: str, namespace: str | None = None) -> Job:
         return self._load(self._existing(name))
 
     def list(self, namespace: str | None = None) -> list[Job]:
-        jobs = []
+        jobs: list[Job] = []
         if not self.root.is_dir():
             return jobs
         for path in sorted(self.root.iterdir()):
@@ -256,65 +268,91 @@ class LocalBackend(Backend):
         return jobs
 
     def watch(
-        self, namespace: str | None = None, *, name: str | None = None, timeout: float | None = None
+        self,
+        namespace: str | None = None,
+        *,
+        name: str | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
     ) -> Iterator[Change]:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        seen: dict[str, tuple] = {}
-        running: set[str] = set()  # unfinished jobs, whose supervisors are checked each second
-        last_check = 0.0
-        while True:
-            names = (
-                [name]
-                if name
-                else (sorted(p.name for p in self.root.iterdir()) if self.root.is_dir() else [])
-            )
-            check_alive = time.monotonic() - last_check > 1.0
-            if check_alive:
-                last_check = time.monotonic()
-            current = set()
-            for n in names:
-                d = JobDir(self.root / n)
-                stamp = _stamp(d)
-                if stamp is None:
-                    continue
-                current.add(n)
-                if seen.get(n) == stamp and not (
-                    check_alive
-                    and n in running
-                    and self._lost(d, read_json(d.path / "meta.json", {}) or {})
-                ):
-                    continue  # unchanged, and (if unfinished) its supervisor still lives
-                try:
-                    job = self._load(d)
-                except NotFoundError:
-                    continue
-                stamp = _stamp(d)
-                if job.status.finished:
-                    running.discard(n)
-                else:
-                    running.add(n)
-                if n not in seen:
-                    seen[n] = stamp
-                    yield Change("ADDED", job)
-                elif seen[n] != stamp:
-                    seen[n] = stamp
-                    yield Change("MODIFIED", job)
-            for gone in set(seen) - current:
-                del seen[gone]
-                running.discard(gone)
-                yield Change(
-                    "DELETED",
-                    Job(
-                        name=gone,
-                        namespace=NAMESPACE,
-                        kind="",
-                        status=parse_status(None),
-                        backend=self.name,
-                    ),
+        deadline = float("inf") if timeout is None else time.monotonic() + timeout
+        seen: dict[str, tuple | None] = {}
+        running: set[str] = set()  # unfinished jobs, whose supervisors are re-checked
+        # The root announces new and removed jobs; each job's folder its status.json.
+        folders = [self.root, self.root / name] if name else [self.root]
+        waker = Waker(folders, stop, deadline)
+        try:
+            last_check = 0.0
+            while True:
+                # A supervisor's death announces itself in no file: checked at most each second.
+                check_alive = time.monotonic() - last_check >= 1.0
+                if check_alive:
+                    last_check = time.monotonic()
+                names = (
+                    [name]
+                    if name
+                    else (sorted(p.name for p in self.root.iterdir()) if self.root.is_dir() else [])
                 )
-            if deadline is not None and time.monotonic() >= deadline:
-                return
-            time.sleep(WATCH_TICK)
+                current = set()
+                for n in names:
+                    d = JobDir(self.root / n)
+                    stamp = _stamp(d)
+                    if stamp is None:
+                        continue
+                    current.add(n)
+                    if d.path not in waker.folders:
+                        waker.folders.append(d.path)
+                    if seen.get(n) == stamp and not (
+                        check_alive
+                        and n in running
+                        and self._lost(d, read_json(d.path / "meta.json", {}) or {})
+                    ):
+                        continue  # unchanged, and (if unfinished) its supervisor still lives
+                    try:
+                        job = self._load(d)
+                    except NotFoundError:
+                        continue
+                    stamp = _stamp(d)
+                    if job.status.finished:
+                        running.discard(n)
+                    else:
+                        running.add(n)
+                    if n not in seen:
+                        seen[n] = stamp
+                        yield Change("ADDED", job)
+                    elif seen[n] != stamp:
+                        seen[n] = stamp
+                        yield Change("MODIFIED", job)
+                for gone in set(seen) - current:
+                    del seen[gone]
+                    running.discard(gone)
+                    waker.folders = [f for f in waker.folders if f.name != gone or f == self.root]
+                    yield Change(
+                        "DELETED",
+                        Job(
+                            name=gone,
+                            namespace=NAMESPACE,
+                            kind="",
+                            status=parse_status(None),
+                            backend=self.name,
+                        ),
+                    )
+                if not waker.sleep():
+                    return
+        finally:
+            waker.close()
+
+    def updates(
+        self,
+        name: str,
+        namespace: str | None = None,
+        *,
+        since: Cursor | None = None,
+        replicas: Sequence[str] | None = None,
+        timeout: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Update]:
+        return follow_updates(self._load, self._existing(name), since, replicas, timeout, stop)
 
     def logs(
         self,
@@ -333,63 +371,31 @@ class LocalBackend(Backend):
             raise NotFoundError(
                 f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
             )
-        return _read_log(self, d, name, replica, follow, tail_lines)
+        return _read_log(self._load, d, replica, follow, tail_lines)
 
-    def events(self, name: str, namespace: str | None = None) -> list[Event]:
+    def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         d = self._existing(name)
-        return [
-            Event(
-                time=e.get("time", ""),
-                type=e.get("type", "Normal"),
-                reason=e.get("reason", ""),
-                message=e.get("message", ""),
-                object=e.get("object", ""),
-            )
-            for e in read_jsonl(d.events)
-        ]
+        return [event_of(e) for e in read_jsonl(d.events)]
 
-    def metrics(self, name: str, namespace: str | None = None) -> list[dict]:
+    def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         return read_jsonl(self._existing(name).metrics)
 
-    def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:
-        d = self._existing(name)
-        job = self._load(d)
-        if job.status.finished:
-            raise ConflictError(
-                f"job {name} is {job.phase}; only a running or suspended job scales"
-            )
+    def _request_scale(self, job: Job, workers: int) -> str:
         if job.spec is None:
-            raise ConflictError(f"job {name} has an unreadable spec.json and cannot be scaled")
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise InvalidSpecError(f"workers must be a whole number >= 1, not {workers!r}")
+            raise ConflictError(f"job {job.name} has an unreadable spec.json and cannot be scaled")
         new = job.spec.with_workers(workers)  # validates: elastic bounds, roles, ...
         self._check_size(new)
-        if new.replicas == job.spec.replicas:
-            return job
-        self._rewrite_spec(d, new)
-        return self._wait_ack(name, lambda j: j.workers == workers and j.phase != "Restarting")
+        self._rewrite_spec(self._existing(job.name), new)
+        return ""
 
-    def suspend(self, name: str, namespace: str | None = None) -> Job:
-        return self._set_suspend(name, True)
-
-    def resume(self, name: str, namespace: str | None = None) -> Job:
-        return self._set_suspend(name, False)
-
-    def _set_suspend(self, name: str, suspend: bool) -> Job:
-        import dataclasses
-
-        d = self._existing(name)
-        job = self._load(d)
-        if job.status.finished:
-            verb = "suspended" if suspend else "resumed"
-            raise ConflictError(f"job {name} is {job.phase} and cannot be {verb}")
+    def _request_suspend(self, job: Job, suspend: bool) -> bool:
         if job.spec is None or job.spec.run_policy.suspend == suspend:
-            return job
+            return False
         policy = dataclasses.replace(job.spec.run_policy, suspend=suspend)
-        self._rewrite_spec(d, dataclasses.replace(job.spec, run_policy=policy))
-        if suspend:
-            return self._wait_ack(name, lambda j: j.phase == "Suspended")
-        return self._wait_ack(name, lambda j: j.phase != "Suspended")
+        self._rewrite_spec(
+            self._existing(job.name), dataclasses.replace(job.spec, run_policy=policy)
+        )
+        return True
 
     def delete(self, name: str, namespace: str | None = None) -> None:
         d = self._existing(name)
@@ -424,59 +430,44 @@ def _stamp(d: JobDir) -> tuple | None:
 
 
 def _read_log(
-    backend: LocalBackend, d: JobDir, name: str, replica: str, follow: bool, tail_lines: int | None
+    load: Callable[[JobDir], Job], d: JobDir, replica: str, follow: bool, tail_lines: int | None
 ) -> Iterator[str]:
     path = d.log_of(replica)
-    while follow and not path.exists():
-        job = backend.get(name)
-        if job.status.finished:
-            return
-        time.sleep(WATCH_TICK)
+    if not follow:
+        yield from _read_lines(path, tail_lines)
+        return
+    tail = Tail(path, text_line)
+    if tail_lines is not None:
+        lines, tail.offset = _last_lines(path, tail_lines)
+        yield from lines
+    yield from follow_log(load, d, replica, tail)
+
+
+def _read_lines(path: Path, tail_lines: int | None) -> Iterator[str]:
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
         return
     with fh:
-        if tail_lines is not None:
-            lines = collections.deque(fh, maxlen=max(tail_lines, 0))
-        else:
-            lines = fh
-        partial = b""
+        lines = fh if tail_lines is None else collections.deque(fh, maxlen=max(tail_lines, 0))
         for raw in lines:
-            if raw.endswith(b"\n"):
-                yield raw[:-1].decode("utf-8", "replace")
-            else:
-                partial = raw
-        if not follow:
-            if partial:
-                yield partial.decode("utf-8", "replace")
-            return
-        idle_since = None
-        while True:
-            chunk = fh.read()
-            if chunk:
-                idle_since = None
-                data = partial + chunk
-                *complete, partial = data.split(b"\n")
-                for raw in complete:
-                    yield raw.decode("utf-8", "replace")
-                continue
-            try:
-                job = backend.get(name)
-            except NotFoundError:
-                return
-            rep = next((r for r in job.replicas if r.name == replica), None)
-            over = job.status.finished or (
-                rep is not None and rep.phase in ("Succeeded", "Failed", "Stopped")
-            )
-            if over:
-                # One more read after the end, for what was written just before it.
-                idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since > 0.3:
-                    if partial:
-                        yield partial.decode("utf-8", "replace")
-                    return
-            time.sleep(WATCH_TICK)
+            yield text_line(raw.removesuffix(b"\n"))
+
+
+def _last_lines(path: Path, n: int) -> tuple[list[str], int]:
+    """The last ``n`` complete lines, and the offset just after them to follow from."""
+    kept: collections.deque[bytes] = collections.deque(maxlen=max(n, 0))
+    end = 0
+    try:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    break  # still being written: the follower reads it whole
+                end += len(raw)
+                kept.append(raw[:-1])
+    except FileNotFoundError:
+        pass
+    return [text_line(raw) for raw in kept], end
 
 
 def _kill_leftovers(d: JobDir) -> None:

@@ -1,13 +1,14 @@
 """When a local job has succeeded or failed, and when a replica is restarted.
 
-The same rules as the operator's controllers (kubeflow/trainer release-1.9,
-``pkg/controller.v1/*/..._controller.go UpdateJobStatus``), over replica phases instead of
-pods. Pure functions.
+The same rules as the operator's controllers, over replica phases instead of pods, read from
+the kind's description in ``jupyter_kf.jobs.kinds``. Pure functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from ...jobs.kinds import kind_info
 
 SIGNAL_BASE = 128  # a process killed by signal N reports exit code 128 + N in a pod
 
@@ -39,33 +40,20 @@ def outcome(
 ) -> str | None:
     """ "Succeeded" once the kind's success rule holds, else None.
 
-    ``phases`` maps (role, index) to the replica's phase.
+    ``phases`` maps (role, index) to the replica's phase. A job with a leader (see
+    ``KindInfo.leaders``) is done when its leader is; one without, when worker 0 is or
+    when every worker is, as the kind says.
     """
+    info = kind_info(kind)
 
     def done(role: str, index: int = 0) -> bool:
         return phases.get((role, index)) == "Succeeded"
 
-    def all_done(role: str) -> bool:
-        return all(done(role, i) for i in range(replicas.get(role, 0)))
-
-    if kind == "PyTorchJob":
-        return (
-            "Succeeded"
-            if (done("Master") if replicas.get("Master") else all_done("Worker"))
-            else None
-        )
-    if kind == "TFJob":
-        # With a Chief (or Master) the job is done when it is; otherwise when worker 0 is.
-        for leader in ("Chief", "Master"):
-            if replicas.get(leader):
-                return "Succeeded" if done(leader) else None
-        return "Succeeded" if done("Worker") else None
-    if kind in ("XGBoostJob", "PaddleJob"):
-        if replicas.get("Master"):
-            return "Succeeded" if done("Master") else None
-        return "Succeeded" if all_done("Worker") else None
-    if kind == "MPIJob":
-        return "Succeeded" if done("Launcher") else None
-    if kind == "JAXJob":
-        return "Succeeded" if all_done("Worker") else None
-    return None
+    leader = info.leader_of(replicas)
+    if leader is not None:
+        finished = done(leader)
+    elif info.done_with_worker0:
+        finished = done(info.worker_role)
+    else:
+        finished = all(done(info.worker_role, i) for i in range(replicas.get(info.worker_role, 0)))
+    return "Succeeded" if finished else None

@@ -154,11 +154,9 @@ class Supervisor:
 
     # -- the world of replicas ------------------------------------------------------------
     def process_keys(self) -> list[tuple[str, int]]:
-        """Replicas that are processes here. An MPIJob's workers are ranks inside mpirun."""
-        keys = replica_keys(self.spec)
-        if self.spec.kind == "MPIJob":
-            keys = [k for k in keys if k[0] == "Launcher"]
-        return keys
+        """Replicas that are processes here (an MPIJob's workers are ranks inside mpirun)."""
+        roles = self.spec.info.process_roles()
+        return [k for k in replica_keys(self.spec) if k[0] in roles]
 
     def start_world(self) -> None:
         self.procs = {key: Proc(*key) for key in replica_keys(self.spec)}
@@ -175,7 +173,7 @@ class Supervisor:
     def command_for(self, role: str) -> list[str]:
         code_dir = str(self.dir.code)
         command = worker_command(self.spec, role, python=self.python, code_dir=code_dir)
-        if self.spec.kind == "MPIJob" and role == "Launcher" and command[:1] == ["mpirun"]:
+        if self.spec.info.leader_runs_ranks and command[:1] == ["mpirun"]:
             # Every rank on this machine, whatever its core count.
             command = ["mpirun", "--oversubscribe", *command[1:]]
         return command
@@ -183,6 +181,7 @@ class Supervisor:
     def launch(self, proc: Proc) -> None:
         env = dict(os.environ)
         env.update(self.spec.env)
+        assert self.addressing is not None, "start_world chooses the ports before any launch"
         env.update(env_for(self.spec, proc.role, proc.index, self.addressing))
         env.update(
             {
@@ -195,7 +194,7 @@ class Supervisor:
         # pool to its share unless the user chose a size.
         share = max(1, (os.cpu_count() or 1) // max(1, len(self.process_keys())))
         env.setdefault("OMP_NUM_THREADS", str(share))
-        if self.spec.kind == "MPIJob" and os.geteuid() == 0:
+        if self.spec.info.leader_runs_ranks and os.geteuid() == 0:  # mpirun refuses root
             env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
             env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         self.dir.logs.mkdir(exist_ok=True)
@@ -223,18 +222,18 @@ class Supervisor:
         self.dir.event("Normal", "Started", f"started {proc.key} (pid {proc.popen.pid})", proc.key)
 
     def stop_world(self, reason: str) -> None:
-        running = [p for p in self.procs.values() if p.popen is not None]
-        for p in running:
-            _signal_group(p.popen, signal.SIGTERM)
+        running = [(p, p.popen) for p in self.procs.values() if p.popen is not None]
+        for _p, popen in running:
+            _signal_group(popen, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
-        for p in running:
+        for p, popen in running:
             try:
-                p.popen.wait(max(0.0, deadline - time.monotonic()))
+                popen.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal_group(p.popen, signal.SIGKILL)
-                p.popen.wait()
-            _signal_group(p.popen, signal.SIGKILL)  # whatever it left behind in its group
-            p.exit_code = policy.exit_code_of(p.popen.returncode)
+                _signal_group(popen, signal.SIGKILL)
+                popen.wait()
+            _signal_group(popen, signal.SIGKILL)  # whatever it left behind in its group
+            p.exit_code = policy.exit_code_of(popen.returncode)
             p.popen = None
             p.phase, p.reason = "Stopped", reason
         for p in self.procs.values():
@@ -416,11 +415,13 @@ class Supervisor:
     # -- status ---------------------------------------------------------------------------
     def status(self) -> dict:
         counts: dict[str, dict[str, int]] = {}
-        launcher = self.procs.get(("Launcher", 0))
+        info = self.spec.info
+        leader = info.default_leader
+        launcher = self.procs.get((leader, 0)) if info.leader_runs_ranks and leader else None
         replicas = []
         for (role, index), proc in self.procs.items():
             phase = proc.phase
-            if self.spec.kind == "MPIJob" and role == "Worker" and launcher is not None:
+            if role == info.worker_role and launcher is not None:
                 phase = launcher.phase  # ranks live inside the launcher's mpirun
             c = counts.setdefault(role, {"active": 0, "succeeded": 0, "failed": 0})
             if phase == "Running":

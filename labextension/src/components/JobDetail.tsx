@@ -3,10 +3,9 @@ import * as React from 'react';
 
 import { IEvent, IJob, IJobSummary, KFApi, allowedActions, formatAge } from '../api';
 import { describe } from '../model';
+import { followJob } from '../stream';
 import { MetricChart } from './MetricChart';
 import { PhaseBadge } from './PhaseBadge';
-
-const MAX_LOG_LINES = 2000;
 
 export interface IJobDetailProps {
   api: KFApi;
@@ -26,27 +25,69 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const [job, setJob] = React.useState<IJob | null>(null);
   const [events, setEvents] = React.useState<IEvent[]>([]);
   const [metrics, setMetrics] = React.useState<Array<Record<string, unknown>>>([]);
+  const [lines, setLines] = React.useState<string[]>([]);
+  const [logNote, setLogNote] = React.useState('');
   const [error, setError] = React.useState('');
   const [busy, setBusy] = React.useState('');
   const [workers, setWorkers] = React.useState(summary.workers ?? 1);
-  const stamp = JSON.stringify(summary.status) + JSON.stringify(summary.replicas);
+  const replicaNames = summary.replicas.map(r => r.name);
+  // Rank 0's log is the job's: the server says which replica that is.
+  const rank0 = (): string =>
+    summary.rank0 !== undefined && replicaNames.includes(summary.rank0) ? summary.rank0 : replicaNames[0] ?? '';
+  const [replica, setReplica] = React.useState(rank0());
 
-  // Details follow the summary, which events keep current: no polling here either.
+  React.useEffect(() => {
+    if (!replica && replicaNames.length) {
+      setReplica(rank0());
+    }
+  }, [replicaNames.join(',')]);
+
+  // The spec (with the job's code) once; the state follows the list's events and the stream.
   React.useEffect(() => {
     let live = true;
-    Promise.all([api.get(name), api.events(name), api.metrics(name)])
-      .then(([j, e, m]) => {
-        if (live) {
-          setJob(j);
-          setEvents(e);
-          setMetrics(m);
-        }
-      })
+    api
+      .get(name)
+      .then(j => live && setJob(j))
       .catch(err => live && setError(describe(err)));
     return () => {
       live = false;
     };
-  }, [name, stamp]);
+  }, [name]);
+
+  // Events, metric points and the chosen replica's log, live from the updates stream; it
+  // resumes from its last cursor after a lost connection, and ends when the job has.
+  React.useEffect(() => {
+    setEvents([]);
+    setMetrics([]);
+    setLines([]);
+    setLogNote('');
+    if (!replica) {
+      return;
+    }
+    return followJob(
+      (since, state, signal) => api.updates(name, { since, state, replicas: [replica], signal }),
+      {
+        onUpdate: update => {
+          setLogNote('');
+          if (update.events.length) {
+            setEvents(old => [...old, ...update.events]);
+          }
+          if (update.metrics.length) {
+            setMetrics(old => [...old, ...update.metrics]);
+          }
+          const added = update.logs[replica] ?? [];
+          if (added.length) {
+            setLines(old => [...old, ...added].slice(-props.tailLines));
+          }
+          if (update.job) {
+            props.onChanged(update.job);
+          }
+        },
+        onDone: () => setLogNote('End of log.'),
+        onError: (err, retrying) => setLogNote(describe(err) + (retrying ? ' (reconnecting…)' : ''))
+      }
+    );
+  }, [name, replica]);
   React.useEffect(() => setWorkers(summary.workers ?? 1), [name, summary.workers]);
 
   const act = async (label: string, action: () => Promise<IJob | void>) => {
@@ -145,12 +186,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
 
       <details open className="jp-kf-section">
         <summary>Logs</summary>
-        <LogView api={api} name={name} replicas={replicas.map(r => r.name)} tailLines={props.tailLines} />
+        <LogView replicas={replicaNames} replica={replica} onReplica={setReplica} lines={lines} note={logNote} />
       </details>
 
       <details open className="jp-kf-section">
         <summary>Metrics</summary>
-        <MetricChart points={metrics} />
+        <MetricChart points={metrics} rank0={summary.rank0} />
       </details>
 
       <details className="jp-kf-section">
@@ -190,68 +231,37 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   );
 }
 
-/** A replica's log: the tail, then (with Follow) new lines from the log websocket. */
-export function LogView(props: { api: KFApi; name: string; replicas: string[]; tailLines: number }): JSX.Element {
-  const [replica, setReplica] = React.useState(props.replicas[0] ?? '');
-  const [follow, setFollow] = React.useState(true);
-  const [lines, setLines] = React.useState<string[]>([]);
-  const [note, setNote] = React.useState('');
+/** A replica's log as the stream delivers it, with the replica selector. */
+export function LogView(props: {
+  replicas: string[];
+  replica: string;
+  onReplica: (replica: string) => void;
+  lines: string[];
+  note: string;
+}): JSX.Element {
   const box = React.useRef<HTMLPreElement>(null);
-
-  React.useEffect(() => {
-    if (!replica && props.replicas.length) {
-      setReplica(props.replicas[0]);
-    }
-  }, [props.replicas.join(',')]);
-
-  React.useEffect(() => {
-    setLines([]);
-    setNote('');
-    if (!replica) {
-      return;
-    }
-    if (!follow) {
-      props.api
-        .logs(props.name, replica, props.tailLines)
-        .then(setLines)
-        .catch(err => setNote(describe(err)));
-      return;
-    }
-    const stop = props.api.followLogs(
-      props.name,
-      replica,
-      props.tailLines,
-      batch => setLines(old => [...old, ...batch].slice(-MAX_LOG_LINES)),
-      err => setNote(err ?? 'End of log.')
-    );
-    return stop;
-  }, [props.name, replica, follow]);
 
   React.useEffect(() => {
     if (box.current) {
       box.current.scrollTop = box.current.scrollHeight;
     }
-  }, [lines]);
+  }, [props.lines]);
 
   return (
     <div className="jp-kf-logs">
       <div className="jp-kf-row">
         <HTMLSelect
           name="replica"
-          value={replica}
+          value={props.replica}
           options={props.replicas}
-          onChange={e => setReplica(e.currentTarget.value)}
+          onChange={e => props.onReplica(e.currentTarget.value)}
           aria-label="Replica"
         />
-        <label className="jp-kf-follow">
-          <input type="checkbox" name="follow" checked={follow} onChange={e => setFollow(e.currentTarget.checked)} />{' '}
-          Follow
-        </label>
       </div>
-      <pre className="jp-kf-log" ref={box} data-replica={replica}>
-        {lines.join('\n')}
+      <pre className="jp-kf-log" ref={box} data-replica={props.replica}>
+        {props.lines.join('\n')}
       </pre>
-      {note ? <div className="jp-kf-log-note">{note}</div> : null}
+      {props.note ? <div className="jp-kf-log-note">{props.note}</div> : null}
     </div>
   );
 }

@@ -6,8 +6,8 @@ const WIDTH = 240;
 const HEIGHT = 60;
 
 /** One small line chart per metric (rank 0's points), in the theme's brand colour. */
-export function MetricChart(props: { points: Array<Record<string, unknown>> }): JSX.Element {
-  const series = metricSeries(props.points);
+export function MetricChart(props: { points: Array<Record<string, unknown>>; rank0?: string }): JSX.Element {
+  const series = metricSeries(props.points, props.rank0);
   if (!series.length) {
     return (
       <div className="jp-kf-empty">

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import NotFoundError
 from .kinds import kind_info
 from .spec import JobSpec
 from .status import JobStatus
@@ -67,6 +69,19 @@ class Job:
         for r in self.replicas:
             counts[r.role] = counts.get(r.role, 0) + 1
         return kind_info(self.kind).rank0(counts)
+
+    def followed(self, replicas: Sequence[str] | None) -> list[str]:
+        """The replicas whose logs a stream follows: ``replicas`` (each once, in order), or
+        rank 0 when none are named. A name the job does not have raises ``NotFoundError``."""
+        names = [r.name for r in self.replicas]
+        chosen = list(dict.fromkeys(replicas)) if replicas else [self.rank0]
+        unknown = [r for r in chosen if r not in names]
+        if unknown:
+            raise NotFoundError(
+                f"job {self.name} has no replica {unknown[0]!r}; its replicas are "
+                f"{', '.join(names)}"
+            )
+        return chosen
 
     def to_dict(self) -> dict[str, Any]:
         return {

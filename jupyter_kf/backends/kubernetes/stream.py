@@ -444,13 +444,7 @@ def updates(
     if cr is None:
         raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
     job = ns.job(cr)
-    names = [r.name for r in job.replicas]
-    chosen = list(dict.fromkeys(replicas)) if replicas else [job.rank0]
-    unknown = [r for r in chosen if r not in names]
-    if unknown:
-        raise NotFoundError(
-            f"job {name} has no replica {unknown[0]!r}; its replicas are {', '.join(names)}"
-        )
+    chosen = job.followed(replicas)
     return _updates(ns, cr, job, since or Cursor(), chosen, timeout, stop)
 
 

@@ -162,13 +162,7 @@ def updates(
 ) -> Iterator[Update]:
     """``Backend.updates`` for the job in folder ``d`` (see its docstring)."""
     job = load(d)
-    names = [r.name for r in job.replicas]
-    chosen = list(dict.fromkeys(replicas)) if replicas else [job.rank0]
-    unknown = [r for r in chosen if r not in names]
-    if unknown:
-        raise NotFoundError(
-            f"job {d.name} has no replica {unknown[0]!r}; its replicas are {', '.join(names)}"
-        )
+    chosen = job.followed(replicas)
     return _follow(load, d, job, since or Cursor(), chosen, timeout, stop)
 
 

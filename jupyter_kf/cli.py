@@ -15,12 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .client import BACKENDS, DEFAULT_BACKEND, Client
 from .display import events_table, job_summary, jobs_table, metrics_text
 from .errors import JupyterKFError
-from .jobs.kinds import FRAMEWORKS
+from .jobs import Resources, RunPolicy
+from .jobs.explain import explain
+from .jobs.kinds import FRAMEWORKS, RESTART_POLICIES
+from .jobs.parts import DEFAULT_BACKOFF_LIMIT
+from .jobs.validation import parse_backoff_limit, parse_restart_policy
 
 
 def _env_pair(text: str) -> tuple[str, str]:
@@ -28,6 +33,22 @@ def _env_pair(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
     return key, value
+
+
+_DEFAULT: Any = object()  # --backoff-limit not given (None is "no limit")
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a parser that raises ValueError with a user's message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus", type=int, default=0, help="GPUs per worker")
     p.add_argument("--image", help="container image (cluster backends)")
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--restart-policy",
+        type=_checked(parse_restart_policy),
+        metavar="POLICY",
+        help=f"when a failed replica restarts: {', '.join(RESTART_POLICIES)} "
+        "(default: the framework's, OnFailure for pytorch)",
+    )
+    p.add_argument(
+        "--backoff-limit",
+        type=_checked(parse_backoff_limit),
+        default=_DEFAULT,
+        metavar="N",
+        help=f"restarts before the job is Failed (default {DEFAULT_BACKOFF_LIMIT}; "
+        "'none': no limit)",
+    )
     p.add_argument("--wait", action="store_true", help="wait until the job finishes")
     p.add_argument("--follow", "-f", action="store_true", help="stream rank 0's log until the end")
     p.add_argument("--json", action="store_true", help="print the job as JSON")
@@ -89,14 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace, out=sys.stdout) -> int:
+def run(args: argparse.Namespace, out=None) -> int:
+    out = out if out is not None else sys.stdout  # looked up now: it may be redirected
     client = Client(args.backend, namespace=args.namespace)
     cmd = args.command
     if cmd == "submit":
         script_args = args.script_args
         resources = {"cpu": args.cpu, "memory": args.memory, "gpu": args.gpus}
-        from .jobs import Resources
-
+        policies: dict[str, Any] = {}
+        if args.restart_policy is not None:
+            policies["restart_policy"] = args.restart_policy
+        if args.backoff_limit is not _DEFAULT:
+            policies["run_policy"] = RunPolicy(backoff_limit=args.backoff_limit)
         job = client.submit(
             name=args.name,
             framework=args.framework,
@@ -106,15 +146,26 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
             image=args.image,
             env=dict(args.env),
             resources=Resources(**resources),
+            **policies,
         )
         print(f"submitted {job.kind} {job.name} ({job.workers} workers)", file=out)
         if args.follow:
             for line in client.logs(job.name, follow=True):
                 print(line, file=out, flush=True)
-        if args.wait or args.follow:
-            job = client.wait(job.name, conditions=("Succeeded", "Failed"), timeout=24 * 3600)
+        if not (args.wait or args.follow):
+            print(json.dumps(job.to_dict(), indent=1) if args.json else job_summary(job), file=out)
+            return 0
+        job = client.wait(job.name, conditions=("Succeeded", "Failed"), timeout=24 * 3600)
         print(json.dumps(job.to_dict(), indent=1) if args.json else job_summary(job), file=out)
-        return 0 if job.phase != "Failed" else 1
+        if job.phase != "Failed":
+            return 0
+        try:
+            events = client.events(job.name)
+        except JupyterKFError:
+            events = []
+        # The reason on stderr too, so it shows when stdout goes to a file or to jq.
+        print(f"error: {job.name}: {explain(job, events)}", file=sys.stderr)
+        return 1
     if cmd == "list":
         jobs = client.list()
         if args.json:

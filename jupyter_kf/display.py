@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .jobs import Event, Job
+from .jobs.explain import explain
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
@@ -26,8 +27,13 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 def job_summary(job: Job) -> str:
     """A few lines: kind, name, phase and message, then one row per replica."""
     out = [f"{job.kind} {job.name} ({job.backend}/{job.namespace}): {job.phase}"]
-    if job.status.message:
-        out.append(f"  {job.status.message}")
+    # How it ended (which replica failed, its exit code and last log lines) or why it
+    # waits, in one line (jobs/explain.py); else the condition's message.
+    line = explain(job)
+    if line == job.phase:  # nothing to explain: the condition's own sentence
+        line = job.status.message
+    if line:
+        out.append(f"  {line}")
     out.append(
         f"  workers: {job.workers if job.workers is not None else '-'}"
         f"  created: {job.created or '-'}"

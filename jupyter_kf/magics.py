@@ -33,8 +33,11 @@ from . import client as client_module
 from .client import Client
 from .display import events_table, job_summary, jobs_table, metrics_text
 from .errors import InvalidSpecError, JobFailedError, JupyterKFError
-from .jobs import Job, Resources
-from .jobs.kinds import KINDS
+from .jobs import Job, Resources, RunPolicy
+from .jobs.explain import culprit, explain
+from .jobs.kinds import KINDS, RESTART_POLICIES
+from .jobs.parts import DEFAULT_BACKOFF_LIMIT
+from .jobs.validation import parse_backoff_limit, parse_restart_policy
 
 FRAMEWORKS = ", ".join(info.framework for info in KINDS.values())
 USAGE_LINES = (
@@ -69,6 +72,23 @@ def _env_pair(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
     return key, value
+
+
+_DEFAULT: Any = object()  # --backoff-limit not given (None is "no limit")
+
+
+def _restart_policy(text: str) -> str:
+    try:
+        return parse_restart_policy(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _backoff_limit(text: str) -> int | None:
+    try:
+        return parse_backoff_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _where(parser_or_group: Any) -> None:
@@ -127,7 +147,11 @@ class KFTrainMagics(Magics):
         ),
     ).tag(config=True)
     failed_log_lines = Int(
-        20, help=("How many of rank 0's last log lines to print when a waited-for job fails.")
+        20,
+        help=(
+            "How many of the failed replica's last log lines to print when a waited-for job "
+            "fails (after the one-line reason)."
+        ),
     ).tag(config=True)
 
     def __init__(self, shell=None, **kwargs: Any):
@@ -212,6 +236,21 @@ class KFTrainMagics(Magics):
         action="append",
         default=[],
         help="an environment variable for the workers (repeatable)",
+    )
+    @argument(
+        "--restart-policy",
+        metavar="P",
+        type=_restart_policy,
+        help=f"when a failed replica restarts: {', '.join(RESTART_POLICIES)} "
+        "(default: the framework's, OnFailure for pytorch)",
+    )
+    @argument(
+        "--backoff-limit",
+        metavar="N",
+        type=_backoff_limit,
+        default=_DEFAULT,
+        help=f"restarts before the job is Failed (default {DEFAULT_BACKOFF_LIMIT}; "
+        "'none': no limit)",
     )
     @argument_group("where and how")
     @argument(
@@ -310,6 +349,10 @@ class KFTrainMagics(Magics):
             fields["image"] = args.image or self.image
         if args.env:
             fields["env"] = dict(args.env)
+        if args.restart_policy is not None:
+            fields["restart_policy"] = args.restart_policy
+        if args.backoff_limit is not _DEFAULT:
+            fields["run_policy"] = RunPolicy(backoff_limit=args.backoff_limit)
         if args.cpu or args.memory or args.gpus:
             fields["resources"] = Resources(cpu=args.cpu, memory=args.memory, gpu=args.gpus or 0)
         try:
@@ -347,13 +390,23 @@ class KFTrainMagics(Magics):
             job = _fresh(client, job, ns)
         except JupyterKFError as exc:
             raise UsageError(str(exc)) from exc
-        if job.phase == "Failed" and not args.follow and self.failed_log_lines > 0:
+        events = []
+        if job.phase != "Succeeded":
             try:
-                tail = list(client.logs(job.name, ns, tail_lines=self.failed_log_lines))
+                events = client.events(job.name, ns)
+            except JupyterKFError:
+                pass  # the reason is told without them
+        print(f"{job.name}: {explain(job, events)}", flush=True)
+        who = culprit(job) if job.phase == "Failed" else None
+        if who is not None and not args.follow and self.failed_log_lines > 0:
+            try:
+                tail = list(
+                    client.logs(job.name, ns, replica=who.name, tail_lines=self.failed_log_lines)
+                )
             except JupyterKFError:
                 tail = []
             if tail:
-                print(f"{job.name} failed; the end of rank 0's log:")
+                print(f"the end of {who.name}'s log:")
                 print("\n".join(tail))
         return job
 

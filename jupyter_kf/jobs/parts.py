@@ -61,18 +61,37 @@ class Code:
         }
 
 
+# A job whose code crashes fails after this many restarts instead of restarting forever (the
+# operator's own default is no limit). ``RunPolicy(backoff_limit=None)`` asks for no limit.
+DEFAULT_BACKOFF_LIMIT = 3
+
+
 @dataclass(frozen=True)
 class RunPolicy:
-    """The operator's ``runPolicy``."""
+    """The operator's ``runPolicy``.
+
+    ``backoff_limit`` counts restarts of replicas, summed over the job, as the Training
+    Operator does (see ``jupyter_kf.backends.local.policy.past_backoff_limit``): once they
+    reach it the job is Failed. It defaults to ``DEFAULT_BACKOFF_LIMIT``; None means no limit.
+    """
 
     clean_pod_policy: str | None = None  # All | Running | None
     ttl_seconds_after_finished: int | None = None
     active_deadline_seconds: int | None = None
-    backoff_limit: int | None = None
+    backoff_limit: int | None = DEFAULT_BACKOFF_LIMIT
     suspend: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, False)}
+        out = {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            # ``is``, not ``in``: ttl_seconds_after_finished=0 (== False) is a real value.
+            if v is not None and v is not False and k != "backoff_limit"
+        }
+        if self.backoff_limit != DEFAULT_BACKOFF_LIMIT:
+            # Written only when not the default; null (no limit) must survive a round trip.
+            out["backoff_limit"] = self.backoff_limit
+        return out
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,9 @@ def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
 
 
 def _run_policy(spec: JobSpec) -> dict[str, Any]:
+    """The operator's runPolicy. backoffLimit is written whenever the spec has one, the
+    default included (RunPolicy.backoff_limit): the operator's own default is no limit, under
+    which a crashing job restarts forever. None (no limit) leaves it out."""
     rp = spec.run_policy
     out: dict[str, Any] = {}
     for key, value in (
@@ -131,6 +134,9 @@ def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
         "image": image,
         "command": worker_command(spec, role),
         "ports": [{"name": info.port_name, "containerPort": info.port}],
+        # A container that fails puts the end of its log in its terminated state's message,
+        # so the job's status can say why it failed without reading logs (jobs/explain.py).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     if spec.env:
         container["env"] = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]

@@ -311,7 +311,8 @@ def _check_policies(spec: SpecFields, problems: list[str]) -> None:
         ("backoff_limit", rp.backoff_limit, 0),
     ):
         if value is not None and (not _is_int(value) or value < least):
-            problems.append(f"{label} must be a whole number >= {least}, not {value!r}")
+            none = " (None: no limit)" if label == "backoff_limit" else ""
+            problems.append(f"{label} must be a whole number >= {least}{none}, not {value!r}")
     if not isinstance(rp.suspend, bool):
         problems.append("suspend must be true or false")
 
@@ -339,3 +340,28 @@ def _check_metadata(spec: SpecFields, problems: list[str]) -> None:
                 problems.append(
                     f"label {key!r} has a value that is not a valid label value: {value!r}"
                 )
+
+
+# -- the policies as users type them (magics, CLI) ------------------------------------------
+NO_LIMIT_WORDS = ("none", "unlimited")
+
+
+def parse_restart_policy(text: str) -> str:
+    """``--restart-policy``: one of ``RESTART_POLICIES``, in any letter case."""
+    for policy in RESTART_POLICIES:
+        if isinstance(text, str) and text.strip().lower() == policy.lower():
+            return policy
+    raise ValueError(f"restart policy must be one of {', '.join(RESTART_POLICIES)}, not {text!r}")
+
+
+def parse_backoff_limit(text: str) -> int | None:
+    """``--backoff-limit``: a whole number >= 0, or 'none' (no limit, as None)."""
+    word = text.strip().lower() if isinstance(text, str) else ""
+    if word in NO_LIMIT_WORDS:
+        return None
+    if re.fullmatch(r"[0-9]{1,9}", word):
+        return int(word)
+    raise ValueError(
+        f"backoff limit must be a whole number >= 0 (restarts before the job fails) or "
+        f"'none' for no limit, not {text!r}"
+    )

@@ -19,7 +19,15 @@ from tornado import web
 from ..errors import JupyterKFError
 from .base import API, KFHandler, bad_request, translate
 from .logs import LogsWebSocket
-from .payloads import BadRequest, non_negative_int, scale, submit_from_body, summary, workers_body
+from .payloads import (
+    BadRequest,
+    job_payload,
+    non_negative_int,
+    scale,
+    submit_from_body,
+    summary,
+    workers_body,
+)
 from .streams import next_batch, parse_request
 
 NAME = r"(?P<name>[^/]+)"
@@ -68,7 +76,7 @@ class JobsHandler(KFHandler):
             max_replicas=self.kf.max_replicas,
         )
         self.set_header("Location", self.job_url(job.name, self.namespace))
-        self.write_json(job.to_dict(), status=201)
+        self.write_json(job_payload(job), status=201)
 
 
 class JobHandler(KFHandler):
@@ -76,7 +84,7 @@ class JobHandler(KFHandler):
     @authorized
     async def get(self, name: str) -> None:
         job = await self.call("get", name, self.namespace)
-        self.write_json(job.to_dict())
+        self.write_json(job_payload(job))
 
     @web.authenticated
     @authorized
@@ -97,21 +105,21 @@ class ScaleHandler(KFHandler):
         job = await self.run(
             scale, self.client(), name, workers, self.namespace, max_replicas=self.kf.max_replicas
         )
-        self.write_json(job.to_dict())
+        self.write_json(job_payload(job))
 
 
 class SuspendHandler(KFHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        self.write_json((await self.call("suspend", name, self.namespace)).to_dict())
+        self.write_json(job_payload(await self.call("suspend", name, self.namespace)))
 
 
 class ResumeHandler(KFHandler):
     @web.authenticated
     @authorized
     async def post(self, name: str) -> None:
-        self.write_json((await self.call("resume", name, self.namespace)).to_dict())
+        self.write_json(job_payload(await self.call("resume", name, self.namespace)))
 
 
 class LogsHandler(KFHandler):

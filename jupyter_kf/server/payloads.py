@@ -15,6 +15,7 @@ from typing import Any
 from ..client import Client
 from ..errors import InvalidSpecError
 from ..jobs import KINDS, Job, JobSpec
+from ..jobs.explain import reason
 from ..packaging import code_from_cell, code_from_file
 
 # Keys a create body may carry besides the JobSpec's own fields (see openapi.yaml, JobCreate).
@@ -31,12 +32,22 @@ def summary(job: Job) -> dict[str, Any]:
     The spec carries the job's code (up to 900 KiB), which a list of 500 jobs must not
     repeat; GET /kf/api/jobs/{name} returns it.
     """
-    data = job.to_dict()
+    data = job_payload(job)
     spec = job.spec
     data.pop("spec", None)
     data["image"] = spec.image if spec is not None else None
     data["resources"] = spec.resources.to_dict() if spec is not None else {}
     data["suspended"] = bool(spec is not None and spec.run_policy.suspend)
+    return data
+
+
+def job_payload(job: Job) -> dict[str, Any]:
+    """A job as GET /kf/api/jobs/{name} returns it. Its ``status.message`` is the one-line
+    reason (jobs/explain.py: the failed replica, its exit code and last log lines; what
+    keeps it Pending; the replicas that failed in a job that succeeded), so the panel
+    says why without asking again; each condition keeps the operator's own message."""
+    data = job.to_dict()
+    data["status"]["message"] = reason(job)
     return data
 
 

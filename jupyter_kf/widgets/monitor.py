@@ -181,7 +181,7 @@ class JobMonitor(W.VBox):
         finally:
             with self._view_lock:
                 if not self._gone:
-                    self.header.value = render.header(self.job, live=False)
+                    self.header.value = render.header(self.job, live=False, events=self.events)
 
     def _follow(self, since: Cursor, replica: str | None, stop: threading.Event) -> None:
         """Show one subscription's updates until it ends; its first resets the log."""
@@ -205,11 +205,11 @@ class JobMonitor(W.VBox):
             self._mark_gone("the job was deleted")
 
     def _apply(self, update: Update, replica: str | None, *, reset_log: bool) -> None:
-        if update.job is not None:
-            self._show(update.job)
-        if update.events:
+        if update.events:  # first: the header's reason may be a new event
             self.events.extend(update.events)
             self.events_table.value = render.events_table(self.events, self.events_shown)
+        if update.job is not None or update.events:
+            self._show(update.job or self.job)
         if update.metrics and self.plot.add(update.metrics, rank0=self.job.rank0):
             self.plot_box.layout.display = None
         lines = _readable([line for r, line in update.logs if r == replica])
@@ -226,7 +226,9 @@ class JobMonitor(W.VBox):
             if job.workers and job.workers != self.workers:  # resized, here or elsewhere
                 self.workers_input.value = job.workers
             self.phase, self.workers = job.phase, job.workers or 0
-            self.header.value = render.header(job, live=self._following and not self._stop.is_set())
+            self.header.value = render.header(
+                job, live=self._following and not self._stop.is_set(), events=self.events
+            )
             self.timeline.value = render.timeline(job)
             self.replica_table.value = render.replicas_table(job)
             names = [r.name for r in job.replicas]

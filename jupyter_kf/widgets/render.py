@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from html import escape
 
 from ..jobs import Event, Job
+from ..jobs.explain import reason
 
 PHASE_COLOURS = {
     "Pending": "var(--jp-layout-color3, #9e9e9e)",
@@ -32,7 +33,16 @@ def badge(phase: str) -> str:
     )
 
 
-def header(job: Job, *, live: bool, note: str = "", phase: str | None = None) -> str:
+def header(
+    job: Job,
+    *,
+    live: bool,
+    note: str = "",
+    phase: str | None = None,
+    events: Sequence[Event] = (),
+) -> str:
+    """The status line: kind, name, where, workers, the phase badge, and under it the
+    one-line reason (jobs/explain.py: how the job ended, or why it waits)."""
     workers = "-" if job.workers is None else job.workers
     state = "live" if live else "not updating"
     parts = [
@@ -43,7 +53,7 @@ def header(job: Job, *, live: bool, note: str = "", phase: str | None = None) ->
         f'<span style="opacity:.6">{state}</span>',
     ]
     out = " &middot; ".join(parts)
-    message = note or job.status.message
+    message = note or reason(job, events)
     if message:
         out += f'<div style="opacity:.8">{escape(message)}</div>'
     return f'<div class="jkf-header">{out}</div>'

@@ -1,4 +1,4 @@
-import { createBody, emptyForm, formProblems, splitArgs, suggestName } from './form';
+import { DEFAULT_BACKOFF_LIMIT, backoffLimit, createBody, emptyForm, formProblems, splitArgs, suggestName } from './form';
 
 describe('the launch form', () => {
   const filled = { ...emptyForm(), name: 'mnist', script: 'exp/train.py' };
@@ -28,6 +28,37 @@ describe('the launch form', () => {
       image: 'img:1',
       profile: 'gpu'
     });
+  });
+
+  it('posts the restart policy and backoff limit only when they are not the defaults', () => {
+    expect(emptyForm().backoffLimit).toBe(String(DEFAULT_BACKOFF_LIMIT));
+    expect(createBody({ ...filled, backoffLimit: '3' })).not.toHaveProperty('run_policy');
+    expect(createBody({ ...filled, backoffLimit: '' })).not.toHaveProperty('run_policy');
+    expect(createBody({ ...filled, restartPolicy: 'Never', backoffLimit: '0' })).toMatchObject({
+      restart_policy: 'Never',
+      run_policy: { backoff_limit: 0 }
+    });
+    expect(createBody({ ...filled, backoffLimit: ' None ' }).run_policy).toEqual({ backoff_limit: null });
+  });
+
+  it.each([
+    ['3', 3],
+    ['', 3],
+    ['0', 0],
+    ['none', null],
+    ['unlimited', null],
+    ['-1', undefined],
+    ['2.5', undefined],
+    ['many', undefined]
+  ])('reads the backoff limit %j', (text, value) => {
+    expect(backoffLimit(text)).toBe(value);
+  });
+
+  it('refuses bad policies with a sentence', () => {
+    expect(formProblems({ ...filled, backoffLimit: '-1' })).toEqual([
+      'Backoff limit must be a whole number of at least 0, or "none" for no limit.'
+    ]);
+    expect(formProblems({ ...filled, restartPolicy: 'Sometimes' })[0]).toMatch(/Restart policy must be one of/);
   });
 
   it('names every problem it can see', () => {

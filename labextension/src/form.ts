@@ -16,7 +16,16 @@ export interface ILaunchForm {
   cell: string;
   notebook: string;
   args: string;
+  /** '' for the framework's own (OnFailure for PyTorch), else one of RESTART_POLICIES. */
+  restartPolicy: string;
+  /** Restarts before the job is Failed: a whole number, or "none" for no limit. */
+  backoffLimit: string;
 }
+
+/** The job model's default (jupyter_kf.jobs.parts.DEFAULT_BACKOFF_LIMIT; a unit test checks). */
+export const DEFAULT_BACKOFF_LIMIT = 3;
+export const RESTART_POLICIES = ['OnFailure', 'Never', 'ExitCode', 'Always'];
+const NO_LIMIT = ['none', 'unlimited'];
 
 export function emptyForm(framework = 'pytorch', workers = 2): ILaunchForm {
   return {
@@ -32,7 +41,9 @@ export function emptyForm(framework = 'pytorch', workers = 2): ILaunchForm {
     script: '',
     cell: '',
     notebook: '',
-    args: ''
+    args: '',
+    restartPolicy: '',
+    backoffLimit: String(DEFAULT_BACKOFF_LIMIT)
   };
 }
 
@@ -55,6 +66,12 @@ export function formProblems(form: ILaunchForm): string[] {
   if (!Number.isInteger(form.gpus) || form.gpus < 0) {
     problems.push('GPUs must be a whole number of at least 0.');
   }
+  if (form.restartPolicy && !RESTART_POLICIES.includes(form.restartPolicy)) {
+    problems.push(`Restart policy must be one of ${RESTART_POLICIES.join(', ')}.`);
+  }
+  if (backoffLimit(form.backoffLimit) === undefined) {
+    problems.push('Backoff limit must be a whole number of at least 0, or "none" for no limit.');
+  }
   if (form.source === 'script' && !form.script) {
     problems.push('Pick the script to run, or use the current notebook cell.');
   }
@@ -62,6 +79,18 @@ export function formProblems(form: ILaunchForm): string[] {
     problems.push('The current cell is empty: select a cell with code in a notebook.');
   }
   return problems;
+}
+
+/** The backoff limit a field asks for: a number, null for no limit, undefined if invalid. */
+export function backoffLimit(text: string): number | null | undefined {
+  const word = text.trim().toLowerCase();
+  if (word === '') {
+    return DEFAULT_BACKOFF_LIMIT;
+  }
+  if (NO_LIMIT.includes(word)) {
+    return null;
+  }
+  return /^[0-9]{1,9}$/.test(word) ? parseInt(word, 10) : undefined;
 }
 
 /** Split "--lr 0.1 --name 'my run'" the way a shell would (quotes, no expansion). */
@@ -112,6 +141,13 @@ export function createBody(form: ILaunchForm): Record<string, unknown> {
   }
   if (form.profile) {
     body.profile = form.profile;
+  }
+  if (form.restartPolicy) {
+    body.restart_policy = form.restartPolicy;
+  }
+  const limit = backoffLimit(form.backoffLimit);
+  if (limit !== undefined && limit !== DEFAULT_BACKOFF_LIMIT) {
+    body.run_policy = { backoff_limit: limit };
   }
   return body;
 }

@@ -242,4 +242,6 @@ def test_failed_job_shows_the_end_of_its_log(shell, capsys, client):
     assert error is None, error
     assert job.phase == "Failed"
     out = capsys.readouterr().out
-    assert "broken failed; the end of rank 0's log:" in out and "about to fail" in out
+    # One line says why, then the end of the failed replica's log.
+    assert "broken: Failed: worker-0 exited with code 3: about to fail\n" in out
+    assert "the end of worker-0's log:\nabout to fail" in out

@@ -32,6 +32,7 @@ def template(container: str, port_name: str, port: int, command: list[str]) -> d
                     "image": "img:1",
                     "command": command,
                     "ports": [{"name": port_name, "containerPort": port}],
+                    "terminationMessagePolicy": "FallbackToLogsOnError",
                     "workingDir": "/opt/jupyter-kf/code",
                     "volumeMounts": MOUNT,
                 }
@@ -56,7 +57,7 @@ def test_pytorch_full_manifest():
             clean_pod_policy="All",
             ttl_seconds_after_finished=60,
             active_deadline_seconds=3600,
-            backoff_limit=3,
+            backoff_limit=5,
             suspend=True,
         ),
         nproc_per_node="2",
@@ -68,6 +69,7 @@ def test_pytorch_full_manifest():
         "image": "img:1",
         "command": RUN,
         "ports": [{"name": "pytorchjob-port", "containerPort": 23456}],
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "env": [{"name": "LR", "value": "0.1"}],
         "resources": {
             "requests": {"cpu": "2", "memory": "4Gi"},
@@ -95,7 +97,7 @@ def test_pytorch_full_manifest():
                 "cleanPodPolicy": "All",
                 "ttlSecondsAfterFinished": 60,
                 "activeDeadlineSeconds": 3600,
-                "backoffLimit": 3,
+                "backoffLimit": 5,
                 "suspend": True,
             },
             "nprocPerNode": "2",
@@ -163,7 +165,7 @@ def test_other_kinds(framework, workers, field, roles, container, port_name, por
                 }
                 for role, n in roles.items()
             },
-            "runPolicy": {},
+            "runPolicy": {"backoffLimit": 3},  # the default (RunPolicy)
         },
     }
 
@@ -184,7 +186,7 @@ def test_mpi_launcher_runs_mpirun_and_workers_wait():
                 "template": template("mpi", "mpi-port", 9999, ["sleep", "365d"]),
             },
         },
-        "runPolicy": {},
+        "runPolicy": {"backoffLimit": 3},  # the default (RunPolicy)
         "slotsPerWorker": 2,
     }
 
@@ -206,6 +208,7 @@ def test_command_job_ships_no_code():
                 "image": "tensorflow/tensorflow:2.16.1",
                 "command": ["python", "-c", "print(1)"],
                 "ports": [{"name": "tfjob-port", "containerPort": 2222}],
+                "terminationMessagePolicy": "FallbackToLogsOnError",
             }
         ]
     }

@@ -35,6 +35,17 @@ def should_restart(restart_policy: str, exit_code: int) -> bool:
     return False
 
 
+def past_backoff_limit(limit: int | None, restarts: int) -> bool:
+    """Whether ``restarts`` (summed over the job's replicas) is past ``runPolicy.backoffLimit``.
+
+    The operator's ``PastBackoffLimit``: the restarts of every replica whose restart policy
+    restarts it, against the limit; a limit of 0 allows none. None is no limit.
+    """
+    if limit is None:
+        return False
+    return restarts > 0 if limit == 0 else restarts >= limit
+
+
 def outcome(
     kind: str, replicas: Mapping[str, int], phases: Mapping[tuple[str, int], str]
 ) -> str | None:

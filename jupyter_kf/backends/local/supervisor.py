@@ -35,6 +35,7 @@ from ...jobs import (
     worker_command,
 )
 from ...jobs.kinds import kind_info
+from ...jobs.metrics import REPORT_PREFIX
 from . import policy
 from .layout import JobDir, append_jsonl, now, read_json, write_json
 
@@ -42,6 +43,7 @@ TICK = 0.05  # seconds between looks at the children and spec.json
 STOP_GRACE = 5.0  # SIGTERM, then SIGKILL after this long
 FINISH_GRACE = 10.0  # after success, how long the other replicas may take to exit
 RESTART_DELAY = (1.0, 30.0)  # first restart delay, doubling up to the cap (like kubelet's)
+TAIL_LINES = 10  # of a failed replica's log, kept as its message
 ENV_JOB_DIR = "JUPYTER_KF_JOB_DIR"  # marks every process of a job, for cleanup
 
 
@@ -240,9 +242,15 @@ class Supervisor:
             p.restart_at = None
             if p.phase in ("Pending", "Restarting"):
                 p.phase, p.reason = "Stopped", reason
+            elif p.phase == "Exited":  # exited in the same moment as the one that ended it
+                p.phase = "Succeeded" if p.exit_code == 0 else "Failed"
 
     # -- reacting -------------------------------------------------------------------------
     def reap(self) -> None:
+        # Every replica that exited since the last look is marked first, so that the
+        # messages count replicas that failed together (two workers crashing at once are
+        # "2 Worker replica(s) failed", as the operator counts them).
+        exited = []
         for proc in self.procs.values():
             if proc.popen is None:
                 continue
@@ -251,7 +259,21 @@ class Supervisor:
                 continue
             _signal_group(proc.popen, signal.SIGKILL)
             proc.popen = None
-            self.on_exit(proc, policy.exit_code_of(rc))
+            proc.exit_code = policy.exit_code_of(rc)
+            proc.phase = "Exited"
+            exited.append(proc)
+        for proc in exited:
+            if proc.popen is None and proc.phase == "Exited":  # not stopped by an earlier one
+                self.on_exit(proc, proc.exit_code or 0)
+
+    def failed_count(self, role: str) -> int:
+        """Replicas of ``role`` that failed and are not running again yet."""
+        return sum(
+            1
+            for p in self.procs.values()
+            if p.role == role
+            and (p.phase in ("Failed", "Restarting") or (p.phase == "Exited" and p.exit_code))
+        )
 
     def on_exit(self, proc: Proc, code: int) -> None:
         proc.exit_code = code
@@ -262,12 +284,16 @@ class Supervisor:
         kind, name = self.spec.kind, self.spec.name
         restart_policy = self.spec.restart_policy or kind_info(kind).default_restart_policy
         proc.reason = "OOMKilled" if code == 137 else "Error"
+        proc.message = _log_tail(self.dir.log_of(proc.key))
         if self.finishing_until is not None:
             proc.phase = "Failed"  # stopped while the job was finishing: nothing to restart
             return
+        failed = self.failed_count(proc.role)
         if policy.should_restart(restart_policy, code):
             limit = self.spec.run_policy.backoff_limit
-            if limit is not None and self.restarts_total >= limit:
+            # The operator counts a restart once the replica runs again; here the restart
+            # that would reach the limit is not made (its process would be stopped at once).
+            if policy.past_backoff_limit(limit, self.restarts_total + 1):
                 proc.phase = "Failed"
                 self.fail(
                     "BackoffLimitExceeded",
@@ -283,19 +309,24 @@ class Supervisor:
                 "Warning",
                 "BackOff",
                 f"{proc.key} exited with code {code}; restarting in {delay:g} s "
-                f"(restart policy {restart_policy})",
+                f"(restart policy {restart_policy}, restart {self.restarts_total} of "
+                f"{'unlimited' if limit is None else limit})",
                 proc.key,
             )
             self.set_condition(
                 "Restarting",
                 "True",
                 "Restarting",
-                f"{kind} {name} is restarting because 1 {proc.role} replica(s) "
-                f"failed (exit code {code}).",
+                f"{kind} {name} is restarting because {failed} {proc.role} replica(s) "
+                f"failed ({proc.key} exited with code {code}).",
             )
             return
         proc.phase = "Failed"
-        self.fail("Failed", f"{kind} {name} is failed because {proc.key} exited with code {code}.")
+        self.fail(
+            "Failed",
+            f"{kind} {name} is failed because {failed} {proc.role} replica(s) failed; "
+            f"{proc.key} exited with code {code}.",
+        )
 
     def fail(self, event_reason: str, message: str) -> None:
         # The operator's Failed condition always has the reason <Kind>Failed; the event
@@ -500,6 +531,20 @@ class Supervisor:
 
     def _on_term(self, signum, frame) -> None:
         self.stop_requested = True
+
+
+def _log_tail(path: Path, lines: int = TAIL_LINES, size: int = 4096) -> str:
+    """The last ``lines`` lines of a replica's log (without report()'s lines): the replica's
+    message, as a failed container's termination message is on a cluster."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - size))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    kept = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith(REPORT_PREFIX)]
+    return "\n".join(kept[-lines:])
 
 
 def _signal_group(popen: subprocess.Popen, sig: int) -> None:

@@ -2,7 +2,7 @@ import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { IServerConfig } from '../api';
-import { ILaunchForm, createBody, emptyForm, formProblems, suggestName } from '../form';
+import { ILaunchForm, RESTART_POLICIES, createBody, emptyForm, formProblems, suggestName } from '../form';
 
 export interface ILaunchFormProps {
   config: IServerConfig | null;
@@ -182,6 +182,23 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
       <Field label="Arguments">
         <InputGroup name="args" value={form.args} placeholder="--epochs 3" onChange={e => set({ args: e.currentTarget.value })} />
       </Field>
+      <div className="jp-kf-row">
+        <Field label="Restart policy">
+          <HTMLSelect
+            name="restartPolicy"
+            value={form.restartPolicy}
+            options={[{ value: '', label: 'Framework default' }, ...RESTART_POLICIES]}
+            onChange={e => set({ restartPolicy: e.currentTarget.value })}
+          />
+        </Field>
+        <Field label="Backoff limit" hint='Restarts before the job fails; "none": no limit.'>
+          <InputGroup
+            name="backoffLimit"
+            value={form.backoffLimit}
+            onChange={e => set({ backoffLimit: e.currentTarget.value })}
+          />
+        </Field>
+      </div>
       {error ? (
         <div className="jp-kf-error" role="alert">
           {error}

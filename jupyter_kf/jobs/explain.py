@@ -1,0 +1,142 @@
+"""One line that says how a job ended, or why it is waiting.
+
+Every place that shows a final status (the magic's ``--wait``, the CLI, the widget's header,
+the REST payload's ``status.message``) shows ``explain(job)``, so a user reads the same
+sentence everywhere: which replica failed, its exit code, the last lines of its log, or the
+event that keeps the job Pending; and a job that succeeded although replicas failed and
+were restarted says so. Pure: a ``Job`` (and its events) in, a string out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .job import Event, Job, Replica
+
+MAX_LINE = 400  # the whole line, at most
+MAX_TAIL = 200  # the log tail in it, at most
+TAIL_LINES = 2  # the last lines of a replica's log that the tail keeps
+WAITING = ("Pending", "Created")
+# Replica reasons that say nothing more than the exit code does.
+PLAIN_REASONS = ("", "Error", "Completed", "JobFailed", "JobSucceeded", "Deleted", "Suspended")
+
+
+def explain(job: Job, events: Sequence[Event] = ()) -> str:
+    """The job's phase and, where there is one, the reason for it, in one line."""
+    phase = job.phase
+    if phase == "Succeeded":
+        return _bounded(_succeeded(job))
+    if phase == "Failed":
+        return _bounded(_failed(job, events))
+    if phase in WAITING:
+        why = _waiting(job, events)
+        return _bounded(f"{phase}: {why}" if why else phase)
+    message = job.status.message
+    return _bounded(f"{phase}: {message}" if message else phase)
+
+
+def reason(job: Job, events: Sequence[Event] = ()) -> str:
+    """``explain`` for a place that shows the phase beside it (a badge): the line without its
+    leading phase, or the condition's own message when there is nothing to explain."""
+    line = explain(job, events)
+    if line == job.phase:
+        return _bounded(job.status.message)
+    for prefix in (f"{job.phase}: ", f"{job.phase}; "):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return line
+
+
+def failures(replica: Replica) -> int:
+    """How often a replica failed: each restart followed a failure, and a Failed replica
+    failed once more."""
+    return replica.restarts + (1 if replica.phase == "Failed" else 0)
+
+
+def log_tail(lines: Sequence[str], count: int = TAIL_LINES) -> str:
+    """The last ``count`` non-blank lines, joined into one bounded line."""
+    kept = [line.strip() for line in lines if line.strip()][-count:]
+    text = " | ".join(kept)
+    return text if len(text) <= MAX_TAIL else "…" + text[-(MAX_TAIL - 1) :]
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _succeeded(job: Job) -> str:
+    failed = [(r.name, failures(r)) for r in job.replicas if failures(r)]
+    if not failed:
+        return "Succeeded"
+    return "Succeeded; " + ", ".join(f"{name} failed {_times(n)}" for name, n in failed)
+
+
+def culprit(job: Job) -> Replica | None:
+    """The replica whose failure explains the job's: a Failed one with an exit code first,
+    then the one that failed most, then one held up for a reason (Unschedulable, ...)."""
+    failed = [r for r in job.replicas if r.phase == "Failed"]
+    with_code = [r for r in failed if r.exit_code not in (None, 0)]
+    if with_code or failed:
+        return (with_code or failed)[0]
+    restarted = sorted(
+        (r for r in job.replicas if r.restarts), key=lambda r: r.restarts, reverse=True
+    )
+    if restarted:
+        return restarted[0]
+    held = [r for r in job.replicas if r.reason not in PLAIN_REASONS and r.phase != "Succeeded"]
+    return held[0] if held else None
+
+
+def _failed(job: Job, events: Sequence[Event]) -> str:
+    message = job.status.message
+    cause = _cause(job, message)
+    who = culprit(job)
+    if who is None:
+        why = _waiting(job, events) if job.status.start_time is None else ""
+        line = f"Failed: {message or 'no reason given'}"
+        return f"{line}; {why}" if why else line
+    if who.exit_code is not None:
+        what = f"{who.name} exited with code {who.exit_code}"
+    else:  # e.g. a container in CrashLoopBackOff on a cluster
+        what = f"{who.name} {who.reason}".rstrip()
+    notes = []
+    if who.exit_code is not None and who.reason not in PLAIN_REASONS:
+        notes.append(who.reason)  # OOMKilled, ...
+    n = failures(who)
+    if n > 1:
+        notes.append(f"failed {_times(n)}")
+    if cause:
+        notes.append(cause)
+    elif who.exit_code is None and message:
+        notes.append(message)  # an exit code says more than the operator's sentence
+    line = f"Failed: {what}" + (f" ({'; '.join(notes)})" if notes else "")
+    detail = log_tail(who.message.splitlines()) if who.message else ""
+    return f"{line}: {detail}" if detail else line
+
+
+def _cause(job: Job, message: str) -> str:
+    """The limit a Failed condition names, shortly (its full sentence repeats the job)."""
+    lowered = message.lower()
+    if "backoff limit" in lowered:
+        limit = job.spec.run_policy.backoff_limit if job.spec is not None else None
+        return f"backoff limit {limit} reached" if limit is not None else "backoff limit reached"
+    if "deadline" in lowered:
+        return "active deadline exceeded"
+    return ""
+
+
+def _waiting(job: Job, events: Sequence[Event]) -> str:
+    """Why a job has not started: its newest warning event, else a replica's reason."""
+    for event in reversed(events):
+        if event.type == "Warning":
+            where = f"{event.object} " if event.object else ""
+            return f"{where}{event.reason}: {event.message}".strip()
+    for r in job.replicas:
+        if r.reason not in PLAIN_REASONS and r.phase not in ("Running", "Succeeded"):
+            return f"{r.name} {r.reason}" + (f": {r.message}" if r.message else "")
+    return job.status.message
+
+
+def _bounded(text: str) -> str:
+    line = " ".join(text.split())  # one line, whatever the messages held
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"

@@ -18,6 +18,8 @@ pytest_plugins = ["tests.cluster.plugin", "tests.kubernetes.fixtures"]
 # marks its parameter itself (tests/contract does).
 MARKER_OF_FIXTURE = {
     "cluster": "cluster",  # the control plane from tests/cluster
+    "real_namespace": "realpods",  # pods there run on the real node (kubelet + containerd)
+    "real_user": "realpods",  # a notebook user whose jobs run on the real node
     "hub_factory": "hub",  # a real JupyterHub process and its proxy
     "page": "browser",  # Chromium driven by Playwright
 }

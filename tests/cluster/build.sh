@@ -33,7 +33,7 @@ log() { printf '[build %s] %s\n' "$(date +%T)" "$*" >&2; }
 moddir() { (cd "$WORK" && "$GO" mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'); }
 
 build_kube() {
-  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl) missing=() c
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet) missing=() c
   for c in "${cmds[@]}"; do [[ -x "$BIN/$c" ]] || missing+=("$c"); done
   (( ${#missing[@]} )) || { log "kubernetes: cached"; return; }
   log "kubernetes $KUBE_VERSION: ${missing[*]}"
@@ -116,6 +116,13 @@ if [[ ! -f "$OUT/manifests/.done" ]]; then
   chmod -R u+w "$m"
   touch "$m/.done"
 fi
+
+# Kubeflow Trainer v2 and JobSet (their own versions and cache key), then the real node's
+# components (kubelet is built with the control plane above).
+# shellcheck source=trainer/build.sh
+if [[ -f "$HERE/trainer/build.sh" ]]; then source "$HERE/trainer/build.sh"; fi
+# shellcheck source=node/build.sh
+source "$HERE/node/build.sh"
 
 log "done: $BIN"
 echo "$BIN"

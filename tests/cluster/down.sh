@@ -8,6 +8,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 S="${JKF_CLUSTER_DIR:-$HERE/.run}"
 [[ -d "$S/pids" ]] || { echo "[down] nothing to stop in $S" >&2; exit 0; }
 
+# The real node first: it stops its containers and puts back what it changed on the host.
+node_rc=0
+JKF_CLUSTER_DIR="$S" bash "$HERE/node/down.sh" || node_rc=$?
+
 # Stop in reverse start order: the operator and KWOK before the control plane, etcd last.
 order=()
 [[ -f "$S/start-order" ]] && mapfile -t order < <(tac "$S/start-order")
@@ -39,3 +43,7 @@ for n in "${order[@]}"; do
 done
 rm -f "$S/ready" "$S/start-order"
 rm -rf "$S/etcd" "$S/operator-tmp"
+if (( node_rc )); then
+  echo "[down] the real node's teardown did not restore the host (above)" >&2
+  exit "$node_rc"
+fi

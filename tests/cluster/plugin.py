@@ -371,10 +371,24 @@ def _slug(text: str, limit: int) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:limit].strip("-")
 
 
+# Pods of a namespace carrying these run on the real node, and only those: the real node is
+# tainted, and the API server's PodNodeSelector and PodTolerationRestriction admission plugins
+# give every pod of the namespace the node selector and the toleration. The manifests
+# jupyter-kf renders stay as they are.
+REAL_NODE_ANNOTATIONS = {
+    "scheduler.alpha.kubernetes.io/node-selector": "jupyter-kf.test/node=real",
+    "scheduler.alpha.kubernetes.io/defaultTolerations": (
+        '[{"key": "jupyter-kf.test/real-node", "operator": "Exists", "effect": "NoSchedule"}]'
+    ),
+}
+REAL_NODE = os.environ.get("JKF_NODE_NAME", "jkf-node-0")
+
+
 @pytest.fixture
 def namespace_factory(request: pytest.FixtureRequest, admin_api) -> Iterator[Callable[..., str]]:
-    """Factory ``namespace_factory(prefix=None, labels=None) -> name``: fresh namespaces,
-    each with its default ServiceAccount, all deleted after the test."""
+    """Factory ``namespace_factory(prefix=None, labels=None, real_node=False) -> name``: fresh
+    namespaces, each with its default ServiceAccount, all deleted after the test. With
+    ``real_node=True`` the namespace's pods run on the real node (see REAL_NODE_ANNOTATIONS)."""
     from kubernetes import client
 
     _require_marker(request)
@@ -382,9 +396,15 @@ def namespace_factory(request: pytest.FixtureRequest, admin_api) -> Iterator[Cal
     core = client.CoreV1Api(admin_api)
     made: list[str] = []
 
-    def factory(prefix: str | None = None, labels: dict[str, str] | None = None) -> str:
+    def factory(
+        prefix: str | None = None, labels: dict[str, str] | None = None, real_node: bool = False
+    ) -> str:
         name = f"t-{_slug(prefix or request.node.name, 40)}-{uuid.uuid4().hex[:6]}"
-        meta = client.V1ObjectMeta(name=name, labels={"jupyter-kf.test": "1", **(labels or {})})
+        meta = client.V1ObjectMeta(
+            name=name,
+            labels={"jupyter-kf.test": "1", **(labels or {})},
+            annotations=REAL_NODE_ANNOTATIONS if real_node else None,
+        )
         core.create_namespace(client.V1Namespace(metadata=meta))
         made.append(name)
         # The ServiceAccount admission plugin refuses pods until KCM has made "default".
@@ -405,6 +425,28 @@ def namespace_factory(request: pytest.FixtureRequest, admin_api) -> Iterator[Cal
 def namespace(namespace_factory: Callable[..., str]) -> str:
     """A fresh namespace for this test, deleted afterwards."""
     return namespace_factory()
+
+
+def require_real_node(request: pytest.FixtureRequest, admin_api) -> None:
+    """Fail (not skip) a test that wants the real node when it is not there and Ready."""
+    from kubernetes import client
+
+    if request.node.get_closest_marker("realpods") is None:
+        pytest.fail(f"{request.node.nodeid} uses the real node but is not marked realpods")
+    try:
+        node = client.CoreV1Api(admin_api).read_node(REAL_NODE)
+    except client.ApiException as exc:
+        pytest.fail(f"the real node {REAL_NODE} is not registered ({exc.status}); JKF_REAL_NODE=0?")
+    ready = [c for c in node.status.conditions or [] if c.type == "Ready"]
+    if not ready or ready[0].status != "True":
+        pytest.fail(f"the real node {REAL_NODE} is not Ready: {ready}")
+
+
+@pytest.fixture
+def real_namespace(request: pytest.FixtureRequest, admin_api, namespace_factory) -> str:
+    """A fresh namespace whose pods run on the real node (marker ``realpods``)."""
+    require_real_node(request, admin_api)
+    return namespace_factory(real_node=True)
 
 
 @pytest.fixture

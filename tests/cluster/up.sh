@@ -14,6 +14,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$HERE/versions.env"
+# shellcheck source=node/versions.env
+source "$HERE/node/versions.env"
 
 : "${JKF_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/jupyter-kf/cluster}"
 KEY="k8s-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_to-${TRAINING_OPERATOR_VERSION}"
@@ -41,7 +43,7 @@ alive() { [[ -f "$S/pids/$1" ]] && kill -0 "$(cat "$S/pids/$1")" 2>/dev/null; }
 if [[ -d "$S/pids" ]] && compgen -G "$S/pids/*" >/dev/null; then
   running=()
   for f in "$S"/pids/*; do alive "$(basename "$f")" && running+=("$(basename "$f")"); done
-  if (( ${#running[@]} == 6 )) && [[ -f "$S/ready" ]]; then
+  if (( ${#running[@]} == $(wc -l < "$S/start-order" 2>/dev/null || echo 0) )) && [[ -f "$S/ready" ]]; then
     log "already running (${running[*]})"
     echo "export KUBECONFIG=$S/admin.kubeconfig"
     exit 0
@@ -205,7 +207,7 @@ start kube-apiserver "$B/kube-apiserver" \
   --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range=10.96.0.0/16 --endpoint-reconciler-type=none --allow-privileged=true \
-  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction,PodSecurity \
+  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction,PodSecurity,PodNodeSelector,PodTolerationRestriction \
   --kubelet-preferred-address-types=InternalIP --kubelet-certificate-authority="$P/ca.crt" \
   --kubelet-client-certificate="$P/apiserver-kubelet-client.crt" --kubelet-client-key="$P/apiserver-kubelet-client.key" \
   --requestheader-client-ca-file="$P/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
@@ -376,12 +378,24 @@ if [[ ! -e /tmp/k8s-webhook-server/serving-certs/tls.crt ]]; then
   cp "$P/webhook.crt" /tmp/k8s-webhook-server/serving-certs/tls.crt
 fi
 wait_for kube-apiserver kc wait --for=condition=Established --timeout=5s crd --all
-# All six kinds are enabled (the default when no --enable-scheme is given).
+# All six kinds are enabled (the default when no --enable-scheme is given). The init
+# container the operator gives PyTorch workers (a shell loop of `nslookup <master>`, upstream
+# image alpine:3.10) uses the real node's local image: no registry is reachable, and the
+# node mounts the host's /usr (Debian's sh, seq and nslookup) into it.
 start training-operator env TMPDIR="$S/operator-tmp" MY_POD_NAMESPACE=kubeflow "$B/training-operator.v1" \
   --kubeconfig="$S/operator.kubeconfig" \
   --metrics-bind-address="127.0.0.1:$JKF_OPERATOR_METRICS_PORT" \
   --health-probe-bind-address="127.0.0.1:$JKF_OPERATOR_HEALTH_PORT" \
-  --webhook-server-port="$JKF_OPERATOR_WEBHOOK_PORT" --zap-devel=false
+  --webhook-server-port="$JKF_OPERATOR_WEBHOOK_PORT" --zap-devel=false \
+  --pytorch-init-container-image="$JKF_PYTHON_IMAGE"
+
+# --- Kubeflow Trainer v2 and JobSet ------------------------------------------------------------
+# shellcheck source=trainer/up.sh
+if [[ -f "$HERE/trainer/up.sh" ]]; then source "$HERE/trainer/up.sh"; fi
+
+# --- the real node ------------------------------------------------------------------------------
+# shellcheck source=node/up.sh
+source "$HERE/node/up.sh"
 
 # --- readiness --------------------------------------------------------------------------------
 ready_url() { curl -sfk "$1"; }

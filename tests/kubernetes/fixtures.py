@@ -15,7 +15,8 @@ from kubernetes import client as k8s
 from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.k8s.rbac import user_role, user_role_binding
-from tests.support.images import IMAGE
+from tests.cluster.plugin import require_real_node
+from tests.support.images import IMAGE, PYTHON_IMAGE
 
 
 @dataclass
@@ -34,12 +35,13 @@ def make_user(namespace_factory, sa_client, admin_api):
     rbac = k8s.RbacAuthorizationV1Api(admin_api)
     made: list[Client] = []
 
-    def factory(prefix: str = "user") -> User:
-        ns = namespace_factory(prefix)
+    def factory(prefix: str = "user", real_node: bool = False) -> User:
+        ns = namespace_factory(prefix, real_node=real_node)
         rbac.create_namespaced_role(ns, user_role(ns))
         rbac.create_namespaced_role_binding(ns, user_role_binding(ns, "notebook"))
         api = sa_client(ns, "notebook")
-        c = Client(KubernetesBackend(api_client=api, namespace=ns, image=IMAGE))
+        image = PYTHON_IMAGE if real_node else IMAGE
+        c = Client(KubernetesBackend(api_client=api, namespace=ns, image=image))
         made.append(c)
         return User(ns, c, api)
 
@@ -51,3 +53,10 @@ def make_user(namespace_factory, sa_client, admin_api):
 @pytest.fixture
 def user(make_user) -> User:
     return make_user()
+
+
+@pytest.fixture
+def real_user(request, make_user, admin_api) -> User:
+    """A notebook user whose jobs' pods run on the real node: real code, real exit codes."""
+    require_real_node(request, admin_api)
+    return make_user(real_node=True)

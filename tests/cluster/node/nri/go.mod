@@ -1,0 +1,3 @@
+module jupyter-kf.test/cluster/node/nri
+
+go 1.26.0

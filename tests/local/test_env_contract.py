@@ -1,6 +1,7 @@
 """Each framework's replicas see the operator's variables, on loopback, consistently."""
 
 import json
+import shutil
 
 import pytest
 
@@ -97,6 +98,8 @@ def test_pytorch(client, monkeypatch):
 
 
 def test_mpi_runs_ranks_through_mpirun(client):
+    if shutil.which("mpirun") is None:  # a failure that says what to do, never a skip
+        pytest.fail("mpirun is not installed: run `make system-deps` (Debian's openmpi-bin)")
     code = Code(
         "import os\nprint('RANK', os.environ['OMPI_COMM_WORLD_RANK'], "
         "os.environ['OMPI_COMM_WORLD_SIZE'])\n"

@@ -5,7 +5,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: quickstart test test-fast lint system-deps cluster-build cluster-up cluster-down bench clean
+.PHONY: quickstart test test-fast lint system-deps cluster-build cluster-up cluster-down bench clean ci-cold
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -79,6 +79,12 @@ test-fast: $(STAMP)
 bench: $(STAMP) $(CHP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 	$(PY) benchmarks/submit_latency.py --cluster
+
+# CI as a brand-new machine runs it: a clean clone of HEAD in a temporary folder, empty Go,
+# pip and npm caches (.ci/run --cold). Stop a cluster you run here first (its ports and the
+# real node are one per machine). Prints each phase's time.
+ci-cold:
+	d=$$(mktemp -d /tmp/jkf-ci-clone.XXXXXX) && git clone -q . $$d && cd $$d && CI=true bash .ci/run --cold
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

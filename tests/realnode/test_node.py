@@ -48,6 +48,14 @@ def logs(core: k8s.CoreV1Api, namespace: str, name: str) -> str:
     return core.read_namespaced_pod_log(name, namespace)
 
 
+def run_ok(core: k8s.CoreV1Api, namespace: str, p: k8s.V1Pod) -> tuple[k8s.V1Pod, str]:
+    """Run a pod to its end, assert it succeeded; the pod and its log."""
+    done = run(core, namespace, p)
+    out = logs(core, namespace, p.metadata.name)
+    assert done.status.phase == "Succeeded", out
+    return done, out
+
+
 def terminated(p: k8s.V1Pod) -> k8s.V1ContainerStateTerminated:
     return p.status.container_statuses[0].state.terminated
 
@@ -60,9 +68,7 @@ def test_a_pod_runs_the_projects_python_on_the_real_node(admin_api, real_namespa
         "print('cwd-writable', os.access('/tmp', os.W_OK))\n"
         "print('token', os.path.exists('/var/run/secrets/kubernetes.io/serviceaccount/token'))\n"
     )
-    p = run(core, real_namespace, pod("hello", code))
-    out = logs(core, real_namespace, "hello")
-    assert p.status.phase == "Succeeded", out
+    p, out = run_ok(core, real_namespace, pod("hello", code))
     assert p.spec.node_name == REAL_NODE
     assert p.status.pod_ip.startswith("10.89.0.")
     assert "torch" in out and "cwd-writable True" in out and "token True" in out
@@ -109,9 +115,7 @@ def test_pods_reach_each_other_by_service_name(admin_api, real_namespace):
         "        time.sleep(0.5)\n"
         "print(socket.gethostbyname('peers'), c.recv(100).decode())\n"
     )
-    p = run(core, real_namespace, pod("client", client_code))
-    out = logs(core, real_namespace, "client")
-    assert p.status.phase == "Succeeded", out
+    _, out = run_ok(core, real_namespace, pod("client", client_code))
     server_ip = core.read_namespaced_pod("server", real_namespace).status.pod_ip
     assert out.split()[0] == server_ip and "hello from server" in out
 
@@ -147,11 +151,9 @@ def test_pods_reach_the_api_server_and_host_loopback_but_not_beyond(admin_api, r
         "    print('outside names unresolved')\n"
     )
     try:
-        p = run(core, real_namespace, pod("reach", code))
+        _, out = run_ok(core, real_namespace, pod("reach", code))
     finally:
         httpd.shutdown()
-    out = logs(core, real_namespace, "reach")
-    assert p.status.phase == "Succeeded", out
     assert "apiserver v1.37" in out
     assert "loopback says hi" in out
     # Refused on the host (ENETUNREACH from the node's FORWARD rule), not a timeout.

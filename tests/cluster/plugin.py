@@ -141,7 +141,8 @@ class Cluster:
 
     def pid(self, component: str) -> int | None:
         """The pid of a running component (etcd, kube-apiserver, kube-controller-manager,
-        kube-scheduler, kwok, training-operator), or None if it is not running."""
+        kube-scheduler, kwok, training-operator, jobset, trainer-controller-manager, and the real
+        node's containerd, kubelet, coredns), or None if it is not running."""
         pid_file = self._need_state() / "pids" / component
         if not pid_file.is_file():
             return None

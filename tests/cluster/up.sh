@@ -194,6 +194,8 @@ wait_for etcd curl -sf --cacert "$P/ca.crt" --cert "$P/apiserver-etcd-client.crt
 
 # --- kube-apiserver -----------------------------------------------------------------------
 log "kube-apiserver"
+# The first ServiceAccount issuer is the address the Trainer's status server (on this host)
+# reaches for OIDC discovery; the second stays accepted.
 # --advertise-address: without it the apiserver derives one from the default route, which
 # an offline machine may not have. --endpoint-reconciler-type=none keeps the loopback
 # address out of the `kubernetes` Endpoints. The default admission plugins stay enabled
@@ -205,7 +207,7 @@ start kube-apiserver "$B/kube-apiserver" \
   --etcd-certfile="$P/apiserver-etcd-client.crt" --etcd-keyfile="$P/apiserver-etcd-client.key" \
   --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" --client-ca-file="$P/ca.crt" \
   --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
-  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-issuer="$API" --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range=10.96.0.0/16 --endpoint-reconciler-type=none --allow-privileged=true \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction,PodSecurity,PodNodeSelector,PodTolerationRestriction \
   --kubelet-preferred-address-types=InternalIP --kubelet-certificate-authority="$P/ca.crt" \

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shlex
 import time
 from typing import Any
 
@@ -26,7 +27,6 @@ from IPython.core.magic_arguments import (
     kwds,
     magic_arguments,
 )
-from IPython.utils.process import arg_split
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import client as client_module
@@ -294,9 +294,11 @@ class KFTrainMagics(Magics):
         Report metrics with jupyter_kf.report(step=..., loss=...) or "loss=0.3" lines.
         """
         try:
-            argv = arg_split(line)
+            # As a shell reads it: quotes group and are removed, a trailing # comment is
+            # dropped (Run All must not break on a commented line).
+            argv = shlex.split(line, comments=True)
         except ValueError as exc:  # an unclosed quote
-            raise self._usage_error(str(exc)) from None
+            raise self._usage_error(f"{exc}: close the quote") from None
         if argv and argv[0] in ("-h", "--help"):
             print(self.kftrain.parser.format_help())
             return None
@@ -327,10 +329,14 @@ class KFTrainMagics(Magics):
         if cell is not None:
             if not cell.strip():
                 raise self._usage_error("the cell is empty: write the training script in it")
-            script, script_args = (
-                None,
-                [*([args.script] if args.script else []), *args.script_args, *extra],
-            )
+            stray = [*([args.script] if args.script else []), *args.script_args]
+            if stray:
+                # e.g. `--name has space`: the name would silently be "has".
+                raise self._usage_error(
+                    f"unexpected {' '.join(map(repr, stray))}: quote a value with spaces "
+                    '(--name "my job") and put the script\'s own arguments after --'
+                )
+            script, script_args = None, extra
         else:
             if not args.script:
                 raise self._usage_error(
@@ -365,7 +371,7 @@ class KFTrainMagics(Magics):
             return job
         where = job.backend if job.backend == "local" else f"{job.backend}/{job.namespace}"
         print(
-            f"submitted {job.kind} {job.name} ({job.workers} workers, {where}); "
+            f"submitted {job.kind} {job.name} ({_count(job.workers, 'worker')}, {where}); "
             f"{'following its log' if args.follow else 'waiting for it to finish'}...",
             flush=True,
         )
@@ -415,6 +421,7 @@ class KFTrainMagics(Magics):
         if verb not in self._parsers:
             positionals, text = SUBCOMMANDS[verb]
             p = MagicArgumentParser(prog=f"%kftrain {verb}", description=text)
+            p.allow_abbrev = False
             for name in positionals:
                 p.add_argument(name, type=int if name == "workers" else str)
             if verb == "logs":
@@ -475,7 +482,7 @@ class KFTrainMagics(Magics):
 
     def _do_scale(self, client: Client, ns, args) -> None:
         job = client.scale(args.name, args.workers, ns)
-        print(f"{job.name}: {job.workers} workers, {job.phase}")
+        print(f"{job.name}: {_count(job.workers, 'worker')}, {job.phase}")
 
     def _do_suspend(self, client: Client, ns, args) -> None:
         print(f"{args.name}: {client.suspend(args.name, ns).phase}")
@@ -486,6 +493,15 @@ class KFTrainMagics(Magics):
     def _do_delete(self, client: Client, ns, args) -> None:
         client.delete(args.name, ns)
         print(f"deleted {args.name}")
+
+
+# --worker is not --workers: a misspelt option is an error, never a guessed abbreviation.
+# (MagicArgumentParser takes no allow_abbrev; argparse reads the attribute when it parses.)
+KFTrainMagics.kftrain.parser.allow_abbrev = False
+
+
+def _count(n: int | None, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _made_up_name(framework: str) -> str:

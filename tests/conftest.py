@@ -20,6 +20,7 @@ MARKER_OF_FIXTURE = {
     "cluster": "cluster",  # the control plane from tests/cluster
     "real_namespace": "realpods",  # pods there run on the real node (kubelet + containerd)
     "real_user": "realpods",  # a notebook user whose jobs run on the real node
+    "realnode_hub_factory": "realpods",  # a real hub whose notebook pods run on the real node
     "hub_factory": "hub",  # a real JupyterHub process and its proxy
     "page": "browser",  # Chromium driven by Playwright
 }

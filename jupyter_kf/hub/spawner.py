@@ -67,6 +67,7 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
         self._names: dict[str, str] = {}
         self._progress_log: list[dict] = []
         self._pod_uid: str | None = None
+        self._stopped_exit_code: int | None = None  # of a pod poll() deleted
 
     def load_state(self, state):
         super().load_state(state)
@@ -238,6 +239,7 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
     async def start(self):
         self._progress_log = []
         self._pod_uid = None
+        self._stopped_exit_code = None
         chosen = self._apply_profile()
         names = self.names
         watch = self.watch  # starts the shared caches if this is the first spawn; no wait
@@ -465,9 +467,16 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
         if isinstance(pod, _Unknown):
             return None  # cannot tell: never report a server dead because the API is away
         if pod is None:
-            return 1
+            return 1 if self._stopped_exit_code is None else self._stopped_exit_code
         view = view_pod(pod, [])
         if view.exit_code is not None:
+            if self.delete_stopped_pods:
+                # JupyterHub calls stop() only for a server that poll() says is running:
+                # without this, a server that ended by itself (culled for idleness, or shut
+                # down from its File menu) would leave its pod behind, Succeeded. Its exit
+                # code is kept for the hub's next poll, which finds the pod gone.
+                self._stopped_exit_code = view.exit_code
+                await self.stop(now=True)
             return view.exit_code
         return None
 

@@ -190,6 +190,14 @@ class KubeflowSpawnerConfig(Configurable):
         How long ``stop`` waits for the pod to be gone (its own timeout, not
         ``start_timeout``); after it the pod is deleted at once, without grace.""",
     )
+    delete_stopped_pods = Bool(
+        True,
+        config=True,
+        help="""
+        Delete the pod of a server that stopped by itself (culled for idleness, shut down
+        from its menu, crashed) once the hub notices. False: leave it (Succeeded or Failed)
+        to read its logs; the next start replaces it.""",
+    )
     unschedulable_timeout = Float(
         0.0,
         config=True,

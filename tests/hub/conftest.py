@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
+from tests.cluster.plugin import REAL_NODE, REAL_NODE_ANNOTATIONS, require_real_node
+from tests.support.images import PYTHON_IMAGE
+
 from .harness import CHP_BIN, Hub, Kubelet, Provisioner
 
 
@@ -79,3 +82,39 @@ def hub_factory(cluster, node_side, tmp_path) -> Iterator:
 @pytest.fixture
 def hub(hub_factory) -> Hub:
     return hub_factory()
+
+
+@pytest.fixture
+def realnode_hub_factory(request, hub_factory, admin_api):
+    """``realnode_hub_factory(spawner={...}, **hub_kwargs)`` -> a started ``Hub`` whose users'
+    pods run on the real node (tests/cluster/node): real ``jupyterhub-singleuser`` processes
+    in containers, on their pod IPs. Marker ``realpods``; fails when the node is not Ready.
+
+    Only real JupyterHub and spawner settings make that so: the spawner's namespaces carry
+    the real node's admission annotations (``namespace_annotations``), the servers call
+    the hub at the node's address (``Spawner.hub_connect_url``; the node forwards it to the
+    hub's loopback port), and the KWOK-only
+    settings of ``HUB_CONFIG`` (the pod-IP hook, the outcome annotation) are switched off.
+    """
+    require_real_node(request, admin_api)
+    node = client.CoreV1Api(admin_api).read_node(REAL_NODE)
+    node_ip = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+
+    def factory(*, spawner: dict | None = None, **kwargs) -> Hub:
+        extra = dict(spawner or {})
+        settings = {
+            "image": PYTHON_IMAGE,
+            "namespace_annotations": REAL_NODE_ANNOTATIONS,
+            "extra_annotations": {},
+            "pre_spawn_hook": None,
+            "working_dir": "/home/jovyan",
+            # The test image has no user of its own that may run the host's Python (it is
+            # mounted under /root, mode 0700 in the image), so the server runs as root,
+            # which Jupyter Server refuses unless told.
+            "args": ["--ServerApp.allow_root=True", *extra.pop("args", [])],
+            **extra,
+        }
+        kwargs.setdefault("start_timeout", 240)
+        return hub_factory(spawner=settings, hub_connect_host=node_ip, **kwargs)
+
+    return factory

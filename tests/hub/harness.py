@@ -37,6 +37,8 @@ from typing import Any
 import requests
 from kubernetes import client, watch
 
+from tests.cluster.plugin import REAL_NODE
+
 REPO = Path(__file__).resolve().parents[2]
 CHP_BIN = REPO / "tests" / "hub" / "node_modules" / ".bin"
 STORAGE_CLASS = "jkf-test-local"
@@ -195,6 +197,8 @@ class Kubelet(_Loop):
             self._kill(key)
         if pod.status.phase != "Running" or not pod.status.pod_ip:
             return
+        if pod.spec.node_name == REAL_NODE:
+            return  # the real node's kubelet runs this one (test_realnode_spawn.py)
         if pod.metadata.deletion_timestamp:
             return
         self._start(key, pod)
@@ -314,6 +318,12 @@ for key, value in settings.get("spawner", {{}}).items():
     setattr(c.KubeflowSpawner, key, value)
 for key, value in settings.get("hub", {{}}).items():
     setattr(c.JupyterHub, key, value)
+if settings.get("hub_connect_host"):
+    # Where servers call the hub's API: pods on the real node reach the host's loopback
+    # ports at the node's address. The hub and its proxy stay on loopback.
+    c.KubeflowSpawner.hub_connect_url = "http://%s:%d" % (
+        settings["hub_connect_host"], settings["hub_port"]
+    )
 
 
 def _pod_ip(spawner):
@@ -342,6 +352,7 @@ class Hub:
         spawner: dict | None = None,
         hub: dict | None = None,
         start_timeout: int = 90,
+        hub_connect_host: str | None = None,
     ):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -358,6 +369,7 @@ class Hub:
             "spawner": spawner or {},
             "hub": hub or {},
             "start_timeout": start_timeout,
+            "hub_connect_host": hub_connect_host,
             "debug": bool(os.environ.get("JKF_HUB_DEBUG")),
         }
         (workdir / "jupyterhub_config.py").write_text(

@@ -18,12 +18,14 @@ import json
 import tarfile
 import time
 
+# /root is traversable: the host's Python may live under it (pyenv) and is mounted there, and
+# notebook pods run as uid 1000.
 DIRS = {
     "dev": 0o755,
     "etc": 0o755,
     "home": 0o755,
     "proc": 0o555,
-    "root": 0o700,
+    "root": 0o755,
     "run": 0o755,
     "sys": 0o555,
     "tmp": 0o1777,

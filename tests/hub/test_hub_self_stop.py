@@ -1,0 +1,59 @@
+"""A server that ends by itself (idle culling, File > Shut Down, a crash): JupyterHub only
+polls such a server, so the spawner's poll deletes its pod (``delete_stopped_pods``) and the
+hub learns the server's own exit code. On the real node the same path is driven by Jupyter
+Server's real culling (test_realnode_spawn.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kubernetes import client
+
+from tests.support.waiting import wait_for
+
+from .harness import LIGHT_ANNOTATIONS
+
+pytestmark = [pytest.mark.cluster, pytest.mark.hub, pytest.mark.timeout(300)]
+
+
+@pytest.mark.parametrize(
+    ("delete", "outcome", "code"), [(True, "succeed", 0), (True, "fail", 3), (False, "succeed", 0)]
+)
+def test_a_pod_that_ended_by_itself(hub_factory, node_side, delete, outcome, code):
+    core = client.CoreV1Api(node_side["api"])
+    # KWOK ends the pod 15 s after it runs, with this exit code (tests/cluster/README.md).
+    ending = {
+        "jupyter-kf.test/outcome": outcome,
+        "jupyter-kf.test/after": "15s",
+        "jupyter-kf.test/exit-code": str(code),
+    }
+    hub = hub_factory(
+        spawner={
+            "extra_annotations": {**LIGHT_ANNOTATIONS, **ending},
+            "poll_interval": 2,
+            "delete_stopped_pods": delete,
+        }
+    )
+    hub.add_user("ivy")
+    assert hub.spawn("ivy").status_code in (201, 202)
+    hub.wait_ready("ivy")
+    ns = f"{hub.settings['prefix']}ivy"
+    wait_for(lambda: hub.server("ivy") is None, 90, what="the hub to see the server end")
+    assert f"User ivy server stopped, with exit code: {code}" in hub.log_path.read_text()
+
+    def pod_phase() -> str | None:
+        try:
+            return core.read_namespaced_pod("jupyter-ivy", ns).status.phase
+        except client.ApiException as exc:
+            assert exc.status == 404
+            return None
+
+    if delete:
+        wait_for(lambda: pod_phase() is None, 30, what="the ended pod to be deleted")
+    else:
+        time.sleep(5)  # several polls: the pod stays, to read its logs
+        assert pod_phase() == ("Succeeded" if outcome == "succeed" else "Failed")
+    # Either way the next start works (an old pod of that name is replaced).
+    assert hub.spawn("ivy").status_code in (201, 202)
+    hub.wait_ready("ivy")

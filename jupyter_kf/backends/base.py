@@ -28,6 +28,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..jobs import Change, Cursor, Event, Job, JobSpec, Update
+from ..jobs.explain import reason
 
 ACK_TIMEOUT = 30.0  # how long a requested change may take to be seen carried out
 
@@ -214,5 +215,7 @@ def _reached(job: Job, wanted: set[str]) -> bool:
     if job.phase in wanted or job.status.has_any(wanted):
         return True
     if job.phase == "Failed":
-        raise JobFailedError(f"job {job.name} failed: {job.status.message or 'no reason given'}")
+        # The one line every front end shows (jobs/explain.py): which replica, its exit code,
+        # the end of its log; not only the operator's "reached the backoff limit".
+        raise JobFailedError(f"job {job.name} failed: {reason(job) or 'no reason given'}")
     return job.status.finished

@@ -19,6 +19,8 @@ TAIL_LINES = 2  # the last lines of a replica's log that the tail keeps
 WAITING = ("Pending", "Created")
 # Replica reasons that say nothing more than the exit code does.
 PLAIN_REASONS = ("", "Error", "Completed", "JobFailed", "JobSucceeded", "Deleted", "Suspended")
+# Beside an exit code, a crash loop is what "failed N times" already says.
+LOOPING = "CrashLoopBackOff"
 
 
 def explain(job: Job, events: Sequence[Event] = ()) -> str:
@@ -100,8 +102,9 @@ def _failed(job: Job, events: Sequence[Event]) -> str:
     else:  # e.g. a container in CrashLoopBackOff on a cluster
         what = f"{who.name} {who.reason}".rstrip()
     notes = []
-    if who.exit_code is not None and who.reason not in PLAIN_REASONS:
-        notes.append(who.reason)  # OOMKilled, ...
+    if who.exit_code is not None and who.reason not in (*PLAIN_REASONS, LOOPING):
+        limit = memory_limit(job, who.role) if who.reason == "OOMKilled" else None
+        notes.append(f"{who.reason}, memory limit {limit}" if limit else who.reason)
     n = failures(who)
     if n > 1:
         notes.append(f"failed {_times(n)}")
@@ -118,11 +121,28 @@ def _cause(job: Job, message: str) -> str:
     """The limit a Failed condition names, shortly (its full sentence repeats the job)."""
     lowered = message.lower()
     if "backoff limit" in lowered:
-        limit = job.spec.run_policy.backoff_limit if job.spec is not None else None
+        limit = backoff_limit(job)
         return f"backoff limit {limit} reached" if limit is not None else "backoff limit reached"
     if "deadline" in lowered:
         return "active deadline exceeded"
     return ""
+
+
+def backoff_limit(job: Job) -> int | None:
+    """The job's backoff limit: its spec's, else the one its CR carries (a job read from a
+    cluster has no spec; the Kubernetes backend copies it into ``extra``)."""
+    if job.spec is not None:
+        return job.spec.run_policy.backoff_limit
+    limit = job.extra.get("backoff_limit")
+    return limit if isinstance(limit, int) else None
+
+
+def memory_limit(job: Job, role: str) -> str | None:
+    """The memory limit of ``role``'s container on a cluster, where one kills at it. The local
+    backend enforces none, so it names none."""
+    limits = job.extra.get("memory_limits") or {}
+    limit = limits.get(role) if isinstance(limits, dict) else None
+    return str(limit) if limit else None
 
 
 def _waiting(job: Job, events: Sequence[Event]) -> str:

@@ -14,6 +14,14 @@ from .spec import CODE_MOUNT, JobSpec
 MANAGED_BY = "jupyter-kf"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 CODE_VOLUME = "code"
+WORK_VOLUME = "work"
+# The working directory of a job that ships code: an empty, writable folder of its own beside
+# the read-only code mount (a ConfigMap volume is always read-only), so a script can write
+# checkpoints and outputs to relative paths. The shipped modules stay importable: the script
+# runs from the code mount, and Python puts its folder first on sys.path (inherited by
+# multiprocessing's children). No PYTHONPATH is set: it would replace the image's own.
+# The local backend does the same with <job>/work beside <job>/code.
+WORK_DIR = "/opt/jupyter-kf/work"
 
 
 def code_configmap_name(job: str) -> str:
@@ -143,11 +151,17 @@ def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
     resources = resources_of(spec)
     if resources:
         container["resources"] = resources
-    pod: dict[str, Any] = {"containers": [container]}
+    # The pod's pause process is PID 1, not the worker: a PID 1 gets no signal it has no
+    # handler for, so python would ignore the SIGTERM of a delete, scale or suspend and run on
+    # until the grace period's SIGKILL (30 s). As its own process's, SIGTERM stops it at once,
+    # as it does a local worker (backends/local/supervisor.py).
+    pod: dict[str, Any] = {"shareProcessNamespace": True, "containers": [container]}
     if spec.code is not None:
-        container["workingDir"] = CODE_MOUNT
+        # A job without code keeps its image's working directory.
+        container["workingDir"] = WORK_DIR
         container["volumeMounts"] = [
-            {"name": CODE_VOLUME, "mountPath": CODE_MOUNT, "readOnly": True}
+            {"name": CODE_VOLUME, "mountPath": CODE_MOUNT, "readOnly": True},
+            {"name": WORK_VOLUME, "mountPath": WORK_DIR},
         ]
         pod["volumes"] = [
             {
@@ -156,7 +170,9 @@ def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
                     "name": code_configmap_name(spec.name),
                     "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
                 },
-            }
+            },
+            # Kept across the container's restarts (OnFailure), new with each pod.
+            {"name": WORK_VOLUME, "emptyDir": {}},
         ]
     metadata: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
     if spec.pod_annotations:

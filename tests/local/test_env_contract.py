@@ -48,7 +48,7 @@ def run_dump(client, framework, workers, monkeypatch):
         lines = list(client.logs(spec.name, replica=replica.name))
         env = json.loads(next(line for line in lines if line.startswith("ENV "))[4:])
         assert "CALLER from-caller from-spec" in lines  # the caller's env plus the job's
-        assert next(line for line in lines if line.startswith("CWD ")).endswith(f"{spec.name}/code")
+        assert next(line for line in lines if line.startswith("CWD ")).endswith(f"{spec.name}/work")
         out[replica.name] = env
     return out
 

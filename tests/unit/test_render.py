@@ -7,7 +7,12 @@ from jupyter_kf.jobs.render import render_code_configmap, render_job
 
 CODE = Code("print('hi')\n", files={"helpers/util.py": "X = 1\n"})
 MANAGED = {"app.kubernetes.io/managed-by": "jupyter-kf"}
-MOUNT = [{"name": "code", "mountPath": "/opt/jupyter-kf/code", "readOnly": True}]
+# The code read-only, the working directory writable and empty (a ConfigMap mount is
+# read-only, and a script writes its outputs to relative paths).
+MOUNT = [
+    {"name": "code", "mountPath": "/opt/jupyter-kf/code", "readOnly": True},
+    {"name": "work", "mountPath": "/opt/jupyter-kf/work"},
+]
 VOLUMES = [
     {
         "name": "code",
@@ -18,7 +23,8 @@ VOLUMES = [
                 {"key": "f1-train.py", "path": "train.py"},
             ],
         },
-    }
+    },
+    {"name": "work", "emptyDir": {}},
 ]
 
 
@@ -26,6 +32,7 @@ def template(container: str, port_name: str, port: int, command: list[str]) -> d
     return {
         "metadata": {"labels": MANAGED},
         "spec": {
+            "shareProcessNamespace": True,
             "containers": [
                 {
                     "name": container,
@@ -33,7 +40,7 @@ def template(container: str, port_name: str, port: int, command: list[str]) -> d
                     "command": command,
                     "ports": [{"name": port_name, "containerPort": port}],
                     "terminationMessagePolicy": "FallbackToLogsOnError",
-                    "workingDir": "/opt/jupyter-kf/code",
+                    "workingDir": "/opt/jupyter-kf/work",
                     "volumeMounts": MOUNT,
                 }
             ],
@@ -75,10 +82,13 @@ def test_pytorch_full_manifest():
             "requests": {"cpu": "2", "memory": "4Gi"},
             "limits": {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"},
         },
-        "workingDir": "/opt/jupyter-kf/code",
+        "workingDir": "/opt/jupyter-kf/work",
         "volumeMounts": MOUNT,
     }
-    pod = {"metadata": {"labels": MANAGED}, "spec": {"containers": [container], "volumes": VOLUMES}}
+    pod = {
+        "metadata": {"labels": MANAGED},
+        "spec": {"shareProcessNamespace": True, "containers": [container], "volumes": VOLUMES},
+    }
     assert render_job(spec, namespace="alice", image="img:1") == {
         "apiVersion": "kubeflow.org/v1",
         "kind": "PyTorchJob",
@@ -202,6 +212,7 @@ def test_command_job_ships_no_code():
     manifest = render_job(spec, namespace="ns", image="ignored")
     pod = manifest["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]
     assert pod == {
+        "shareProcessNamespace": True,  # SIGTERM stops the worker (see render.py)
         "containers": [
             {
                 "name": "tensorflow",
@@ -210,7 +221,7 @@ def test_command_job_ships_no_code():
                 "ports": [{"name": "tfjob-port", "containerPort": 2222}],
                 "terminationMessagePolicy": "FallbackToLogsOnError",
             }
-        ]
+        ],
     }
     assert render_code_configmap(spec, namespace="ns") is None
 

@@ -32,7 +32,17 @@ def workers_of(cr: dict) -> int:
     return kind_info(cr["kind"]).workers_of(replica_counts(cr))
 
 
-def replica_of_pod(pod: dict, role: str, index: int) -> Replica:
+# A terminated container's reasons that say no more than its exit code: a waiting
+# container's own reason (CrashLoopBackOff) says more.
+_PLAIN_EXIT_REASONS = ("", "Error", "Completed")
+
+
+def replica_of_pod(pod: dict, role: str, index: int, *, ended: bool = False) -> Replica:
+    """A pod as a replica. A container restarted under OnFailure keeps its last exit in
+    ``lastState.terminated`` (exit code, reason, and the end of its log as the termination
+    message, see render.py): it explains a replica that waits to be restarted
+    (CrashLoopBackOff) and, once the job has ``ended``, one that was running again when the
+    job failed at its backoff limit."""
     status = pod.get("status") or {}
     phase = status.get("phase") or "Pending"
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
@@ -46,14 +56,23 @@ def replica_of_pod(pod: dict, role: str, index: int) -> Replica:
     for cs in status.get("containerStatuses") or ():
         restarts += int(cs.get("restartCount") or 0)
         state = cs.get("state") or {}
-        if "waiting" in state and state["waiting"].get("reason"):
-            reason = state["waiting"]["reason"]  # ImagePullBackOff, CrashLoopBackOff, ...
-            message = state["waiting"].get("message") or message
-        elif "terminated" in state:
+        last = (cs.get("lastState") or {}).get("terminated")
+        if "terminated" in state:
             term = state["terminated"]
             exit_code = term.get("exitCode")
             reason = term.get("reason") or reason
             message = term.get("message") or message
+        elif "waiting" in state and state["waiting"].get("reason"):
+            reason = state["waiting"]["reason"]  # ImagePullBackOff, CrashLoopBackOff, ...
+            message = state["waiting"].get("message") or message
+            if last:
+                exit_code, message = last.get("exitCode"), last.get("message") or message
+                if (last.get("reason") or "") not in _PLAIN_EXIT_REASONS:
+                    reason = last["reason"]  # OOMKilled says more than CrashLoopBackOff
+        elif last and ended:
+            exit_code = last.get("exitCode")
+            reason = last.get("reason") or reason
+            message = last.get("message") or message
     if not reason:
         for cond in status.get("conditions") or ():
             if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
@@ -70,6 +89,29 @@ def replica_of_pod(pod: dict, role: str, index: int) -> Replica:
     )
 
 
+def limits_of(cr: dict) -> dict:
+    """What ``jobs.explain`` needs of the CR when the job has no ``JobSpec`` (every job read
+    from a cluster): the backoff limit, and each role's memory limit (to name it beside an
+    OOMKilled)."""
+    info = kind_info(cr["kind"])
+    spec = cr.get("spec") or {}
+    out: dict = {}
+    run_policy = spec.get("runPolicy") or {}
+    if run_policy.get("backoffLimit") is not None:
+        out["backoff_limit"] = run_policy["backoffLimit"]
+    memory = {}
+    for role, rs in (spec.get(info.replica_specs_field) or {}).items():
+        containers = (((rs or {}).get("template") or {}).get("spec") or {}).get("containers")
+        for c in containers or ():
+            if c.get("name") == info.container:
+                limit = ((c.get("resources") or {}).get("limits") or {}).get("memory")
+                if limit is not None:
+                    memory[role] = str(limit)
+    if memory:
+        out["memory_limits"] = memory
+    return out
+
+
 def job_from_cr(cr: dict, pods: Iterable[dict]) -> Job:
     info = kind_info(cr["kind"])
     meta = cr["metadata"]
@@ -82,24 +124,27 @@ def job_from_cr(cr: dict, pods: Iterable[dict]) -> Job:
         except (KeyError, ValueError):
             continue
     counts = replica_counts(cr)
+    status = parse_status(cr.get("status"))
     replicas = []
     for role in info.roles:
         for index in range(counts.get(role, 0)):
             found = by_key.get((role.lower(), index))
             replicas.append(
-                replica_of_pod(found, role, index) if found else Replica(role, index, "Pending")
+                replica_of_pod(found, role, index, ended=status.finished)
+                if found
+                else Replica(role, index, "Pending")
             )
     return Job(
         name=meta["name"],
         namespace=meta.get("namespace", ""),
         kind=info.kind,
-        status=parse_status(cr.get("status")),
+        status=status,
         spec=None,
         replicas=tuple(replicas),
         created=meta.get("creationTimestamp"),
         backend="kubernetes",
         workers=workers_of(cr),
-        extra={"uid": meta.get("uid")},
+        extra={"uid": meta.get("uid"), **limits_of(cr)},
     )
 
 

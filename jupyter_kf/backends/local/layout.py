@@ -5,7 +5,8 @@
   spec.json        the desired job (rewritten by scale/suspend/resume)
   status.json      the observed state, written only by the supervisor (or, once it is
                    gone, by the first reader that notices)
-  code/            the shipped files; the workers' working directory
+  code/            the shipped files (run from here: their folder is on sys.path)
+  work/            the workers' working directory, empty at first (a pod's emptyDir)
   logs/<replica>.log   one file per replica (stdout and stderr)
   metrics.jsonl    metric points, one JSON object a line
   events.jsonl     what the supervisor did, one JSON object a line
@@ -140,6 +141,10 @@ class JobDir:
     @property
     def code(self) -> Path:
         return self.path / "code"
+
+    @property
+    def work(self) -> Path:
+        return self.path / "work"
 
     @property
     def logs(self) -> Path:

@@ -200,11 +200,12 @@ class Supervisor:
             env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
             env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         self.dir.logs.mkdir(exist_ok=True)
+        self.dir.work.mkdir(exist_ok=True)  # the cwd, beside the code, as in a pod (render.py)
         with open(self.dir.log_of(proc.key), "ab") as log:
             try:
                 proc.popen = subprocess.Popen(
                     self.command_for(proc.role),
-                    cwd=self.dir.code,
+                    cwd=self.dir.work,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,

@@ -383,13 +383,15 @@ wait_for kube-apiserver kc wait --for=condition=Established --timeout=5s crd --a
 # All six kinds are enabled (the default when no --enable-scheme is given). The init
 # container the operator gives PyTorch workers (a shell loop of `nslookup <master>`, upstream
 # image alpine:3.10) uses the real node's local image: no registry is reachable, and the
-# node mounts the host's /usr (Debian's sh, seq and nslookup) into it.
+# node mounts the host's /usr (Debian's sh, seq and nslookup) into it. The MPIJob launcher's
+# kubectl-delivery init container gets a local image too (node/deliver-kubectl.sh).
 start training-operator env TMPDIR="$S/operator-tmp" MY_POD_NAMESPACE=kubeflow "$B/training-operator.v1" \
   --kubeconfig="$S/operator.kubeconfig" \
   --metrics-bind-address="127.0.0.1:$JKF_OPERATOR_METRICS_PORT" \
   --health-probe-bind-address="127.0.0.1:$JKF_OPERATOR_HEALTH_PORT" \
   --webhook-server-port="$JKF_OPERATOR_WEBHOOK_PORT" --zap-devel=false \
-  --pytorch-init-container-image="$JKF_PYTHON_IMAGE"
+  --pytorch-init-container-image="$JKF_PYTHON_IMAGE" \
+  --mpi-kubectl-delivery-image="$JKF_KUBECTL_DELIVERY_IMAGE"
 
 # --- Kubeflow Trainer v2 and JobSet ------------------------------------------------------------
 # shellcheck source=trainer/up.sh

@@ -15,10 +15,7 @@ HELLO = ["hello from {rank}", "step=1 loss=0.5"]
 
 def submit(env, name, **kwargs):
     client, scenario = env
-    spec = scenario.job(name, **kwargs)
-    job = client.submit(spec)
-    scenario.started(client, spec)
-    return job
+    return client.submit(scenario.job(name, **kwargs))
 
 
 def test_a_job_from_submit_to_delete(env):

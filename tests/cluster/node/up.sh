@@ -88,8 +88,22 @@ YAML
   python3 "$HERE/node/image.py" "$N/images/python.tar" "$JKF_PYTHON_IMAGE" \
     --env "PATH=$venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --env "LANG=C.UTF-8" --cmd python
+  # The training operator's MPIJob launcher gets kubectl from an init container image; this
+  # one is built from the control plane's kubectl (cached: it is 60 MB to compress).
+  local kd_sum kd_tar
+  kd_sum=$(cat "$B/kubectl" "$HERE/node/deliver-kubectl.sh" "$HERE/node/image.py" | sha256sum | cut -c1-12)
+  kd_tar="$NODE_OUT/images/kubectl-delivery-$kd_sum.tar"
+  if [[ ! -f "$kd_tar" ]]; then
+    mkdir -p "$NODE_OUT/images"
+    python3 "$HERE/node/image.py" "$kd_tar.tmp" "$JKF_KUBECTL_DELIVERY_IMAGE" \
+      --file "$B/kubectl:/kubectl:755" --file "$HERE/node/deliver-kubectl.sh:/deliver.sh:755" \
+      --cmd /bin/sh /deliver.sh
+    mv "$kd_tar.tmp" "$kd_tar"
+  fi
+  ln -sf "$kd_tar" "$N/images/kubectl-delivery.tar"
   local mounts="" m
-  for m in /usr "$pyprefix" "$repo"; do
+  # /etc/alternatives: Debian's /usr/bin/mpirun (and others) are links through it.
+  for m in /usr /etc/alternatives "$pyprefix" "$repo"; do
     mounts+="${mounts:+,}{\"source\": \"$m\", \"destination\": \"$m\"}"
   done
   echo "{\"mounts\": [$mounts]}" > "$N/nri/conf/hostpython.conf"
@@ -146,7 +160,7 @@ TOML
   start containerd env PATH="$NB:$PATH" "$NB/containerd" --config "$N/containerd.toml"
   wait_for containerd "$NB/ctr" --address "$N/containerd.sock" version
   local img
-  for img in pause python; do
+  for img in pause python kubectl-delivery; do
     "$NB/ctr" --address "$N/containerd.sock" -n k8s.io images import --no-unpack=false \
       "$N/images/$img.tar" >/dev/null
   done

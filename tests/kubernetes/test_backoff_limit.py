@@ -74,4 +74,4 @@ def test_the_default_backoff_limit_ends_a_crash_looping_job(user, admin_api):
     job = wait_for(lambda: (j := user.client.get("crashloop")).phase == "Failed" and j, timeout=60)
     assert "reached the specified backoff limit" in job.status.message
     assert explain(job).startswith("Failed: master-0")
-    assert "backoff limit reached" in explain(job)
+    assert "backoff limit 3 reached" in explain(job)

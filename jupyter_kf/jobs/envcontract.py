@@ -1,4 +1,5 @@
-"""What every replica sees in its environment: the Training Operator's contract.
+"""What every replica sees in its environment: the Training Operator's contract, and for a
+TrainJob the Trainer v2 plugins'.
 
 The operator injects these variables into the pods it creates. The local backend injects
 exactly the same names with loopback addresses, so a script that runs under
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from .kinds import RESERVED_ENV, KindInfo, kind_info
+from .trainjob import nproc_per_node
 
 if TYPE_CHECKING:
     from .spec import JobSpec
@@ -51,6 +53,10 @@ class ClusterAddressing:
     on_cluster = True
 
     def host(self, role: str, index: int) -> str:
+        if self.info.is_trainjob:
+            # JobSet's pod host name in its headless Service (the job's name): the nodes are
+            # replicated Job "node", Job 0, pod <index>.
+            return f"{self.job}-{role.lower()}-0-{index}.{self.job}"
         return f"{self.job}-{role.lower()}-{index}"
 
     def fqdn(self, role: str, index: int) -> str:
@@ -91,10 +97,54 @@ def replica_keys(spec: JobSpec) -> list[tuple[str, int]]:
     return [(role, i) for role in info.roles for i in range(spec.replicas.get(role, 0))]
 
 
-def env_for(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:
-    """The variables the operator injects into replica ``role``/``index`` of ``spec``."""
+def env_for(
+    spec: JobSpec, role: str, index: int, addr: Addressing, *, ml_policy: str | None = None
+) -> dict[str, str]:
+    """The variables the operator (or, for a TrainJob, the Trainer's plugin for the runtime's
+    ``ml_policy``) injects into replica ``role``/``index`` of ``spec``."""
+    if kind_info(spec.kind).is_trainjob:
+        return _trainjob(spec, index, addr, ml_policy or _stock_policy(spec))
     builder = _BUILDERS[kind_info(spec.kind).kind]
     return builder(spec, role, index, addr)
+
+
+def _stock_policy(spec: JobSpec) -> str:
+    from .runtimes import stock_runtime
+
+    return stock_runtime(spec.runtime or "").ml_policy
+
+
+def _trainjob(spec: JobSpec, index: int, addr: Addressing, ml_policy: str) -> dict[str, str]:
+    """Trainer v2's plugins: torch (PET_* for torchrun), jax, xgboost; every node is a pod of
+    an indexed Job, which has JOB_COMPLETION_INDEX. The user's own variables come first in
+    the pod (PYTHONUNBUFFERED for shipped code: see trainjob.py)."""
+    nodes = spec.replicas.get("Node", 1)
+    host, port = addr.host("Node", 0), addr.port("Node", 0)
+    env = {"JOB_COMPLETION_INDEX": str(index)}
+    if spec.code is not None:
+        env["PYTHONUNBUFFERED"] = "1"
+    if ml_policy == "torch":
+        env.update(
+            PET_NNODES=str(nodes),
+            PET_NPROC_PER_NODE=nproc_per_node(spec),
+            PET_NODE_RANK=str(index),
+            PET_MASTER_ADDR=host,
+            PET_MASTER_PORT=str(port),
+        )
+    elif ml_policy == "jax":
+        env.update(
+            JAX_NUM_PROCESSES=str(nodes),
+            JAX_PROCESS_ID=str(index),
+            JAX_COORDINATOR_ADDRESS=f"{host}:{port}",
+        )
+    elif ml_policy == "xgboost":
+        env.update(
+            DMLC_TRACKER_URI=host,
+            DMLC_TRACKER_PORT=str(port),
+            DMLC_TASK_ID=str(index),
+            DMLC_NUM_WORKER=str(nodes * (spec.resources.gpu or 1)),
+        )
+    return env
 
 
 def _pytorch(spec: JobSpec, role: str, index: int, addr: Addressing) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Facts about each Training Operator v1 kind (``kubeflow.org/v1``), in one table.
+"""Facts about each kind jupyter-kf runs, in one table: the Training Operator v1 kinds
+(``kubeflow.org/v1``) and Kubeflow Trainer v2's TrainJob (``trainer.kubeflow.org/v1alpha1``).
 
 Every module that needs a kind's rules (its roles, which replica is rank 0, how
 ``--workers N`` maps to replica counts and back, whose log is the job's, whether it resizes
@@ -52,8 +53,23 @@ RESERVED_ENV = frozenset(
         "OMPI_MCA_orte_default_hostfile",
         "I_MPI_HYDRA_BOOTSTRAP",
         "I_MPI_HYDRA_BOOTSTRAP_EXEC",
+        # Set by Trainer v2's plugins on a TrainJob's nodes (its webhook refuses them too).
+        "JAX_NUM_PROCESSES",
+        "JAX_PROCESS_ID",
+        "JAX_COORDINATOR_ADDRESS",
+        "DMLC_TRACKER_URI",
+        "DMLC_TRACKER_PORT",
+        "DMLC_TASK_ID",
+        "DMLC_NUM_WORKER",
+        "JOB_COMPLETION_INDEX",
     }
 )
+
+# Kubeflow Trainer v2.
+TRAINER_GROUP = "trainer.kubeflow.org"
+TRAINER_VERSION = "v1alpha1"
+TRAINER_API_VERSION = f"{TRAINER_GROUP}/{TRAINER_VERSION}"
+RUNTIME_KINDS = ("ClusterTrainingRuntime", "TrainingRuntime")
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,16 @@ class KindInfo:
     done_with_worker0: bool = False
     # ``JobSpec`` fields only this kind's CRD has (the others refuse them).
     options: tuple[str, ...] = ()
+    group: str = GROUP
+    version: str = VERSION
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+    @property
+    def is_trainjob(self) -> bool:
+        return self.group == TRAINER_GROUP
 
     # -- replica counts -----------------------------------------------------------------
     def replicas_for(self, workers: int) -> dict[str, int]:
@@ -154,6 +180,7 @@ class KindInfo:
             "defaultLeader": self.default_leader,
             "leaderIsWorker": self.leader_is_worker,
             "scalesInPlace": self.scale_subresource,
+            "apiVersion": self.api_version,
         }
 
 
@@ -272,32 +299,61 @@ KINDS: dict[str, KindInfo] = {
     )
 }
 
+# A TrainJob: one role, its nodes ("node-0" is rank 0, as the Trainer's torch plugin makes
+# the first pod the master). The runtime decides everything else (image, which plugin wires
+# the nodes: jobs/runtimes.py); numNodes is immutable, so it never scales in place
+# (scaling is a replacement, see jobs/trainjob.py).
+TRAINJOB = KindInfo(
+    kind="TrainJob",
+    framework="trainjob",
+    plural="trainjobs",
+    replica_specs_field="",
+    roles=("Node",),
+    required_roles=("Node",),
+    worker_role="Node",
+    container="node",
+    port_name="",
+    port=29500,
+    # The runtime's: JobSet makes a Job's pods OnFailure when its template names none.
+    default_restart_policy="OnFailure",
+    scale_subresource=False,
+    operator_name="",
+    options=("nproc_per_node", "runtime"),
+    group=TRAINER_GROUP,
+    version=TRAINER_VERSION,
+)
+
+# Every kind a job may be: the v1 kinds (``KINDS``, what the Training Operator serves) and
+# the TrainJob.
+ALL_KINDS: dict[str, KindInfo] = {**KINDS, TRAINJOB.kind: TRAINJOB}
+
 FRAMEWORKS: dict[str, str] = {info.framework: info.kind for info in KINDS.values()}
 # Names people also type.
 FRAMEWORKS.update({"torch": "PyTorchJob", "tf": "TFJob", "paddlepaddle": "PaddleJob"})
 
 BY_PLURAL: dict[str, KindInfo] = {info.plural: info for info in KINDS.values()}
+ALL_BY_PLURAL: dict[str, KindInfo] = {info.plural: info for info in ALL_KINDS.values()}
 
 
 def kind_info(kind_or_framework: str) -> KindInfo:
     """Look a kind up by its Kind (``PyTorchJob``), plural or framework name (``pytorch``)."""
     key = kind_or_framework.strip()
-    for table in (KINDS, BY_PLURAL):
+    for table in (ALL_KINDS, ALL_BY_PLURAL):
         if key in table:
             return table[key]
     lowered = key.lower()
     if lowered in FRAMEWORKS:
         return KINDS[FRAMEWORKS[lowered]]
-    for kind, info in KINDS.items():
+    for kind, info in ALL_KINDS.items():
         if kind.lower() == lowered:
             return info
-    known = ", ".join(sorted(set(FRAMEWORKS) | set(KINDS)))
+    known = ", ".join(sorted(set(FRAMEWORKS) | set(ALL_KINDS)))
     raise KeyError(f"unknown job kind or framework {kind_or_framework!r}; use one of: {known}")
 
 
 def kinds_with(option: str) -> str:
     """The kinds that take ``option``, for messages: "PyTorchJob"."""
-    return " and ".join(k for k, info in KINDS.items() if option in info.options)
+    return " and ".join(k for k, info in ALL_KINDS.items() if option in info.options)
 
 
 def canonical_role(info: KindInfo, role: str) -> str | None:

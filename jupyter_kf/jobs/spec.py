@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import InvalidSpecError
 from .kinds import KindInfo, canonical_role, kind_info
-from .parts import Code, ElasticPolicy, Resources, RunPolicy, frozen_map
+from .parts import DEFAULT_BACKOFF_LIMIT, Code, ElasticPolicy, Resources, RunPolicy, frozen_map
 from .validation import problems_of
 
 __all__ = [
@@ -56,6 +56,10 @@ class JobSpec:
     # On every replica's pod, e.g. {"sidecar.istio.io/inject": "false"} (cluster only).
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    # TrainJob only: the runtime it runs on (``runtimeRef``), a ClusterTrainingRuntime unless
+    # ``runtime_kind`` is "TrainingRuntime" (one in the job's namespace).
+    runtime: str | None = None
+    runtime_kind: str | None = None
 
     def __post_init__(self) -> None:
         # Normalise what is unambiguous, then let validation report everything else.
@@ -72,6 +76,16 @@ class JobSpec:
                 object.__setattr__(self, name, frozen_map(value))
         if isinstance(self.nproc_per_node, int) and not isinstance(self.nproc_per_node, bool):
             object.__setattr__(self, "nproc_per_node", str(self.nproc_per_node))
+        if (
+            self.kind == "TrainJob"
+            and isinstance(self.run_policy, RunPolicy)
+            and self.run_policy.backoff_limit == DEFAULT_BACKOFF_LIMIT
+        ):
+            # A TrainJob's retries are its runtime's (the backoffLimit of the Job template
+            # its nodes run in): the TrainJob has no field for them.
+            object.__setattr__(
+                self, "run_policy", dataclasses.replace(self.run_policy, backoff_limit=None)
+            )
         problems = problems_of(self)
         if problems:
             raise InvalidSpecError(problems)
@@ -92,15 +106,18 @@ class JobSpec:
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def create(
-        cls, framework: str = "pytorch", *, name: str, workers: int = 1, **kwargs: Any
+        cls, framework: str | None = None, *, name: str, workers: int = 1, **kwargs: Any
     ) -> JobSpec:
         """The conventional layout for ``workers`` training processes of a framework.
 
         The kind's ``replicas_for`` decides: PyTorch and XGBoost get a Master plus
         ``workers - 1`` Workers (the operator injects RANK and WORLD_SIZE only when a Master
         exists); MPI a Launcher plus ``workers`` Workers; TensorFlow, JAX and Paddle
-        ``workers`` Workers.
+        ``workers`` Workers; a TrainJob ``workers`` nodes. Without a framework, a job that
+        names a ``runtime`` is a TrainJob and any other a PyTorchJob.
         """
+        if framework is None:
+            framework = "TrainJob" if kwargs.get("runtime") is not None else "pytorch"
         try:
             info = kind_info(framework)
         except KeyError as exc:
@@ -160,7 +177,14 @@ class JobSpec:
             out["code"] = self.code.to_dict()
         if self.command:
             out["command"] = list(self.command)
-        for key in ("image", "restart_policy", "nproc_per_node", "slots_per_worker"):
+        for key in (
+            "image",
+            "restart_policy",
+            "nproc_per_node",
+            "slots_per_worker",
+            "runtime",
+            "runtime_kind",
+        ):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         for key in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
@@ -213,14 +237,16 @@ class JobSpec:
         if "replicas" not in kwargs:
             if not isinstance(workers, int) or isinstance(workers, bool):
                 workers = 1 if workers is None else workers
-            kind = kwargs.pop("kind", None) or framework or "pytorch"
+            kind = kwargs.pop("kind", None) or framework
+            if kind is None:
+                kind = "TrainJob" if kwargs.get("runtime") is not None else "pytorch"
             if not isinstance(kind, str):
                 raise InvalidSpecError(f"kind must be a string, not {kind!r}")
             if not isinstance(workers, int):
                 raise InvalidSpecError(f"workers must be a whole number, not {workers!r}")
             return cls.create(kind, workers=workers, **kwargs)
         if "kind" not in kwargs:
-            kwargs["kind"] = framework or "pytorch"
+            kwargs["kind"] = framework or ("TrainJob" if kwargs.get("runtime") else "pytorch")
         try:
             return cls(**kwargs)
         except TypeError as exc:

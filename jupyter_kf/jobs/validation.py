@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from .kinds import (
-    KINDS,
+    ALL_KINDS,
     RESERVED_ENV,
     RESTART_POLICIES,
+    RUNTIME_KINDS,
     KindInfo,
     canonical_role,
     kind_info,
@@ -25,6 +26,7 @@ from .parts import Code, ElasticPolicy, Resources, RunPolicy
 from .quantities import parse_quantity
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 FILE_PATH = re.compile(r"^[A-Za-z0-9_][-._A-Za-z0-9]*(/[A-Za-z0-9_][-._A-Za-z0-9]*)*$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -75,6 +77,10 @@ class SpecFields(Protocol):
     def pod_labels(self) -> Mapping[str, str]: ...
     @property
     def pod_annotations(self) -> Mapping[str, str]: ...
+    @property
+    def runtime(self) -> str | None: ...
+    @property
+    def runtime_kind(self) -> str | None: ...
 
 
 def _is_int(value: object) -> bool:
@@ -91,11 +97,13 @@ def problems_of(spec: SpecFields) -> list[str]:
         try:
             info = kind_info(spec.kind)
         except KeyError:
-            problems.append(f"unknown kind {spec.kind!r}; use one of {', '.join(KINDS)}")
+            problems.append(f"unknown kind {spec.kind!r}; use one of {', '.join(ALL_KINDS)}")
     _check_name(spec, problems)
     if info is not None:
         _check_replicas(spec, info, problems)
         _check_kind_options(spec, info, problems)
+        if info.is_trainjob:
+            _check_trainjob(spec, problems)
     _check_code(spec, problems)
     _check_env(spec, problems)
     _check_resources(spec, problems)
@@ -129,9 +137,12 @@ def _longest_replica_name(spec: SpecFields) -> str:
     if not isinstance(spec.replicas, Mapping):
         return spec.name
     names = [spec.name]
+    trainjob = spec.kind == "TrainJob"
     for role, count in spec.replicas.items():
         if isinstance(role, str) and _is_int(count) and count > 0:
-            names.append(f"{spec.name}-{role.lower()}-{count - 1}")
+            # A TrainJob's pods are named by JobSet: <job>-<replicatedJob>-<job index>-<pod index>.
+            middle = f"{role.lower()}-0" if trainjob else role.lower()
+            names.append(f"{spec.name}-{middle}-{count - 1}")
     return max(names, key=len)
 
 
@@ -176,9 +187,11 @@ def _check_replicas(spec: SpecFields, info: KindInfo, problems: list[str]) -> No
 
 
 def _check_kind_options(spec: SpecFields, info: KindInfo, problems: list[str]) -> None:
-    for option in ("elastic_policy", "nproc_per_node", "slots_per_worker"):
+    for option in ("elastic_policy", "nproc_per_node", "slots_per_worker", "runtime"):
         if getattr(spec, option) is not None and option not in info.options:
             problems.append(f"{option} is for {kinds_with(option)} only, not {info.kind}")
+    if spec.runtime_kind is not None and "runtime" not in info.options:
+        problems.append(f"runtime_kind is for {kinds_with('runtime')} only, not {info.kind}")
     if spec.elastic_policy is not None:
         e = spec.elastic_policy
         if "elastic_policy" in info.options:
@@ -211,7 +224,7 @@ def _check_kind_options(spec: SpecFields, info: KindInfo, problems: list[str]) -
                 )
             if e.max_restarts is not None and (not _is_int(e.max_restarts) or e.max_restarts < 0):
                 problems.append("elastic_policy.max_restarts must be a whole number >= 0")
-    if spec.nproc_per_node is not None and "nproc_per_node" in info.options:
+    if spec.nproc_per_node is not None and info.kind == "PyTorchJob":
         if not (
             spec.nproc_per_node in NPROC_WORDS
             or str(spec.nproc_per_node).isdigit()
@@ -226,6 +239,52 @@ def _check_kind_options(spec: SpecFields, info: KindInfo, problems: list[str]) -
             problems.append(
                 f"slots_per_worker must be a whole number >= 1, not {spec.slots_per_worker!r}"
             )
+
+
+def _check_trainjob(spec: SpecFields, problems: list[str]) -> None:
+    """What a TrainJob has instead of the v1 kinds' policies: a runtime; its retries, restart
+    policy and pod clean-up are the runtime's (the TrainJob has no field for them)."""
+    if not isinstance(spec.runtime, str) or not spec.runtime:
+        problems.append(
+            "a TrainJob needs a runtime, e.g. runtime='torch-distributed' "
+            "(client.runtimes() lists what the cluster has)"
+        )
+    elif not DNS1123_SUBDOMAIN.match(spec.runtime) or len(spec.runtime) > 253:
+        problems.append(f"runtime {spec.runtime!r} is not a runtime name such as 'torch-distributed'")
+    if spec.runtime_kind is not None and spec.runtime_kind not in RUNTIME_KINDS:
+        problems.append(
+            f"runtime_kind must be {' or '.join(RUNTIME_KINDS)}, not {spec.runtime_kind!r}"
+        )
+    if spec.restart_policy is not None:
+        problems.append(
+            "a TrainJob's restart policy is its runtime's (the pod template of the runtime's "
+            "Job): leave restart_policy unset, or use a runtime with the policy you want"
+        )
+    rp = spec.run_policy
+    if isinstance(rp, RunPolicy):
+        if rp.backoff_limit is not None:
+            problems.append(
+                "a TrainJob's retries are its runtime's (the backoffLimit of the runtime's Job "
+                "template): leave backoff_limit unset, or use a runtime with the limit you want"
+            )
+        for label, value in (
+            ("clean_pod_policy", rp.clean_pod_policy),
+            ("ttl_seconds_after_finished", rp.ttl_seconds_after_finished),
+        ):
+            if value is not None:
+                problems.append(f"{label} is for the v1 kinds only; a TrainJob has no such field")
+    npp = spec.nproc_per_node
+    if npp is not None and npp != "auto" and not (str(npp).isdigit() and int(npp) >= 1):
+        problems.append(
+            f"a TrainJob's nproc_per_node (numProcPerNode) is a whole number >= 1 or 'auto', "
+            f"not {npp!r}"
+        )
+    counts = spec.replicas if isinstance(spec.replicas, Mapping) else {}
+    if any(canonical_role(kind_info("TrainJob"), r) is None for r in counts if isinstance(r, str)):
+        return  # _check_replicas named it
+    nodes = counts.get("Node")
+    if _is_int(nodes) and nodes < 1:
+        problems.append("a TrainJob needs at least one node")
 
 
 def _check_code(spec: SpecFields, problems: list[str]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from .job import Replica
 from .kinds import TRAINER_API_VERSION, TRAINER_GROUP, TRAINJOB
+from .quantities import parse_quantity
 from .render import (
     CODE_VOLUME,
     LABEL_MANAGED_BY,
@@ -28,7 +29,6 @@ from .render import (
     code_keys,
     resources_of,
 )
-from .quantities import parse_quantity
 from .spec import CODE_MOUNT, JobSpec
 from .status import Condition, JobStatus, ReplicaCounts
 

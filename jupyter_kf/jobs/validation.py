@@ -250,7 +250,9 @@ def _check_trainjob(spec: SpecFields, problems: list[str]) -> None:
             "(client.runtimes() lists what the cluster has)"
         )
     elif not DNS1123_SUBDOMAIN.match(spec.runtime) or len(spec.runtime) > 253:
-        problems.append(f"runtime {spec.runtime!r} is not a runtime name such as 'torch-distributed'")
+        problems.append(
+            f"runtime {spec.runtime!r} is not a runtime name such as 'torch-distributed'"
+        )
     if spec.runtime_kind is not None and spec.runtime_kind not in RUNTIME_KINDS:
         problems.append(
             f"runtime_kind must be {' or '.join(RUNTIME_KINDS)}, not {spec.runtime_kind!r}"

@@ -149,7 +149,12 @@ def test_commands_per_plugin():
         "--lr",
         "0.1",
     ]
-    assert trainjob_command(spec, "jax")[-4:] == ["-u", "/opt/jupyter-kf/code/train.py", "--lr", "0.1"]
+    assert trainjob_command(spec, "jax")[-4:] == [
+        "-u",
+        "/opt/jupyter-kf/code/train.py",
+        "--lr",
+        "0.1",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,9 @@ class JobSpec:
     # ``runtime_kind`` is "TrainingRuntime" (one in the job's namespace).
     runtime: str | None = None
     runtime_kind: str | None = None
+    # The kind was not asked for (no framework, kind or runtime given): a cluster that does
+    # not serve it may run the job as a TrainJob on the matching runtime instead.
+    kind_auto: bool = False
 
     def __post_init__(self) -> None:
         # Normalise what is unambiguous, then let validation report everything else.
@@ -117,7 +120,11 @@ class JobSpec:
         names a ``runtime`` is a TrainJob and any other a PyTorchJob.
         """
         if framework is None:
-            framework = "TrainJob" if kwargs.get("runtime") is not None else "pytorch"
+            if kwargs.get("runtime") is not None:
+                framework = "TrainJob"
+            else:
+                framework = "pytorch"
+                kwargs.setdefault("kind_auto", True)
         try:
             info = kind_info(framework)
         except KeyError as exc:
@@ -190,6 +197,8 @@ class JobSpec:
         for key in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
             if getattr(self, key):
                 out[key] = dict(getattr(self, key))
+        if self.kind_auto:
+            out["kind_auto"] = True
         for key in ("resources", "run_policy", "elastic_policy"):
             value = getattr(self, key)
             if value is not None and value.to_dict():
@@ -238,6 +247,8 @@ class JobSpec:
             if not isinstance(workers, int) or isinstance(workers, bool):
                 workers = 1 if workers is None else workers
             kind = kwargs.pop("kind", None) or framework
+            if kind is None and kwargs.get("runtime") is None:
+                kwargs.setdefault("kind_auto", True)
             if kind is None:
                 kind = "TrainJob" if kwargs.get("runtime") is not None else "pytorch"
             if not isinstance(kind, str):
@@ -246,6 +257,8 @@ class JobSpec:
                 raise InvalidSpecError(f"workers must be a whole number, not {workers!r}")
             return cls.create(kind, workers=workers, **kwargs)
         if "kind" not in kwargs:
+            if framework is None and not kwargs.get("runtime"):
+                kwargs.setdefault("kind_auto", True)
             kwargs["kind"] = framework or ("TrainJob" if kwargs.get("runtime") else "pytorch")
         try:
             return cls(**kwargs)

@@ -12,6 +12,7 @@ Failed) from them and the nodes' pods, so a resumed job shows Running, not Creat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -175,6 +176,41 @@ def _runtime_patch(spec: JobSpec, node_jobs: Sequence[str]) -> dict[str, Any] | 
         "manager": PATCH_MANAGER,
         "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": jobs}}},
     }
+
+
+# -- a v1 job on a cluster that runs Trainer v2 -------------------------------------------
+# The runtime plugin that runs what a v1 kind ran, for ``kind_auto`` and for messages.
+PLUGIN_OF_KIND = {"PyTorchJob": "torch", "JAXJob": "jax", "XGBoostJob": "xgboost"}
+
+
+def as_trainjob(spec: JobSpec, runtime: str, runtime_kind: str | None = None) -> JobSpec:
+    """The same job as a TrainJob on ``runtime``: its training processes become nodes, its
+    code, command, image, env, resources, labels and suspend carry over. What a TrainJob has
+    no field for (restart policy, backoff limit, clean-up) is the runtime's."""
+    if spec.elastic_policy is not None:
+        from ..errors import InvalidSpecError
+
+        raise InvalidSpecError(
+            "an elastic job cannot become a TrainJob (Trainer v2 has no elastic policy)"
+        )
+    nproc = spec.nproc_per_node if str(spec.nproc_per_node or "").isdigit() else None
+    return dataclasses.replace(
+        spec,
+        kind=TRAINJOB.kind,
+        replicas={NODE: spec.workers},
+        restart_policy=None,
+        run_policy=dataclasses.replace(
+            spec.run_policy,
+            backoff_limit=None,
+            clean_pod_policy=None,
+            ttl_seconds_after_finished=None,
+        ),
+        nproc_per_node=nproc,
+        slots_per_worker=None,
+        runtime=runtime,
+        runtime_kind=runtime_kind,
+        kind_auto=False,
+    )
 
 
 # -- status ------------------------------------------------------------------------------

@@ -81,6 +81,8 @@ class SpecFields(Protocol):
     def runtime(self) -> str | None: ...
     @property
     def runtime_kind(self) -> str | None: ...
+    @property
+    def kind_auto(self) -> bool: ...
 
 
 def _is_int(value: object) -> bool:
@@ -109,6 +111,8 @@ def problems_of(spec: SpecFields) -> list[str]:
     _check_resources(spec, problems)
     _check_policies(spec, problems)
     _check_metadata(spec, problems)
+    if not isinstance(spec.kind_auto, bool):
+        problems.append("kind_auto must be true or false")
     return problems
 
 
@@ -285,7 +289,7 @@ def _check_trainjob(spec: SpecFields, problems: list[str]) -> None:
     if any(canonical_role(kind_info("TrainJob"), r) is None for r in counts if isinstance(r, str)):
         return  # _check_replicas named it
     nodes = counts.get("Node")
-    if _is_int(nodes) and nodes < 1:
+    if isinstance(nodes, int) and not isinstance(nodes, bool) and nodes < 1:
         problems.append("a TrainJob needs at least one node")
 
 

@@ -1,7 +1,8 @@
-"""The Kubernetes backend: Training Operator CRs (``kubeflow.org/v1``) on a real cluster.
+"""The Kubernetes backend: Training Operator CRs (``kubeflow.org/v1``) and Kubeflow Trainer
+v2 TrainJobs (``trainer.kubeflow.org/v1alpha1``) on a real cluster.
 
-Reads are served from one list+watch cache per namespace (every job kind, the jobs' pods,
-the namespace's events); writes go to the API server. It acts with whatever identity it
+Reads are served from one list+watch cache per namespace (every job kind the cluster
+serves, the jobs' pods, the namespace's events: cache.py); writes go to the API server. It acts with whatever identity it
 was given (in a notebook pod, the pod's ServiceAccount), and an API error reaches the user
 as one of jupyter_kf.errors, translated in ``jupyter_kf.k8s.errors``.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import functools
+import dataclasses
 import os
 import queue
 import threading
@@ -34,12 +35,13 @@ from ...jobs import (
     parse_metric_line,
     parse_status,
 )
-from ...jobs.kinds import GROUP, KINDS, VERSION, kind_info
+from ...jobs.kinds import kind_info
 from ...jobs.render import render_code_configmap, render_job
+from ...jobs.runtimes import Runtime
+from ...jobs.trainjob import SCRIPT_POLICIES, render_trainjob
 from ...k8s import (
     ApiClient,
     ClusterConfig,
-    Informer,
     call,
     core_api,
     custom_api,
@@ -47,156 +49,16 @@ from ...k8s import (
     own_retries,
 )
 from ..base import Backend
-from .convert import LABEL_JOB, Arrivals, events_of, job_from_cr, replica_counts
-from .stream import Followers, read_log, updates
+from .apis import Apis
+from .cache import Namespace
+from .convert import events_of, replica_counts
+from .replace import replace_trainjob
+from .stream import read_log, updates
+from .trainjob import is_trainjob
 
 STOP_TICK = 0.25  # how soon a watch notices its stop event
 IMAGE_ENV = ("JUPYTER_KF_IMAGE", "JUPYTER_IMAGE")  # the notebook's image, set by the spawner
 METRICS_LOG_LIMIT = 8 * 1024 * 1024  # bytes of rank 0's log read for metric points
-
-
-class _Namespace:
-    """The caches of one namespace and the listeners waiting on them."""
-
-    def __init__(self, backend: KubernetesBackend, namespace: str):
-        self.namespace = namespace
-        self.listeners: list[queue.Queue] = []
-        self.lock = threading.Lock()
-        self.converted: dict[str, tuple[tuple, Job]] = {}
-        custom = custom_api(backend.api)
-        self.core = core = core_api(backend.api)
-        self.followers = Followers(self)  # before the caches: their changes poke it
-        self.arrivals = Arrivals()
-        self.jobs: dict[str, Informer] = {}
-        informers = []
-        for info in KINDS.values():
-            fn = functools.partial(
-                custom.list_namespaced_custom_object, GROUP, VERSION, namespace, info.plural
-            )
-            informers.append(
-                (
-                    info.kind,
-                    Informer(fn, resource=info.plural, namespace=namespace, on_change=self._on_job),
-                )
-            )
-        self.pods = Informer(
-            functools.partial(core.list_namespaced_pod, namespace, label_selector=LABEL_JOB),
-            resource="pods",
-            namespace=namespace,
-            on_change=self._on_pod,
-        )
-        self.events = Informer(
-            functools.partial(core.list_namespaced_event, namespace),
-            resource="events",
-            namespace=namespace,
-            on_change=self._on_event,
-        )
-        started = []
-        try:
-            for kind, informer in informers:
-                try:
-                    informer.start()
-                except NotFoundError:
-                    continue  # that kind's CRD is not installed: jobs of it cannot exist
-                self.jobs[kind] = informer
-                started.append(informer)
-            self.pods.start()
-            started.append(self.pods)
-            self.events.start()  # its list's events are seen "at once" (arrival 0)
-            self.arrivals.listing = False
-            started.append(self.events)
-        except BaseException:
-            for informer in started:
-                informer.stop()
-            raise
-
-    def informers(self) -> list[Informer]:
-        return [*self.jobs.values(), self.pods, self.events]
-
-    def close(self) -> None:
-        self.followers.close()
-        for informer in self.informers():
-            informer.stop()
-
-    # -- change fan-out ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def listening(self) -> Iterator[queue.Queue]:
-        """A queue that gets ``(what, job name)`` for every change while the block runs."""
-        q: queue.Queue = queue.Queue()
-        with self.lock:
-            self.listeners.append(q)
-        try:
-            yield q
-        finally:
-            with self.lock:
-                self.listeners.remove(q)
-
-    def _emit(self, kind: str, name: str) -> None:
-        with self.lock:
-            listeners = list(self.listeners)
-        for q in listeners:
-            q.put((kind, name))
-
-    def _on_job(self, kind: str, obj: dict) -> None:
-        self.followers.poke(obj["metadata"]["name"])
-        self._emit("DELETED" if kind == "DELETED" else "JOB", obj["metadata"]["name"])
-
-    def _on_pod(self, kind: str, obj: dict) -> None:
-        job = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB)
-        if job:
-            self.followers.poke(job)
-            self._emit("POD", job)
-
-    def _on_event(self, kind: str, obj: dict) -> None:
-        self.arrivals.saw(kind, obj)
-        # Named by the job, or by one of its pods (a job's stream of updates shows both).
-        involved = obj.get("involvedObject") or {}
-        if involved.get("kind") in KINDS or involved.get("kind") == "Pod":
-            self._emit("EVENT", involved.get("name", ""))
-
-    # -- reading ----------------------------------------------------------------------------
-    def find(self, name: str) -> dict | None:
-        for informer in self.jobs.values():
-            cr = informer.get(name)
-            if cr is not None:
-                return cr
-        return None
-
-    def job(self, cr: dict) -> Job:
-        pods = [
-            p
-            for p in self.pods.items()
-            if p["metadata"].get("labels", {}).get(LABEL_JOB) == cr["metadata"]["name"]
-        ]
-        return self._converted(cr, pods)
-
-    def all_jobs(self) -> list[Job]:
-        crs = [cr for informer in self.jobs.values() for cr in informer.items()]
-        pods_by_job: dict[str, list[dict]] = {}
-        for pod in self.pods.items():
-            pods_by_job.setdefault(pod["metadata"].get("labels", {}).get(LABEL_JOB, ""), []).append(
-                pod
-            )
-        jobs = [self._converted(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
-        names = {j.name for j in jobs}
-        for gone in [n for n in list(self.converted) if n not in names]:
-            self.converted.pop(gone, None)
-        return sorted(jobs, key=lambda j: j.name)
-
-    def _converted(self, cr: dict, pods) -> Job:
-        """``job_from_cr``, remembered until the CR or one of its pods changes: a list of
-        hundreds of jobs converts only what moved since the last one."""
-        name = cr["metadata"]["name"]
-        key = (
-            cr["metadata"].get("resourceVersion"),
-            tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)),
-        )
-        hit = self.converted.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        job = job_from_cr(cr, pods)
-        self.converted[name] = (key, job)
-        return job
 
 
 class KubernetesBackend(Backend):
@@ -221,14 +83,15 @@ class KubernetesBackend(Backend):
         self.api = api_client
         self.default_namespace = namespace or found
         self.image = image
-        self._namespaces: dict[str, _Namespace] = {}
+        self._namespaces: dict[str, Namespace] = {}
         self._starting: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._custom = custom_api(api_client)
         self._core = core_api(api_client)
+        self.apis = Apis(api_client)
 
     # -- helpers --------------------------------------------------------------------------
-    def _ns(self, namespace: str | None) -> _Namespace:
+    def _ns(self, namespace: str | None) -> Namespace:
         namespace = namespace or self.default_namespace
         with self._lock:
             cached = self._namespaces.get(namespace)
@@ -241,19 +104,21 @@ class KubernetesBackend(Backend):
             with self._lock:
                 if namespace in self._namespaces:
                     return self._namespaces[namespace]
-            ns = _Namespace(self, namespace)  # lists synchronously: a 403 surfaces here
+            ns = Namespace(self.api, namespace)  # lists synchronously: a 403 surfaces here
             with self._lock:
                 self._namespaces[namespace] = ns
             return ns
 
-    def _cr(self, name: str, namespace: str | None) -> tuple[_Namespace, dict]:
+    def _cr(self, name: str, namespace: str | None) -> tuple[Namespace, dict]:
         ns = self._ns(namespace)
         cr = ns.find(name)
         if cr is None:
             raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
         return ns, cr
 
-    def _image(self, spec: JobSpec) -> str:
+    def _image(self, spec: JobSpec, required: bool = True) -> str | None:
+        """The job's image: its own, the backend's, or the notebook's (the spawner sets it).
+        A TrainJob without one keeps its runtime's (``required=False``)."""
         if spec.image:
             return spec.image
         if self.image:
@@ -261,6 +126,8 @@ class KubernetesBackend(Backend):
         for var in IMAGE_ENV:
             if os.environ.get(var):
                 return os.environ[var]
+        if not required:
+            return None
         raise InvalidSpecError(
             "no image to run the job in: pass image=..., or set JUPYTER_KF_IMAGE (in a "
             "notebook started by the jupyter-kf spawner it is the notebook's own image)"
@@ -268,7 +135,7 @@ class KubernetesBackend(Backend):
 
     def _until(
         self,
-        ns: _Namespace,
+        ns: Namespace,
         name: str,
         done: Callable[[dict | None], bool],
         change: str = "the change",
@@ -292,13 +159,13 @@ class KubernetesBackend(Backend):
                 with contextlib.suppress(queue.Empty):
                     changes.get(timeout=min(left, 0.5))
 
-    def _patch(self, ns: _Namespace, cr: dict, body: dict, verb: str) -> None:
+    def _patch(self, ns: Namespace, cr: dict, body: dict, verb: str) -> None:
         info = kind_info(cr["kind"])
         name = cr["metadata"]["name"]
         # A merge patch of absolute values: repeating it is harmless, so it is retried.
         call(
             self._custom.patch_namespaced_custom_object,
-            *(GROUP, VERSION, ns.namespace, info.plural, name, body),
+            *(info.group, info.version, ns.namespace, info.plural, name, body),
             verb=verb,
             resource=info.plural,
             namespace=ns.namespace,
@@ -315,11 +182,29 @@ class KubernetesBackend(Backend):
                 f"a training job named {spec.name!r} already exists in namespace "
                 f"{ns.namespace!r}; choose another name or delete it first"
             )
+        spec, runtime, notice = self.apis.resolve(spec, ns.namespace)
         info = kind_info(spec.kind)
-        manifest = render_job(spec, namespace=ns.namespace, image=self._image(spec))
+        if runtime is not None:
+            if spec.code is not None and runtime.ml_policy not in SCRIPT_POLICIES:
+                raise InvalidSpecError(
+                    f"runtime {runtime.name} starts its nodes through {runtime.ml_policy} in "
+                    "its own image; jupyter-kf ships code to runtimes of "
+                    f"{', '.join(SCRIPT_POLICIES)}: give a command instead of code"
+                )
+            manifest = render_trainjob(
+                spec,
+                namespace=ns.namespace,
+                image=self._image(spec, required=False),
+                ml_policy=runtime.ml_policy,
+                node_jobs=runtime.node_jobs,
+            )
+        else:
+            image = self._image(spec)
+            assert image is not None  # required: _image raises instead
+            manifest = render_job(spec, namespace=ns.namespace, image=image)
         created = call(
             self._custom.create_namespaced_custom_object,
-            *(GROUP, VERSION, ns.namespace, info.plural, manifest),
+            *(info.group, info.version, ns.namespace, info.plural, manifest),
             verb="create",
             resource=info.plural,
             namespace=ns.namespace,
@@ -347,20 +232,23 @@ class KubernetesBackend(Backend):
                     raw=True,
                 )
             except JupyterKFError:
-                self._delete_quietly(ns.namespace, info.plural, spec.name)
+                self._delete_quietly(ns.namespace, spec.kind, spec.name)
                 raise
         job = self._until(ns, spec.name, lambda cr: cr is not None, "creating it")
         assert job is not None  # waited until it is there
+        if notice:
+            job = dataclasses.replace(job, extra={**job.extra, "notice": notice})
         return job
 
-    def _delete_quietly(self, namespace: str, plural: str, name: str) -> None:
+    def _delete_quietly(self, namespace: str, kind: str, name: str) -> None:
         """Undo a half-made submit; the error the user sees is the one that caused it."""
+        info = kind_info(kind)
         with contextlib.suppress(JupyterKFError):
             call(
                 self._custom.delete_namespaced_custom_object,
-                *(GROUP, VERSION, namespace, plural, name),
+                *(info.group, info.version, namespace, info.plural, name),
                 verb="delete",
-                resource=plural,
+                resource=info.plural,
                 namespace=namespace,
                 name=name,
                 raw=True,
@@ -462,6 +350,10 @@ class KubernetesBackend(Backend):
         ns, cr = self._cr(name, namespace)
         return events_of(cr["kind"], name, ns.events.items(), ns.arrivals)
 
+    def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
+        """The Trainer v2 runtimes a TrainJob here can name (none where it is not served)."""
+        return list(self.apis.runtimes(namespace or self.default_namespace))
+
     def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         ns, cr = self._cr(name, namespace)
         replica = ns.job(cr).rank0
@@ -496,6 +388,8 @@ class KubernetesBackend(Backend):
     def _request_scale(self, job: Job, workers: int) -> str:
         name = job.name
         ns, cr = self._cr(name, job.namespace)
+        if is_trainjob(cr):
+            return replace_trainjob(self, ns, cr, workers)
         info = kind_info(cr["kind"])
         counts = replica_counts(cr)
         target = info.worker_replicas_for(counts, workers)
@@ -511,7 +405,8 @@ class KubernetesBackend(Backend):
         if info.scale_subresource:
             call(
                 self._custom.patch_namespaced_custom_object_scale,
-                *(GROUP, VERSION, ns.namespace, info.plural, name, {"spec": {"replicas": target}}),
+                *(info.group, info.version, ns.namespace, info.plural, name),
+                {"spec": {"replicas": target}},
                 verb="scale",
                 resource=f"{info.plural}/scale",
                 namespace=ns.namespace,
@@ -537,15 +432,13 @@ class KubernetesBackend(Backend):
 
     def _request_suspend(self, job: Job, suspend: bool) -> bool:
         ns, cr = self._cr(job.name, job.namespace)
-        current = bool(((cr.get("spec") or {}).get("runPolicy") or {}).get("suspend"))
-        if current == suspend:
+        spec = cr.get("spec") or {}
+        # A TrainJob suspends through spec.suspend, the v1 kinds through their runPolicy.
+        holder = spec if is_trainjob(cr) else spec.get("runPolicy") or {}
+        if bool(holder.get("suspend")) == suspend:
             return False
-        self._patch(
-            ns,
-            cr,
-            {"spec": {"runPolicy": {"suspend": suspend}}},
-            "suspend" if suspend else "resume",
-        )
+        body = {"suspend": suspend} if is_trainjob(cr) else {"runPolicy": {"suspend": suspend}}
+        self._patch(ns, cr, {"spec": body}, "suspend" if suspend else "resume")
         return True
 
     def delete(self, name: str, namespace: str | None = None) -> None:
@@ -553,7 +446,7 @@ class KubernetesBackend(Backend):
         info = kind_info(cr["kind"])
         call(
             self._custom.delete_namespaced_custom_object,
-            *(GROUP, VERSION, ns.namespace, info.plural, name),
+            *(info.group, info.version, ns.namespace, info.plural, name),
             verb="delete",
             resource=info.plural,
             namespace=ns.namespace,

@@ -197,16 +197,35 @@ class Arrivals:
         return (self.seq.get(uid, self.PENDING), *_event_order(e))
 
 
-def events_of(kind: str, job: str, events: Iterable[dict], arrivals: Arrivals) -> list[Event]:
-    """The events of ``job`` and of its pods (any replica it ever had), in arrival order."""
+# A TrainJob's JobSet has its name; its Jobs are <job>-<replicated job>-<index> and their
+# pods <Job>-<completion index>-<random>. The replicated Jobs of the stock runtimes:
+_REPLICATED_JOBS = "(node|launcher|dataset-initializer|model-initializer)"
+
+
+def _owner_names(kind: str, job: str) -> dict[str, re.Pattern[str]]:
+    """What an event's involvedObject is named when it is about ``job``, by its kind."""
+    exact = re.compile(re.escape(job))
+    if kind_info(kind).is_trainjob:
+        jobs = rf"{re.escape(job)}-{_REPLICATED_JOBS}-\d+"
+        return {
+            kind: exact,
+            "JobSet": exact,
+            "Job": re.compile(jobs),
+            "Pod": re.compile(rf"{jobs}-\d+-[a-z0-9]{{5}}"),
+        }
     roles = "|".join(re.escape(r.lower()) for r in kind_info(kind).roles)
-    pods = re.compile(rf"{re.escape(job)}-(({roles})-\d+|launcher)")
+    return {kind: exact, "Pod": re.compile(rf"{re.escape(job)}-(({roles})-\d+|launcher)")}
+
+
+def events_of(kind: str, job: str, events: Iterable[dict], arrivals: Arrivals) -> list[Event]:
+    """The events of ``job`` and of its pods (any replica it ever had; for a TrainJob also its
+    JobSet and Jobs), in arrival order."""
+    names = _owner_names(kind, job)
     mine = []
     for e in events:
         inv = e.get("involvedObject") or {}
-        if (inv.get("kind") == kind and inv.get("name") == job) or (
-            inv.get("kind") == "Pod" and pods.fullmatch(inv.get("name") or "")
-        ):
+        pattern = names.get(inv.get("kind") or "")
+        if pattern is not None and pattern.fullmatch(inv.get("name") or ""):
             mine.append(e)
     mine.sort(key=arrivals.key)
     return [

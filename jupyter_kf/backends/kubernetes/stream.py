@@ -29,11 +29,12 @@ from typing import Any, Protocol
 import urllib3
 
 from ...errors import BackendUnavailableError, JupyterKFError, NotFoundError
-from ...jobs import Cursor, Event, Job, Update, parse_metric_line, parse_status
+from ...jobs import Cursor, Event, Job, Update, parse_metric_line
 from ...jobs.kinds import kind_info
 from ...k8s import ONCE, Informer, iter_lines, open_stream
 from ...k8s.informer import interrupt
-from .convert import Arrivals, events_of, pod_name
+from .convert import Arrivals, events_of
+from .trainjob import finished
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ class _Namespace(Protocol):
 
     namespace: str
     core: Any  # the core API group on the backend's connection
-    pods: Informer
     events: Informer
     followers: Followers
     arrivals: Arrivals
@@ -64,12 +64,8 @@ class _Namespace(Protocol):
 
     def listening(self) -> AbstractContextManager[queue.Queue]: ...
 
-
-def replica_pod(job: str, kind: str, replica: str) -> str:
-    """The pod of ``replica`` (``worker-1``, ``launcher-0``) of a ``kind`` job."""
-    info = kind_info(kind)
-    role, _, index = replica.rpartition("-")
-    return pod_name(job, info.kind, next(r for r in info.roles if r.lower() == role), int(index))
+    def pod_of(self, job: str, kind: str, replica: str) -> dict | None:
+        """The current pod of ``replica`` (``worker-1``, ``node-0``) of ``job``, or None."""
 
 
 # -- one replica's log, followed once ---------------------------------------------------------
@@ -85,8 +81,10 @@ class Follower:
     """
 
     def __init__(self, ns: _Namespace, job: str, uid: str, kind: str, replica: str, metrics: bool):
-        self.ns, self.job, self.uid, self.replica = ns, job, uid, replica
-        self.pod = replica_pod(job, kind, replica)
+        self.ns, self.job, self.uid, self.replica, self.kind = ns, job, uid, replica, kind
+        # The pod's name, known once it exists (a TrainJob node's pod has a random suffix and
+        # a new one when it failed): _look finds it again each time.
+        self.pod = f"{job}-{replica}"
         self.container = kind_info(kind).container
         self.metrics = metrics
         self.cond = threading.Condition()
@@ -163,15 +161,13 @@ class Follower:
         """(the container to read or None, whether it finished, whether the job is over)."""
         try:
             cr = self.ns.find(self.job)
-            pod = self.ns.pods.get(self.pod)
+            pod = self.ns.pod_of(self.job, self.kind, self.replica)
         except BackendUnavailableError:
             return self._following, False, False
+        if pod is not None:
+            self.pod = pod["metadata"]["name"]
         # A job of the same name made since is another job: this one is over.
-        over = (
-            cr is None
-            or cr["metadata"].get("uid") != self.uid
-            or parse_status(cr.get("status")).finished
-        )
+        over = cr is None or cr["metadata"].get("uid") != self.uid or finished(cr)
         gone = pod is None or (pod.get("metadata") or {}).get("deletionTimestamp")
         if pod is None or (gone and over):
             return None, True, over
@@ -387,17 +383,18 @@ def read_log(
     cr = ns.find(name)
     if cr is None:
         raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
-    pod = replica_pod(name, cr["kind"], replica)
     # A pod that is not running yet has no log: following waits for it (the training
     # SDK's follow skips such pods); a one-off read returns nothing.
     while True:
-        phase = ((ns.pods.get(pod) or {}).get("status") or {}).get("phase")
-        if phase and phase != "Pending":
+        found = ns.pod_of(name, cr["kind"], replica)
+        phase = ((found or {}).get("status") or {}).get("phase")
+        if found is not None and phase and phase != "Pending":
+            pod = found["metadata"]["name"]
             break
         if not follow:
             return
         cr = ns.find(name)
-        if cr is None or parse_status(cr.get("status")).finished:
+        if cr is None or finished(cr):
             return
         time.sleep(0.2)
     kwargs: dict[str, Any] = {"container": kind_info(cr["kind"]).container, "follow": follow}

@@ -1,0 +1,209 @@
+"""One namespace's caches for the Kubernetes backend: a list+watch of every job kind the
+cluster serves (the v1 kinds and the TrainJob), of the jobs' pods and of the namespace's
+events, the listeners waiting on them, and the jobs converted from them."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from ...errors import NotFoundError
+from ...jobs import Job
+from ...jobs.kinds import ALL_KINDS, kind_info
+from ...k8s import Informer, core_api, custom_api
+from .convert import LABEL_JOB, Arrivals, job_from_cr, pod_name
+from .stream import Followers
+from .trainjob import LABEL_JOBSET, is_trainjob, job_from_trainjob, pod_of_node
+
+# Kinds whose events name the job (a TrainJob's JobSet and Jobs too: see trainjob.owns_event).
+EVENT_KINDS = frozenset({*ALL_KINDS, "JobSet", "Job", "Pod"})
+
+
+def job_of_pod(pod: dict) -> str | None:
+    """The job a pod belongs to: the operator's job-name label, or a TrainJob's JobSet."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return labels.get(LABEL_JOB) or labels.get(LABEL_JOBSET)
+
+
+class Pods:
+    """The pods of a namespace's jobs: the v1 operator's (by its job-name label) and JobSet's
+    (a TrainJob's), two list+watches read as one."""
+
+    def __init__(self, core: Any, namespace: str, on_change) -> None:
+        self.informers = [
+            Informer(
+                functools.partial(core.list_namespaced_pod, namespace, label_selector=selector),
+                resource="pods",
+                namespace=namespace,
+                on_change=on_change,
+            )
+            for selector in (LABEL_JOB, LABEL_JOBSET)
+        ]
+
+    def get(self, name: str) -> dict | None:
+        for informer in self.informers:
+            pod = informer.get(name)
+            if pod is not None:
+                return pod
+        return None
+
+    def items(self) -> list[dict]:
+        return [pod for informer in self.informers for pod in informer.items()]
+
+    def start(self) -> None:
+        for informer in self.informers:
+            informer.start()
+
+    def stop(self) -> None:
+        for informer in self.informers:
+            informer.stop()
+
+
+class Namespace:
+    """The caches of one namespace and the listeners waiting on them."""
+
+    def __init__(self, api: Any, namespace: str):
+        self.namespace = namespace
+        self.listeners: list[queue.Queue] = []
+        self.lock = threading.Lock()
+        self.converted: dict[str, tuple[tuple, Job]] = {}
+        custom = custom_api(api)
+        self.core = core = core_api(api)
+        self.followers = Followers(self)  # before the caches: their changes poke it
+        self.arrivals = Arrivals()
+        self.jobs: dict[str, Informer] = {}
+        informers = []
+        for info in ALL_KINDS.values():
+            fn = functools.partial(
+                custom.list_namespaced_custom_object,
+                *(info.group, info.version, namespace, info.plural),
+            )
+            informers.append(
+                (
+                    info.kind,
+                    Informer(fn, resource=info.plural, namespace=namespace, on_change=self._on_job),
+                )
+            )
+        self.pods = Pods(core, namespace, self._on_pod)
+        self.events = Informer(
+            functools.partial(core.list_namespaced_event, namespace),
+            resource="events",
+            namespace=namespace,
+            on_change=self._on_event,
+        )
+        started = []
+        try:
+            for kind, informer in informers:
+                try:
+                    informer.start()
+                except NotFoundError:
+                    continue  # that kind's CRD is not installed: jobs of it cannot exist
+                self.jobs[kind] = informer
+                started.append(informer)
+            for pods in self.pods.informers:
+                pods.start()
+                started.append(pods)
+            self.events.start()  # its list's events are seen "at once" (arrival 0)
+            self.arrivals.listing = False
+            started.append(self.events)
+        except BaseException:
+            for informer in started:
+                informer.stop()
+            raise
+
+    def informers(self) -> list[Informer]:
+        return [*self.jobs.values(), *self.pods.informers, self.events]
+
+    def close(self) -> None:
+        self.followers.close()
+        for informer in self.informers():
+            informer.stop()
+
+    # -- change fan-out ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def listening(self) -> Iterator[queue.Queue]:
+        """A queue that gets ``(what, job name)`` for every change while the block runs."""
+        q: queue.Queue = queue.Queue()
+        with self.lock:
+            self.listeners.append(q)
+        try:
+            yield q
+        finally:
+            with self.lock:
+                self.listeners.remove(q)
+
+    def _emit(self, kind: str, name: str) -> None:
+        with self.lock:
+            listeners = list(self.listeners)
+        for q in listeners:
+            q.put((kind, name))
+
+    def _on_job(self, kind: str, obj: dict) -> None:
+        self.followers.poke(obj["metadata"]["name"])
+        self._emit("DELETED" if kind == "DELETED" else "JOB", obj["metadata"]["name"])
+
+    def _on_pod(self, kind: str, obj: dict) -> None:
+        job = job_of_pod(obj)
+        if job:
+            self.followers.poke(job)
+            self._emit("POD", job)
+
+    def _on_event(self, kind: str, obj: dict) -> None:
+        self.arrivals.saw(kind, obj)
+        # Named by the job, or by one of its pods (a job's stream of updates shows both).
+        involved = obj.get("involvedObject") or {}
+        if involved.get("kind") in EVENT_KINDS:
+            self._emit("EVENT", involved.get("name", ""))
+
+    # -- reading ----------------------------------------------------------------------------
+    def find(self, name: str) -> dict | None:
+        for informer in self.jobs.values():
+            cr = informer.get(name)
+            if cr is not None:
+                return cr
+        return None
+
+    def job(self, cr: dict) -> Job:
+        name = cr["metadata"]["name"]
+        return self._converted(cr, [p for p in self.pods.items() if job_of_pod(p) == name])
+
+    def pod_of(self, job: str, kind: str, replica: str) -> dict | None:
+        """The current pod of ``replica`` (``worker-1``, ``node-0``) of ``job``, or None."""
+        if kind_info(kind).is_trainjob:
+            return pod_of_node([p for p in self.pods.items() if job_of_pod(p) == job], replica)
+        info = kind_info(kind)
+        role, _, index = replica.rpartition("-")
+        known = next((r for r in info.roles if r.lower() == role), None)
+        if known is None or not index.isdigit():
+            return None
+        return self.pods.get(pod_name(job, info.kind, known, int(index)))
+
+    def all_jobs(self) -> list[Job]:
+        crs = [cr for informer in self.jobs.values() for cr in informer.items()]
+        pods_by_job: dict[str, list[dict]] = {}
+        for pod in self.pods.items():
+            pods_by_job.setdefault(job_of_pod(pod) or "", []).append(pod)
+        jobs = [self._converted(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
+        names = {j.name for j in jobs}
+        for gone in [n for n in list(self.converted) if n not in names]:
+            self.converted.pop(gone, None)
+        return sorted(jobs, key=lambda j: j.name)
+
+    def _converted(self, cr: dict, pods) -> Job:
+        """``job_from_cr``, remembered until the CR or one of its pods changes: a list of
+        hundreds of jobs converts only what moved since the last one."""
+        name = cr["metadata"]["name"]
+        key = (
+            cr["metadata"].get("resourceVersion"),
+            tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)),
+        )
+        hit = self.converted.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        job = job_from_trainjob(cr, pods) if is_trainjob(cr) else job_from_cr(cr, pods)
+        self.converted[name] = (key, job)
+        return job

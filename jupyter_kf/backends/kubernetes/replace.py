@@ -1,0 +1,157 @@
+"""Scaling a TrainJob: a replacement, since Kubeflow Trainer v2 keeps ``spec.trainer``
+(numNodes with it) immutable for the whole life of a TrainJob, suspended or not.
+
+The job is deleted and made again under the same name with the same runtime, image,
+command, env, resources, runtime patches and labels, and the new node count; its code
+ConfigMap is made again, owned by the new TrainJob. If making the new one fails, the old one
+is made again as it was, so a scale never loses the job. Training restarts from the
+beginning: from its last checkpoint if the script keeps one where the new pods find it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import TYPE_CHECKING
+
+from ...errors import ConflictError, JupyterKFError
+from ...jobs.kinds import TRAINJOB
+from ...jobs.render import code_configmap_name
+from ...k8s import call
+
+if TYPE_CHECKING:
+    from .backend import KubernetesBackend
+    from .cache import Namespace
+
+NOTICE = (
+    "a TrainJob's number of nodes cannot change (Kubeflow Trainer v2 keeps spec.trainer "
+    "immutable): the job was replaced by the same job with {nodes} nodes, so training "
+    "started again from the beginning (from its last checkpoint, if your script saves one "
+    "and loads it when it starts)"
+)
+
+
+def _fresh_manifest(cr: dict, nodes: int | None = None) -> dict:
+    """``cr`` as a manifest to create again: no status, no server-set metadata."""
+    meta = cr["metadata"]
+    spec = copy.deepcopy(cr.get("spec") or {})
+    if nodes is not None:
+        spec.setdefault("trainer", {})["numNodes"] = nodes
+    for patch in spec.get("runtimePatches") or ():
+        patch.pop("time", None)  # the Trainer's webhook stamps it
+    fresh_meta = {
+        key: meta[key] for key in ("name", "namespace", "labels", "annotations") if meta.get(key)
+    }
+    return {
+        "apiVersion": cr["apiVersion"],
+        "kind": cr["kind"],
+        "metadata": fresh_meta,
+        "spec": spec,
+    }
+
+
+def replace_trainjob(backend: KubernetesBackend, ns: Namespace, cr: dict, nodes: int) -> str:
+    name, namespace = cr["metadata"]["name"], ns.namespace
+    info = TRAINJOB
+    where = (info.group, info.version, namespace, info.plural)
+    configmap = call(
+        backend._core.read_namespaced_config_map,
+        *(code_configmap_name(name), namespace),
+        verb="get",
+        resource="configmaps",
+        namespace=namespace,
+        name=code_configmap_name(name),
+        raw=True,
+        ok=(404,),
+    )
+    call(
+        backend._custom.delete_namespaced_custom_object,
+        *where,
+        name,
+        verb="delete",
+        resource=info.plural,
+        namespace=namespace,
+        name=name,
+        raw=True,
+        body={"propagationPolicy": "Background"},
+    )
+    backend._until(ns, name, lambda c: c is None, "deleting it to replace it")
+    if configmap is not None:
+        # Owned by the old TrainJob: the garbage collector removes it; made again below.
+        call(
+            backend._core.delete_namespaced_config_map,
+            *(code_configmap_name(name), namespace),
+            verb="delete",
+            resource="configmaps",
+            namespace=namespace,
+            name=code_configmap_name(name),
+            raw=True,
+            ok=(404,),
+        )
+    try:
+        _create(backend, ns, _fresh_manifest(cr, nodes), configmap)
+    except JupyterKFError as exc:
+        try:
+            _create(backend, ns, _fresh_manifest(cr), configmap)
+        except JupyterKFError as again:
+            raise JupyterKFError(
+                f"scaling {name} failed ({exc}) and making it again as it was failed too "
+                f"({again}): the job is gone; submit it again"
+            ) from exc
+        raise JupyterKFError(
+            f"scaling {name} to {nodes} nodes failed ({exc}); the job was made again with "
+            "its old size and starts from the beginning"
+        ) from exc
+    return NOTICE.format(nodes=nodes)
+
+
+def _create(
+    backend: KubernetesBackend, ns: Namespace, manifest: dict, configmap: dict | None
+) -> None:
+    info, namespace = TRAINJOB, ns.namespace
+    name = manifest["metadata"]["name"]
+    created = call(
+        backend._custom.create_namespaced_custom_object,
+        *(info.group, info.version, namespace, info.plural, manifest),
+        verb="create",
+        resource=info.plural,
+        namespace=namespace,
+        name=name,
+        raw=True,
+    )
+    if configmap is not None:
+        meta = configmap.get("metadata") or {}
+        fresh = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": meta.get("name"),
+                "namespace": namespace,
+                "labels": meta.get("labels") or {},
+                "ownerReferences": [
+                    {
+                        "apiVersion": created["apiVersion"],
+                        "kind": created["kind"],
+                        "name": name,
+                        "uid": created["metadata"]["uid"],
+                    }
+                ],
+            },
+            "data": configmap.get("data") or {},
+        }
+        # The old one may still be on its way out (deleted above, or by the collector).
+        for _ in range(50):
+            try:
+                call(
+                    backend._core.create_namespaced_config_map,
+                    *(namespace, fresh),
+                    verb="create",
+                    resource="configmaps",
+                    namespace=namespace,
+                    name=meta.get("name"),
+                    raw=True,
+                )
+                break
+            except ConflictError:
+                time.sleep(0.2)
+    backend._until(ns, name, lambda c: c is not None, "making it again")

@@ -89,7 +89,7 @@ def metrics_text(points: Sequence[dict]) -> str:
 
 
 # -- IPython hooks --------------------------------------------------------------------------
-def _in_kernel(shell: Any) -> bool:
+def in_kernel(shell: Any) -> bool:
     """True in a Jupyter kernel (a front end that may draw widgets), False in a terminal."""
     return getattr(shell, "kernel", None) is not None
 
@@ -98,34 +98,36 @@ def register_formatters(shell: Any, widget_for: Callable[[Job], Any] | None) -> 
     """Make a ``Job`` display itself: a ``JobMonitor`` in a kernel, a text summary elsewhere.
 
     ``widget_for(job)`` builds the widget (or returns None to fall back to text); it is only
-    called in a kernel. The widget's bundle carries the text summary as ``text/plain``, so
-    front ends without widget support (nbconvert, a console) still show the job.
+    called in a kernel. The widget's bundle carries the text summary as ``text/plain`` and a
+    static snapshot as ``text/html``, so front ends without widget support (nbconvert,
+    nbviewer, a console) still show the job.
     """
     plain = shell.display_formatter.formatters["text/plain"]
     plain.for_type(Job, lambda job, p, cycle: p.text(job_summary(job)))
-    if widget_for is None or not _in_kernel(shell):
+    if widget_for is None or not in_kernel(shell):
         return
 
-    def bundle(job: Job) -> dict[str, Any]:
-        text = job_summary(job)
+    def show(job: Job) -> None:
+        """Display the job's widget (under the widget's display id, which lets it replace
+        its static snapshot once the job ends), or else its text summary."""
+        from IPython.display import display
+
         try:
             widget = widget_for(job)
         except Exception:  # a display hook must never raise: fall back to the text
             widget = None
         if widget is None:
-            return {"text/plain": text}
-        data = widget._repr_mimebundle_()
-        data = data[0] if isinstance(data, tuple) else dict(data or {})
-        data["text/plain"] = text
-        return data
+            display({"text/plain": job_summary(job)}, raw=True)
+        else:
+            widget._ipython_display_()
 
-    shell.display_formatter.mimebundle_formatter.for_type(Job, bundle)
+    shell.display_formatter.ipython_display_formatter.for_type(Job, show)
 
 
 def unregister_formatters(shell: Any) -> None:
     for formatter in (
         shell.display_formatter.formatters["text/plain"],
-        shell.display_formatter.mimebundle_formatter,
+        shell.display_formatter.ipython_display_formatter,
     ):
         try:
             formatter.pop(Job)

@@ -31,7 +31,7 @@ from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import client as client_module
 from .client import Client
-from .display import events_table, job_summary, jobs_table, metrics_text
+from .display import events_table, in_kernel, job_summary, jobs_table, metrics_text
 from .errors import InvalidSpecError, JobFailedError, JupyterKFError
 from .jobs import Job, Resources, RunPolicy
 from .jobs.explain import culprit, explain
@@ -158,6 +158,9 @@ class KFTrainMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._clients: dict[str, Client] = {}
         self._parsers: dict[str, MagicArgumentParser] = {}
+        # Jobs whose live widget --wait already shows, by the cell (execution count) that
+        # shows it: the Job that cell returns shows as text, not as a second widget.
+        self._shown_live: dict[tuple[str, str], int] = {}
 
     # -- backends -------------------------------------------------------------------------
     def client(self, backend: str = "local") -> Client:
@@ -194,6 +197,9 @@ class KFTrainMagics(Magics):
     def monitor_for(self, job: Job):
         """The widget a displayed job becomes (None: show text). Used by the display hook."""
         if not self.widget:
+            return None
+        shown_in = self._shown_live.pop((job.name, job.namespace), None)
+        if shown_in is not None and shown_in == getattr(self.shell, "execution_count", None):
             return None
         from .widgets import JobMonitor
 
@@ -375,7 +381,16 @@ class KFTrainMagics(Magics):
             f"{'following its log' if args.follow else 'waiting for it to finish'}...",
             flush=True,
         )
-        return self._wait(client, job, args)
+        # The live widget at once, then block: the cell shows the job as it runs.
+        monitor = self.monitor_for(job) if in_kernel(self.shell) else None
+        if monitor is not None:
+            monitor._ipython_display_()
+        job = self._wait(client, job, args)
+        if monitor is not None:
+            if job.status.finished:
+                monitor.finish()  # the output keeps the final snapshot
+            self._shown_live[(job.name, job.namespace)] = self.shell.execution_count
+        return job
 
     def _wait(self, client: Client, job: Job, args: argparse.Namespace) -> Job:
         ns = self._ns(args)

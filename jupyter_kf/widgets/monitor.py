@@ -1,7 +1,13 @@
 """``JobMonitor``: one job, live, in a notebook.
 
-Status badge and conditions, replicas, recent events, a log tail with a replica selector,
-a metrics plot, and controls to scale, suspend/resume and delete (with confirmation).
+Status badge and conditions, progress (elapsed, steps/s, ETA), replicas, recent events, a
+log tail with a replica selector, metric charts, and controls to scale, suspend/resume and
+delete (with confirmation).
+
+Displayed, it also carries a static snapshot (``snapshot_html``: the status, progress,
+charts and log tail as plain HTML) under a display id; once the job has ended the output is
+updated to the final snapshot, so a saved notebook shows how the job ended in nbviewer, in
+nbconvert's HTML, or reopened without a kernel.
 
 Threads, and why: one *updater* thread follows ``client.updates`` for the job (its state
 changes, new events, metric points and lines of the selected replica's log, pushed by the
@@ -18,6 +24,8 @@ thread, the way ipywidgets documents background updates.
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from html import escape
@@ -34,8 +42,10 @@ from ..jobs.metrics import REPORT_PREFIX
 from . import render
 from .logview import LogView
 from .plot import MetricsPlot
+from .progress import Progress, ProgressView, epoch, progress_html
 
 ACTIVE_PHASES = ("Pending", "Created", "Running", "Restarting")
+SNAPSHOT_LOG_LINES = 20  # the log tail the static snapshot keeps
 
 
 class JobMonitor(W.VBox):
@@ -81,6 +91,8 @@ class JobMonitor(W.VBox):
         self._replica: str | None = None  # whose log is followed
         self._following = True  # an updater thread is running (started below)
         self._cursor = Cursor()  # events and metric points shown so far
+        self._display_id = uuid.uuid4().hex  # every output showing this monitor
+        self._displayed = False
 
         # -- read-only parts
         self.header = W.HTML()
@@ -88,12 +100,13 @@ class JobMonitor(W.VBox):
         self.replica_table = W.HTML()
         self.events_table = W.HTML()
         self.message = W.HTML()
+        self.progress = Progress()
+        self.progress_view = ProgressView()
         # -- log tail
         self.replica_select = W.Dropdown(description="log of", layout=W.Layout(width="auto"))
         self.log_view = LogView()
         # -- metrics
         self.plot = MetricsPlot()
-        self.plot_box = W.Box([self.plot.figure], layout=W.Layout(display="none"))
         # -- controls
         self.workers_input = W.BoundedIntText(
             min=1, max=10_000, description="workers", layout=W.Layout(width="11em")
@@ -120,6 +133,7 @@ class JobMonitor(W.VBox):
 
         self.children = [
             self.header,
+            self.progress_view,
             self.timeline,
             W.HBox(
                 [self.workers_input, self.scale_button, self.suspend_button, self.delete_button]
@@ -127,7 +141,7 @@ class JobMonitor(W.VBox):
             self.confirm_box,
             self.message,
             self.replica_table,
-            self.plot_box,
+            self.plot.view,
             self.replica_select,
             self.log_view,
             W.HTML("<b>Events</b>"),
@@ -152,7 +166,63 @@ class JobMonitor(W.VBox):
         data = super()._repr_mimebundle_(**kwargs)
         if isinstance(data, dict):
             data["text/plain"] = job_summary(self.job)
+            data["text/html"] = self.snapshot_html()
         return data
+
+    def _ipython_display_(self) -> None:
+        """Show the widget under this monitor's display id, so ``refresh_display`` can
+        replace the snapshot beside it once the job has ended."""
+        from IPython.display import display
+
+        self._displayed = True
+        display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+
+    def refresh_display(self) -> None:
+        """Update every output showing this monitor to the current snapshot."""
+        if not self._displayed:
+            return
+        from IPython.display import update_display
+
+        update_display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+
+    def finish(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout`` s) for the updater to show a finished job's last updates,
+        then refresh the outputs: what ``%%kftrain --wait`` does once the job ended."""
+        self.updater.join(timeout)
+        self.refresh_display()
+
+    def snapshot_html(self) -> str:
+        """The monitor as static HTML: status and reason, progress, replicas, charts and
+        the log tail; it needs no kernel and no widget code to render."""
+        with self._view_lock:
+            job = self.job
+            phase = "Deleted" if self._gone else None
+            started, ended = self._times(job)
+            tail = self.log_view.lines[-SNAPSHOT_LOG_LINES:]
+            parts = [
+                render.header(job, live=False, events=self.events, phase=phase),
+                progress_html(
+                    self.progress.text(started, ended, time.time()), self.progress.fraction()
+                ),
+                render.replicas_table(job),
+                self.plot.svg() if self.plot.points else "",
+                render.log_tail(tail, self._replica or ""),
+            ]
+        return '<div class="jkf-snapshot">' + "".join(parts) + "</div>"
+
+    @staticmethod
+    def _times(job: Job) -> tuple[float | None, float | None]:
+        started = epoch(job.status.start_time) or epoch(job.created)
+        ended = epoch(job.status.completion_time) if job.status.finished else None
+        if job.status.finished and ended is None:
+            ended = (
+                max(
+                    (epoch(c.last_transition_time) or 0.0 for c in job.status.conditions),
+                    default=0.0,
+                )
+                or None
+            )
+        return started, ended
 
     # -- the updater ----------------------------------------------------------------------
     def _start_updater(self) -> threading.Thread:
@@ -182,6 +252,8 @@ class JobMonitor(W.VBox):
             with self._view_lock:
                 if not self._gone:
                     self.header.value = render.header(self.job, live=False, events=self.events)
+            if not self._closed:
+                self.refresh_display()  # the outputs keep the final snapshot
 
     def _follow(self, since: Cursor, replica: str | None, stop: threading.Event) -> None:
         """Show one subscription's updates until it ends; its first resets the log."""
@@ -210,8 +282,10 @@ class JobMonitor(W.VBox):
             self.events_table.value = render.events_table(self.events, self.events_shown)
         if update.job is not None or update.events:
             self._show(update.job or self.job)
-        if update.metrics and self.plot.add(update.metrics, rank0=self.job.rank0):
-            self.plot_box.layout.display = None
+        if update.metrics:
+            self.plot.add(update.metrics, rank0=self.job.rank0)
+            if self.progress.add(update.metrics, self.plot.replica):
+                self._show_progress()
         lines = _readable([line for r, line in update.logs if r == replica])
         if reset_log:
             self.log_view.reset(lines, replica=replica)
@@ -230,6 +304,7 @@ class JobMonitor(W.VBox):
                 job, live=self._following and not self._stop.is_set(), events=self.events
             )
             self.timeline.value = render.timeline(job)
+            self._show_progress()
             self.replica_table.value = render.replicas_table(job)
             names = [r.name for r in job.replicas]
             if list(self.replica_select.options) != names:
@@ -238,6 +313,10 @@ class JobMonitor(W.VBox):
                 fallback = job.rank0 if job.rank0 in names else (names[0] if names else None)
                 self.replica_select.value = current if current in names else fallback
             self._update_controls()
+
+    def _show_progress(self) -> None:
+        started, ended = self._times(self.job)
+        self.progress_view.show(self.progress, started, ended)
 
     def _on_replica(self, change: dict) -> None:
         new = change["new"]
@@ -365,9 +444,9 @@ class JobMonitor(W.VBox):
             self.replica_table,
             self.events_table,
             self.message,
+            self.progress_view,
             self.replica_select,
             self.log_view,
-            self.plot_box,
             self.workers_input,
             self.scale_button,
             self.suspend_button,

@@ -115,3 +115,16 @@ def events_table(events: Sequence[Event], limit: int) -> str:
     shown = list(events)[-limit:]
     rows = [[e.time[11:19], e.type, e.reason, e.object, e.message] for e in shown]
     return _table(["time", "type", "reason", "object", "message"], rows, "jkf-events")
+
+
+def log_tail(lines: Sequence[str], replica: str) -> str:
+    """The newest log lines, static (the snapshot's; the live view is ``LogView``)."""
+    if not lines:
+        return ""
+    body = escape("\n".join(lines))
+    return (
+        f'<div class="jkf-log-tail"><b>log of {escape(replica)}</b>'
+        '<pre style="max-height:16em;overflow:auto;margin:2px 0;padding:4px 6px;'
+        "border:1px solid var(--jp-border-color2,#ddd);"
+        f'font-size:var(--jp-code-font-size,12px)">{body}</pre></div>'
+    )

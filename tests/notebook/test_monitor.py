@@ -51,11 +51,10 @@ def test_status_replicas_metrics_and_log_follow_the_job(client, monitors, worker
     # Metric points plotted from rank 0 (loss against step), log lines of rank 0.
     wait_for(lambda: m.plot.points >= 3, what="metric points")
     assert m.plot.replica == "master-0"
-    xs, ys = m.plot.series["loss"]
-    assert xs[:3] == [0, 1, 2] and ys[:3] == [1.0, 0.5, 0.3333]
-    trace = next(t for t in m.plot.figure.data if t.name == "loss")
-    assert list(trace.x[:3]) == [0, 1, 2]
-    assert m.plot_box.layout.display is None  # the plot shows once there are points
+    (attempt,) = m.plot.series["loss"]
+    assert attempt[:3] == [(0, 1.0), (1, 0.5), (2, 0.3333)]
+    assert 'data-metric="loss"' in m.plot.view.value
+    assert m.plot.view.layout.display is None  # the plot shows once there are points
     assert m.replica_select.options == ("master-0", "worker-0")
     assert m.replica_select.value == "master-0"
     wait_for(lambda: "hello from rank 0" in m.log_view.lines, what="rank 0's log")

@@ -95,8 +95,8 @@ def test_notebook_cluster_job(tmp_path, cluster, admin_api, make_user):
         text
     )
     assert f"PyTorchJob ddp (kubernetes/{alice.namespace}): Succeeded" in text, text
-    result = next(o for o in submit.outputs if o.output_type == "execute_result")
-    assert "application/vnd.jupyter.widget-view+json" in result.data
+    shown = next(o for o in submit.outputs if o.output_type == "display_data")
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
 
     text = "".join(_text(o) for o in logs.outputs)
     assert "step=0 loss=1.0000" in text and "rank 0/2 done" in text, text

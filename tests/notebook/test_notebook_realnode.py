@@ -141,7 +141,7 @@ def test_kftrain_cell_trains_on_real_pods(tmp_path, cluster, real_user):
     text = texts[0]
     assert f"submitted PyTorchJob ddp (2 workers, kubernetes/{ns}); waiting" in text, text
     assert "ddp: Succeeded\n" in text, text
-    result = next(o for o in submit.outputs if o.output_type == "execute_result")
+    result = [o for o in submit.outputs if "text/plain" in o.get("data", {})][-1]
     assert f"PyTorchJob ddp (kubernetes/{ns}): Succeeded" in result.data["text/plain"], result
 
     # Both ranks ran the cell's code in their own pod, with mylib shipped from the folder.
@@ -170,7 +170,7 @@ def test_kftrain_cell_trains_on_real_pods(tmp_path, cluster, real_user):
     assert tail[0] == "the end of master-0's log:" and "about to fail" in tail, tail
     assert not [o for o in failing.outputs if o.output_type == "error"], failing.outputs
     # The job's widget (its text fallback here) gives the same sentence under its phase.
-    result = next(o for o in failing.outputs if o.output_type == "execute_result")
+    result = [o for o in failing.outputs if "text/plain" in o.get("data", {})][-1]
     assert reason.removeprefix("boom: ") in result.data["text/plain"], result
 
     # The operator's view of the same job (to the second): the rest of the cell's time is the

@@ -75,9 +75,10 @@ def test_notebook_ddp_job(tmp_path, jkf_home, client):
     text = "".join(_text(o) for o in submit.outputs)
     assert "submitted PyTorchJob ddp (2 workers, local); waiting" in text
     assert "PyTorchJob ddp (local/local): Succeeded" in text
-    # In a kernel the job shows as the live widget, with the summary as its text fallback.
-    result = next(o for o in submit.outputs if o.output_type == "execute_result")
-    assert "application/vnd.jupyter.widget-view+json" in result.data
+    # In a kernel the job shows as the live widget (at once, while --wait blocks), with the
+    # summary as its text fallback.
+    shown = next(o for o in submit.outputs if o.output_type == "display_data")
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
 
     text = "".join(_text(o) for o in logs.outputs)
     assert "step 0: loss" in text and "step 11: loss" in text and "rank 0/2 done" in text

@@ -95,6 +95,15 @@ class JupyterKF(ExtensionApp):
         config=True,
         help="How many lines GET .../logs returns when the request names no tail_lines.",
     )
+    max_body_bytes = Int(
+        8 * 1024 * 1024,
+        config=True,
+        help=(
+            "The largest request body (bytes) the REST API reads; a larger one is answered "
+            "413 before it is read. A job's shipped code is at most 900 KiB, so the default "
+            "leaves room for JSON escaping."
+        ),
+    )
     max_replicas = Int(
         64,
         allow_none=True,

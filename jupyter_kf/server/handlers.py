@@ -20,7 +20,9 @@ from ..errors import JupyterKFError
 from .base import API, KFHandler, bad_request, translate
 from .logs import LogsWebSocket
 from .payloads import (
+    MAX_EVENTS,
     BadRequest,
+    clip_line,
     job_payload,
     non_negative_int,
     scale,
@@ -141,7 +143,8 @@ class LogsHandler(KFHandler):
 def _read_lines(
     client: Any, name: str, namespace: str | None, replica: str | None, tail: int
 ) -> list[str]:
-    return list(client.logs(name, namespace, replica=replica, follow=False, tail_lines=tail))
+    lines = client.logs(name, namespace, replica=replica, follow=False, tail_lines=tail)
+    return [clip_line(line) for line in lines]
 
 
 class EventsHandler(KFHandler):
@@ -149,7 +152,11 @@ class EventsHandler(KFHandler):
     @authorized
     async def get(self, name: str) -> None:
         events = await self.call("events", name, self.namespace)
-        self.write_json({"events": [e.to_dict() for e in events]})
+        omitted = max(len(events) - MAX_EVENTS, 0)
+        reply: dict[str, Any] = {"events": [e.to_dict() for e in events[omitted:]]}
+        if omitted:
+            reply["omitted"] = omitted
+        self.write_json(reply)
 
 
 class MetricsHandler(KFHandler):

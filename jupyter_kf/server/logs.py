@@ -28,7 +28,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import JupyterKFError
 from .base import AUTH_RESOURCE, KFApp, translate
-from .payloads import BadRequest, non_negative_int
+from .payloads import BadRequest, clip_line, non_negative_int
 
 FLUSH_SECONDS = 0.05
 DEFAULT_TAIL = 200
@@ -102,7 +102,7 @@ class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
             for line in self.lines:
                 if self.stopped.is_set():
                     return
-                self._hand_over(line)
+                self._hand_over(clip_line(line))
         except JupyterKFError as exc:
             self._call(
                 self._finish_with, {"type": "error", "message": str(exc), "status": exc.http_status}

@@ -20,6 +20,19 @@ from ..packaging import code_from_cell, code_from_file
 
 # Keys a create body may carry besides the JobSpec's own fields (see openapi.yaml, JobCreate).
 LAUNCH_KEYS = ("script", "cell", "notebook", "args", "profile")
+# The longest log line a reply carries whole; a worker that prints a 100 MB line must not
+# make the server build (and the panel render) a 100 MB reply.
+MAX_LINE_CHARS = 16 * 1024
+# Events in one GET .../events reply: the newest, with a count of the older ones left out.
+MAX_EVENTS = 1000
+
+
+def clip_line(line: str) -> str:
+    """``line``, or its first ``MAX_LINE_CHARS`` characters and a marker saying how many more
+    there were (the full line stays in the log: ``jupyter kf logs`` prints it)."""
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    return f"{line[:MAX_LINE_CHARS]} [jupyter-kf: line cut, {len(line) - MAX_LINE_CHARS} more characters]"
 
 
 class BadRequest(ValueError):
@@ -119,6 +132,7 @@ def spec_from_body(
     args = launch.get("args", [])
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise BadRequest("args must be a list of strings")
+    problems.extend(_unpassable(args, body.get("env")))
     script, cell = launch.get("script"), launch.get("cell")
     if script is not None and cell is not None:
         problems.append("give script or cell, not both")
@@ -159,6 +173,21 @@ def spec_from_body(
     if problems:
         raise InvalidSpecError(problems)
     return body
+
+
+def _unpassable(args: list[str], env: Any) -> list[str]:
+    """Arguments and environment values no process can be started with: a NUL byte ends a
+    C string, so the worker would fail to start (on either backend) long after the 201."""
+    problems = [
+        f"argument {i + 1} contains a NUL character" for i, a in enumerate(args) if "\0" in a
+    ]
+    if isinstance(env, Mapping):
+        problems.extend(
+            f"env {str(k)[:64]!r} contains a NUL character"
+            for k, v in env.items()
+            if isinstance(v, str) and "\0" in v
+        )
+    return problems
 
 
 def check_size(replicas: int, max_replicas: int | None) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from ..client import Client
 from ..errors import BackendUnavailableError
 from ..jobs import Cursor, Job
-from .payloads import BadRequest, summary
+from .payloads import BadRequest, clip_line, summary
 
 MAX_WAIT = 60.0  # seconds a request may ask to wait
 DEFAULT_WAIT = 25.0
@@ -55,6 +55,7 @@ class Batch:
     finished: bool = False
     deleted: bool = False
     full: bool = False
+    exhausted: bool = False  # the backend's stream ended: nothing more to read
 
     @property
     def news(self) -> bool:
@@ -86,7 +87,7 @@ class Batch:
             "metrics": self.metrics,
             "logs": self.logs,
             "deleted": self.deleted,
-            "done": self.deleted or (self.finished and not self.full),
+            "done": self.deleted or (self.finished and self.exhausted and not self.full),
         }
 
 
@@ -136,10 +137,15 @@ def next_batch(
             batch.metrics.extend(batch.take(update.metrics, MAX_POINTS - len(batch.metrics)))
             room = MAX_LINES - sum(len(lines) for lines in batch.logs.values())
             for replica, line in batch.take(update.logs, room):
-                batch.logs.setdefault(replica, []).append(line)
+                batch.logs.setdefault(replica, []).append(clip_line(line))
             batch.deleted = update.deleted
-            if batch.news or batch.full:
+            # A finished job's stream ends by itself once everything is read; its first
+            # updates may carry only the state while a long log is still being read, so a
+            # reply for it waits for the end (or a full batch) before it may say "done".
+            if batch.full or (batch.news and not batch.finished):
                 break
+        else:
+            batch.exhausted = True
     finally:
         close = getattr(stream, "close", None)
         if close is not None:

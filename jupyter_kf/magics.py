@@ -389,7 +389,7 @@ class KFTrainMagics(Magics):
         if monitor is not None:
             if job.status.finished:
                 monitor.finish()  # the output keeps the final snapshot
-            self._shown_live[(job.name, job.namespace)] = self.shell.execution_count
+            self._shown_live[(job.name, job.namespace)] = getattr(self.shell, "execution_count", 0)
         return job
 
     def _wait(self, client: Client, job: Job, args: argparse.Namespace) -> Job:

@@ -18,6 +18,7 @@ from typing import Any
 from .backends.base import Backend
 from .errors import InvalidSpecError
 from .jobs import Change, Code, Cursor, Event, Job, JobSpec, Update
+from .jobs.runtimes import Runtime
 from .packaging import code_from_cell, code_from_file, code_from_function
 
 BACKENDS = ("local", "kubernetes")
@@ -268,6 +269,11 @@ class Client:
 
     def is_job_failed(self, name: str, namespace: str | None = None) -> bool:
         return self.get(name, namespace).phase == "Failed"
+
+    def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
+        """The Trainer v2 runtimes a TrainJob may name (``runtime=``): name, framework,
+        default node count, image. Locally, the stock runtimes this machine can run."""
+        return self.backend.runtimes(self._ns(namespace))
 
     def close(self) -> None:
         self.backend.close()

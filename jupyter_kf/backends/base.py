@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ..errors import (
+    BackendUnavailableError,
     ConflictError,
     InvalidSpecError,
     JobFailedError,
@@ -29,6 +30,7 @@ from ..errors import (
 )
 from ..jobs import Change, Cursor, Event, Job, JobSpec, Update
 from ..jobs.explain import reason
+from ..jobs.runtimes import Runtime
 
 ACK_TIMEOUT = 30.0  # how long a requested change may take to be seen carried out
 
@@ -174,6 +176,11 @@ class Backend(ABC):
     @abstractmethod
     def delete(self, name: str, namespace: str | None = None) -> None:
         """Stop the job and remove it; an unknown job raises ``NotFoundError``."""
+
+    def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
+        """The Trainer v2 runtimes a TrainJob may name here (ClusterTrainingRuntimes, and
+        TrainingRuntimes of ``namespace``), with what each runs."""
+        raise BackendUnavailableError(f"the {self.name} backend cannot list training runtimes")
 
     def close(self) -> None:
         """Release what the backend holds (threads, connections)."""

@@ -122,6 +122,9 @@ def _cause(job: Job, message: str) -> str:
     lowered = message.lower()
     if "backoff limit" in lowered:
         limit = backoff_limit(job)
+        runtime = job.extra.get("runtime")
+        if runtime:  # a TrainJob has no limit of its own: it is its runtime's Job's
+            return f"runtime {runtime}'s backoff limit {limit} reached"
         return f"backoff limit {limit} reached" if limit is not None else "backoff limit reached"
     if "deadline" in lowered:
         return "active deadline exceeded"
@@ -130,8 +133,10 @@ def _cause(job: Job, message: str) -> str:
 
 def backoff_limit(job: Job) -> int | None:
     """The job's backoff limit: its spec's, else the one its CR carries (a job read from a
-    cluster has no spec; the Kubernetes backend copies it into ``extra``)."""
-    if job.spec is not None:
+    cluster has no spec; the Kubernetes backend copies it into ``extra``). A TrainJob's is its
+    runtime's: backends put it in ``extra["backoff_limit"]``, the runtime's name in
+    ``extra["runtime"]``."""
+    if job.spec is not None and not job.spec.info.is_trainjob:
         return job.spec.run_policy.backoff_limit
     limit = job.extra.get("backoff_limit")
     return limit if isinstance(limit, int) else None

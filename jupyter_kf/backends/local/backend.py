@@ -24,12 +24,16 @@ import psutil
 
 from ...errors import BackendUnavailableError, ConflictError, InvalidSpecError, NotFoundError
 from ...jobs import Change, Cursor, Event, Job, JobSpec, Replica, Update, parse_status, replica_keys
+from ...jobs.runtimes import STOCK_RUNTIMES, Runtime
+from ...jobs.status import JobStatus
+from ...jobs.trainjob import trainjob_status
 from ...jobs.validation import DNS1035
 from ..base import Backend
 from .layout import JobDir, ParsedFiles, default_root, now, read_json, read_jsonl, write_json
+from .loop import ENV_JOB_DIR, _start_ticks
 from .stream import Tail, Waker, event_of, follow_log, text_line
 from .stream import updates as follow_updates
-from .supervisor import ENV_JOB_DIR, _start_ticks
+from .trainjob import check_runnable, local_runtimes
 
 NAMESPACE = "local"
 STARTUP_GRACE = 30.0  # a job younger than this may not have its supervisor.json yet
@@ -85,23 +89,17 @@ class LocalBackend(Backend):
         if last is not None and all(a is b for a, b in zip(last[0], sources, strict=False)):
             if last[1].status.finished:  # nothing of a finished job changes by itself
                 return last[1]
-        status = parse_status(status_data)
+        status = _status(spec, status_data, meta)
         if not status.finished and self._lost(d, meta):
             status_data = self._mark_lost(d, status_data)
-            status = parse_status(status_data)
-        replicas = tuple(
-            Replica(
-                role=r["role"],
-                index=r["index"],
-                phase=r["phase"],
-                restarts=r.get("restarts", 0),
-                node="localhost" if r.get("pid") else None,
-                reason=r.get("reason", ""),
-                message=r.get("message", ""),
-                exit_code=r.get("exitCode"),
-            )
-            for r in status_data.get("replicas") or ()
-        )
+            status = _status(spec, status_data, meta)
+        replicas = _replicas(status_data)
+        extra = {}
+        if spec is not None and spec.info.is_trainjob:
+            # Its retries are its runtime's (explain.py names that limit).
+            runtime = STOCK_RUNTIMES.get(spec.runtime or "")
+            if runtime is not None:
+                extra = {"backoff_limit": runtime.backoff_limit, "runtime": runtime.name}
         if not replicas and spec is not None:
             replicas = tuple(Replica(role, i, "Pending") for role, i in replica_keys(spec))
         job = Job(
@@ -114,6 +112,7 @@ class LocalBackend(Backend):
             created=meta.get("created"),
             backend=self.name,
             workers=status_data.get("workers", spec.workers if spec else None),
+            extra=extra,
         )
         if len(self._jobs) >= self._parsed.limit:
             self._jobs.clear()
@@ -189,6 +188,8 @@ class LocalBackend(Backend):
 
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
         self._check_size(spec)
+        if spec.info.is_trainjob:
+            check_runnable(spec, self.python)
         if spec.info.leader_runs_ranks and shutil.which("mpirun") is None:
             raise BackendUnavailableError(
                 "MPI jobs run locally through mpirun, which is not installed here: install "
@@ -247,7 +248,7 @@ class LocalBackend(Backend):
         # Return once the supervisor has written its first status (Created, Running...).
         waker = Waker([d.path], None, time.monotonic() + STARTUP_GRACE)
         try:
-            while not (read_json(d.status, {}) or {}).get("conditions") and waker.sleep():
+            while not _started(read_json(d.status, {}) or {}) and waker.sleep():
                 pass
         finally:
             waker.close()
@@ -385,8 +386,30 @@ class LocalBackend(Backend):
             raise ConflictError(f"job {job.name} has an unreadable spec.json and cannot be scaled")
         new = job.spec.with_workers(workers)  # validates: elastic bounds, roles, ...
         self._check_size(new)
+        if new.info.is_trainjob:
+            return self._replace(job, new)
         self._rewrite_spec(self._existing(job.name), new)
         return ""
+
+    def _replace(self, job: Job, new: JobSpec) -> str:
+        """A TrainJob's numNodes cannot change (not even while suspended), so on a cluster a
+        new node count is a new TrainJob; here too: the job is stopped and submitted again
+        with the same code and settings, and its training starts from the beginning."""
+        check_runnable(new, self.python)
+        old = job.workers
+        self.delete(job.name)
+        self.submit(new)
+        notice = (
+            f"a TrainJob's node count cannot change while it exists: {job.name} was replaced "
+            f"by the same job on {new.workers} nodes (was {old}), and its training restarted "
+            "from the beginning (logs, metrics and work dir of the previous run are gone)"
+        )
+        self._existing(job.name).event("Normal", "Replaced", notice)
+        return notice
+
+    def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
+        """The stock Trainer runtimes whose TrainJobs run on this machine."""
+        return local_runtimes()
 
     def _request_suspend(self, job: Job, suspend: bool) -> bool:
         if job.spec is None or job.spec.run_policy.suspend == suspend:
@@ -415,6 +438,36 @@ class LocalBackend(Backend):
                     pass
         _kill_leftovers(d)
         shutil.rmtree(d.path, ignore_errors=True)
+
+
+def _started(status: dict) -> bool:
+    """The supervisor wrote its first status (a TrainJob may have no condition yet)."""
+    return bool(status.get("conditions") or status.get("replicas"))
+
+
+def _replicas(status: dict) -> tuple[Replica, ...]:
+    return tuple(
+        Replica(
+            role=r["role"],
+            index=r["index"],
+            phase=r["phase"],
+            restarts=r.get("restarts", 0),
+            node="localhost" if r.get("pid") else None,
+            reason=r.get("reason", ""),
+            message=r.get("message", ""),
+            exit_code=r.get("exitCode"),
+        )
+        for r in status.get("replicas") or ()
+    )
+
+
+def _status(spec: JobSpec | None, status: dict, meta: dict) -> JobStatus:
+    """A v1 job's status as the operator writes it; a TrainJob's phase derived from its
+    conditions and nodes as on a cluster (jobs/trainjob.py)."""
+    if spec is None or not spec.info.is_trainjob:
+        return parse_status(status)
+    replicas = _replicas(status)
+    return trainjob_status(status, replicas, pods_seen=bool(replicas), created=meta.get("created"))
 
 
 def _stamp(d: JobDir) -> tuple | None:

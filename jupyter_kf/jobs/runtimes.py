@@ -21,6 +21,9 @@ VERSION = "v1alpha1"
 CLUSTER_SCOPE = "ClusterTrainingRuntime"
 NAMESPACED_SCOPE = "TrainingRuntime"
 PLURALS = {CLUSTER_SCOPE: "clustertrainingruntimes", NAMESPACED_SCOPE: "trainingruntimes"}
+# A runtime's template is a JobSet; the Trainer turns each TrainJob into one.
+JOBSET_GROUP = "jobset.x-k8s.io"
+JOBSET_VERSION = "v1alpha2"
 
 FRAMEWORK_LABEL = "trainer.kubeflow.org/framework"
 # The Trainer finds the replicated job that runs spec.trainer by this label on the job

@@ -1,6 +1,7 @@
 """The one door to the Kubernetes API (with backends/kubernetes and hub/ its only users):
 client configuration, calls with retries and raw JSON (``call``, ``acall``, ``open_stream``),
-error translation into jupyter_kf.errors, and the list+watch cache."""
+error translation into jupyter_kf.errors, the list+watch cache, and discovery of the
+training APIs and runtimes the cluster serves."""
 
 from .api import (
     ONCE,
@@ -15,6 +16,7 @@ from .api import (
     own_retries,
 )
 from .config import ClusterConfig, load_api_client
+from .discovery import RuntimeList, ServedApis, list_runtimes, served_apis
 from .errors import translate
 from .informer import Informer
 
@@ -24,13 +26,17 @@ __all__ = [
     "ClusterConfig",
     "Informer",
     "RetryPolicy",
+    "RuntimeList",
+    "ServedApis",
     "acall",
     "call",
     "core_api",
     "custom_api",
     "iter_lines",
+    "list_runtimes",
     "load_api_client",
     "open_stream",
     "own_retries",
+    "served_apis",
     "translate",
 ]

@@ -13,7 +13,12 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from jupyter_kf.k8s.rbac import ROLE_NAME, user_role_rules
+from jupyter_kf.k8s.rbac import (
+    ROLE_NAME,
+    runtime_reader_binding,
+    runtime_reader_role,
+    user_role_rules,
+)
 
 from .conftest import DEPLOY, HUB_USER, ROOT, load_all, rendered
 
@@ -43,6 +48,19 @@ def test_the_users_clusterrole_is_jupyter_kf_k8s_rbac():
     ]
     assert role["metadata"]["name"] == ROLE_NAME
     assert canonical(role["rules"]) == canonical(user_role_rules())
+
+
+def test_the_runtime_reader_is_jupyter_kf_k8s_rbac():
+    """ClusterTrainingRuntimes are read through their own ClusterRole and binding, and
+    nothing else rides on that binding."""
+    docs = {d["kind"]: d for d in load_all(DEPLOY / "rbac" / "runtime-reader.yaml")}
+    assert set(docs) == {"ClusterRole", "ClusterRoleBinding"}
+    role, binding = runtime_reader_role(), runtime_reader_binding()
+    assert docs["ClusterRole"]["metadata"]["name"] == role["metadata"]["name"]
+    assert canonical(docs["ClusterRole"]["rules"]) == canonical(role["rules"])
+    for key in ("roleRef", "subjects"):
+        assert docs["ClusterRoleBinding"][key] == binding[key]
+    assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in role["rules"])
 
 
 def test_the_training_operator_is_the_pinned_upstream_overlay():
@@ -122,6 +140,8 @@ def test_deploy_applies_server_side_and_again(cluster, deployed):
     kinds = {(d["kind"], d["metadata"]["name"]) for d in rendered(cluster, DEPLOY)}
     assert {
         ("ClusterRole", "jupyter-kf-user"),
+        ("ClusterRole", "jupyter-kf-runtime-reader"),
+        ("ClusterRoleBinding", "jupyter-kf-runtime-reader"),
         ("ClusterRole", "jupyter-kf-hub"),
         ("ClusterRoleBinding", "jupyter-kf-hub"),
         ("ValidatingAdmissionPolicy", "jupyter-kf-hub-scope"),

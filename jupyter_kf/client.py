@@ -109,12 +109,13 @@ class Client:
         name: str,
         args: Sequence[Any] = (),
         kwargs: Mapping[str, Any] | None = None,
-        framework: str = "pytorch",
+        framework: str | None = None,
         workers: int = 1,
         namespace: str | None = None,
         **fields: Any,
     ) -> Job:
-        """Run ``func(*args, **kwargs)`` on every worker of a new job."""
+        """Run ``func(*args, **kwargs)`` on every worker of a new job (every node of a TrainJob
+        when ``runtime`` is given)."""
         code = code_from_function(func, args=args, kwargs=kwargs)
         spec = JobSpec.create(framework, name=name, workers=workers, code=code, **fields)
         return self.backend.submit(spec, self._ns(namespace))
@@ -134,11 +135,14 @@ class Client:
         except InvalidSpecError as exc:  # reported with the spec's own problems below
             problems.extend(exc.problems)
             fields["code"] = Code("pass")
-        framework = fields.pop("framework", None) or fields.pop("kind", None) or "pytorch"
+        # None: a TrainJob when a runtime is named, else a PyTorchJob that a cluster serving
+        # only Trainer v2 may run as a TrainJob (JobSpec.create, kind_auto).
+        framework = fields.pop("framework", None) or fields.pop("kind", None)
         workers = fields.pop("workers", 1)
         try:
             if "replicas" in fields:
-                spec = JobSpec(kind=framework, **fields)
+                kind = framework or ("TrainJob" if fields.get("runtime") else "pytorch")
+                spec = JobSpec(kind=kind, **fields)
             else:
                 spec = JobSpec.create(framework, workers=workers, **fields)
         except InvalidSpecError as exc:

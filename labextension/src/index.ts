@@ -2,13 +2,13 @@
  * jupyter-kf's JupyterLab plugin: the "Training jobs" side panel and its commands.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { FileDialog } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { KFApi } from './api';
+import { IJobSummary, KFApi } from './api';
 import { JobsModel } from './model';
 import { KFPanel } from './panel';
 
@@ -19,6 +19,7 @@ export namespace CommandIDs {
   export const newJob = 'jupyter-kf:new-job';
   export const launchCell = 'jupyter-kf:launch-cell';
   export const reload = 'jupyter-kf:reload';
+  export const show = 'jupyter-kf:show-job';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -64,6 +65,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const started = model.start();
 
+    // A job that ends while the user looks elsewhere: a notification, with a link to it.
+    model.finished.connect((_sender, job: IJobSummary) => {
+      const watching = panel.isVisible && model.selected === job.name;
+      if (watching) {
+        return;
+      }
+      const failed = job.status.phase === 'Failed';
+      const why = job.status.message ? `: ${job.status.message}` : '';
+      const text = `Training job ${job.name} ${failed ? 'failed' : 'succeeded'}${failed ? why : ''}`;
+      const options = {
+        autoClose: failed ? (false as const) : 8000,
+        actions: [{ label: 'Show job', callback: () => void app.commands.execute(CommandIDs.show, { name: job.name }) }]
+      };
+      if (failed) {
+        Notification.error(text, options);
+      } else {
+        Notification.success(text, options);
+      }
+    });
+
     const open = () => app.shell.activateById(panel.id);
     app.commands.addCommand(CommandIDs.open, { label: 'Show Training Jobs', execute: open });
     app.commands.addCommand(CommandIDs.newJob, {
@@ -80,6 +101,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const cell = currentCell();
         open();
         panel.showForm(cell ? { source: 'cell', cell: cell.source, notebook: cell.notebook } : undefined);
+      }
+    });
+    app.commands.addCommand(CommandIDs.show, {
+      label: 'Show a Training Job',
+      execute: args => {
+        open();
+        model.select(String(args.name ?? ''));
       }
     });
     app.commands.addCommand(CommandIDs.reload, {

@@ -4,7 +4,14 @@ import {
   allowedActions,
   applyJobEvent,
   formatAge,
+  cameBack,
+  formatDuration,
+  jobProgress,
   metricSeries,
+  newlyFinished,
+  progressText,
+  readableLines,
+  polylines,
   phaseTone,
   polyline,
   replicaSummary,
@@ -74,7 +81,7 @@ describe('labels', () => {
   it.each([
     ['Succeeded', 'ok'],
     ['Running', 'busy'],
-    ['Restarting', 'busy'],
+    ['Restarting', 'warn'],
     ['Created', 'busy'],
     ['Failed', 'bad'],
     ['Suspended', 'idle'],
@@ -126,8 +133,8 @@ describe('metrics', () => {
       { replica: 'master-0', time: 't', step: 1, loss: 0.5, note: 'x' }
     ];
     expect(metricSeries(points)).toEqual([
-      { name: 'loss', points: [{ x: 0, y: 1.0 }, { x: 1, y: 0.5 }] },
-      { name: 'accuracy', points: [{ x: 0, y: 0.1 }] }
+      { name: 'loss', points: [{ x: 0, y: 1.0 }, { x: 1, y: 0.5 }], attempts: [0] },
+      { name: 'accuracy', points: [{ x: 0, y: 0.1 }], attempts: [0] }
     ]);
   });
 
@@ -137,7 +144,9 @@ describe('metrics', () => {
       { replica: 'worker-0', step: 0, loss: 1.0 },
       { replica: 'worker-0', step: 1, loss: 0.5 }
     ];
-    expect(metricSeries(points, 'worker-0')).toEqual([{ name: 'loss', points: [{ x: 0, y: 1.0 }, { x: 1, y: 0.5 }] }]);
+    expect(metricSeries(points, 'worker-0')).toEqual([
+      { name: 'loss', points: [{ x: 0, y: 1.0 }, { x: 1, y: 0.5 }], attempts: [0] }
+    ]);
     expect(metricSeries(points, 'chief-0')[0].points).toEqual([{ x: 0, y: 7.0 }]);
   });
 
@@ -152,5 +161,75 @@ describe('metrics', () => {
     expect(polyline([{ x: 0, y: 0 }, { x: 10, y: 5 }], 100, 50)).toBe('0.0,50.0 100.0,0.0');
     expect(polyline([{ x: 1, y: 1 }], 100, 50)).toBe('50.0,25.0');
     expect(polyline([], 100, 50)).toBe('');
+  });
+});
+
+describe('attempts and progress', () => {
+  it('starts a new line when the step goes back (a restart), and plots no totals', () => {
+    const points = [0, 1, 2, 0, 1].map((step, i) => ({ replica: 'm', step, total_steps: 9, loss: 10 - i }));
+    const [loss, ...others] = metricSeries(points);
+    expect(others).toEqual([]);
+    expect(loss.attempts).toEqual([0, 3]);
+    const lines = polylines(loss, 100, 50);
+    expect(lines).toHaveLength(2);
+    expect(lines[0].split(' ')).toHaveLength(3);
+    expect(lines[1].split(' ')).toHaveLength(2);
+  });
+
+  const running = {
+    created: '2026-05-01T12:00:00Z',
+    rank0: 'm',
+    status: { phase: 'Running' as const, conditions: [], startTime: '2026-05-01T12:00:00Z' }
+  };
+  const at = (s: number) => new Date(Date.parse('2026-05-01T12:00:00Z') + s * 1000).toISOString();
+
+  it('tells elapsed time, steps per second and an ETA from total_steps', () => {
+    const points = [0, 1, 2, 3, 4].map(step => ({ replica: 'm', time: at(10 + step * 2), step, total_steps: 25 }));
+    const now = Date.parse(at(20));
+    const p = jobProgress(running, points, now);
+    expect(p).toEqual({ elapsed: 20, step: 4, total: 25, rate: 0.5, eta: 38 });
+    expect(progressText(p)).toBe('elapsed 20s · 5/25 steps · 0.5 steps/s · ETA 38s');
+    // The clock ticks: the same points a minute later.
+    expect(jobProgress(running, points, now + 60_000).elapsed).toBe(80);
+  });
+
+  it('measures points without a time by when they arrived; no ETA without a total', () => {
+    const points = [0, 10].map(step => ({ replica: 'm', step }));
+    const arrived = [Date.parse(at(0)), Date.parse(at(4))];
+    const p = jobProgress(running, points, Date.parse(at(4)), arrived);
+    expect(p.rate).toBe(2.5);
+    expect(p.eta).toBeNull();
+    expect(progressText(p)).toBe('elapsed 4s · step 10 · 2.5 steps/s');
+  });
+
+  it('stops the clock at the end', () => {
+    const done = { ...running, status: { ...running.status, phase: 'Succeeded' as const, completionTime: at(90) } };
+    const p = jobProgress(done, [{ replica: 'm', step: 9, total_steps: 10, time: at(89) }], Date.parse(at(500)));
+    expect(progressText(p)).toBe('elapsed 1m 30s · 10/10 steps');
+  });
+
+  it('formats durations', () => {
+    expect([5, 65, 3725].map(formatDuration)).toEqual(['5s', '1m 05s', '1h 02m']);
+  });
+});
+
+describe('job transitions', () => {
+  it('follows a job anew when it comes back from Suspended', () => {
+    expect(cameBack('Suspended', 'Running')).toBe(true);
+    expect(cameBack('Suspended', 'Pending')).toBe(true);
+    expect(cameBack('Running', 'Suspended')).toBe(false);
+    expect(cameBack('Running', 'Running')).toBe(false);
+  });
+
+  it('finds the jobs that just ended, not those that had ended already', () => {
+    const before = [job('a', 'Running'), job('b', 'Succeeded'), job('c', 'Running')];
+    const after = [job('a', 'Failed'), job('b', 'Succeeded'), job('c', 'Running'), job('d', 'Succeeded')];
+    expect(newlyFinished(before, after).map(j => j.name)).toEqual(['a']);
+  });
+});
+
+describe('log lines', () => {
+  it("leaves report()'s lines to the chart", () => {
+    expect(readableLines(['step 1', '@@jupyter-kf-metric {"step": 1}', 'done'])).toEqual(['step 1', 'done']);
   });
 });

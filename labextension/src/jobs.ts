@@ -114,19 +114,33 @@ export function applyJobEvent(
 }
 
 /** The colour family of a phase's badge (style/base.css has one class per tone). */
-export function phaseTone(phase: string): 'ok' | 'busy' | 'bad' | 'idle' {
+export function phaseTone(phase: string): 'ok' | 'busy' | 'warn' | 'bad' | 'idle' {
   switch (phase) {
     case 'Succeeded':
       return 'ok';
     case 'Running':
     case 'Created':
-    case 'Restarting':
       return 'busy';
+    case 'Restarting':
+      return 'warn'; // a replica failed and is being restarted: not the same as running
     case 'Failed':
       return 'bad';
     default:
       return 'idle';
   }
+}
+
+/** "42s", "3m 05s", "2h 01m": a duration that a ticking clock reads well. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (s < 60) {
+    return `${s}s`;
+  }
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  }
+  return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
 }
 
 /** "5s", "3m", "2h", "4d" since an RFC 3339 time. */
@@ -182,6 +196,18 @@ export function allowedActions(job: IJobSummary): {
 export interface IMetricSeries {
   name: string;
   points: Array<{ x: number; y: number }>;
+  /** Where each attempt starts in `points`: a restart sends the step back, a new line starts. */
+  attempts: number[];
+}
+
+/** Fields of a metric point that are not metrics to plot (`total_steps` is for progress). */
+const NOT_METRICS = new Set(['replica', 'time', 'step', 'epoch', 'total_steps']);
+
+/** Rank 0's points: the `rank0` the server names, else the first replica by name. */
+function ownPoints(points: Array<Record<string, unknown>>, rank0?: string): Array<Record<string, unknown>> {
+  const replicas = Array.from(new Set(points.map(p => String(p.replica ?? ''))));
+  const chosen = rank0 !== undefined && replicas.includes(rank0) ? rank0 : replicas.sort()[0];
+  return points.filter(p => String(p.replica ?? '') === chosen);
 }
 
 /**
@@ -192,24 +218,121 @@ export interface IMetricSeries {
  * by name that reported.
  */
 export function metricSeries(points: Array<Record<string, unknown>>, rank0?: string): IMetricSeries[] {
-  const replicas = Array.from(new Set(points.map(p => String(p.replica ?? ''))));
-  const chosen = rank0 !== undefined && replicas.includes(rank0) ? rank0 : replicas.sort()[0];
-  const own = points.filter(p => String(p.replica ?? '') === chosen);
-  const skip = new Set(['replica', 'time', 'step', 'epoch']);
-  const series = new Map<string, Array<{ x: number; y: number }>>();
-  own.forEach((p, i) => {
+  const series = new Map<string, IMetricSeries>();
+  ownPoints(points, rank0).forEach((p, i) => {
     const x = typeof p.step === 'number' ? p.step : typeof p.epoch === 'number' ? p.epoch : i;
     for (const [key, value] of Object.entries(p)) {
-      if (skip.has(key) || typeof value !== 'number' || !Number.isFinite(value)) {
+      if (NOT_METRICS.has(key) || typeof value !== 'number' || !Number.isFinite(value)) {
         continue;
       }
       if (!series.has(key)) {
-        series.set(key, []);
+        series.set(key, { name: key, points: [], attempts: [0] });
       }
-      series.get(key)!.push({ x, y: value });
+      const s = series.get(key)!;
+      if (s.points.length && x < s.points[s.points.length - 1].x) {
+        s.attempts.push(s.points.length);
+      }
+      s.points.push({ x, y: value });
     }
   });
-  return Array.from(series.entries()).map(([name, pts]) => ({ name, points: pts }));
+  return Array.from(series.values());
+}
+
+/** One polyline per attempt, all scaled into the same box (see `polyline`). */
+export function polylines(series: IMetricSeries, width: number, height: number): string[] {
+  const all = polyline(series.points, width, height).split(' ');
+  const ends = [...series.attempts.slice(1), series.points.length];
+  return series.attempts.map((start, i) => all.slice(start, ends[i]).join(' '));
+}
+
+export interface IProgress {
+  /** Seconds since the job started (to its end when it has ended); null before it starts. */
+  elapsed: number | null;
+  step: number | null;
+  total: number | null;
+  /** Steps per second over the newest points; 0 when it cannot be told yet. */
+  rate: number;
+  /** Seconds left; null without a total or a rate, or once the job ended. */
+  eta: number | null;
+}
+
+/**
+ * How far a job is, from rank 0's points (`jupyter_kf.report(step=, total_steps=)`): the
+ * rate is measured over the newest `window` points of the current attempt, by their `time`
+ * (or, for points without one, when they arrived: `arrived`, epoch ms, same order).
+ */
+export function jobProgress(
+  job: Pick<IJobSummary, 'created' | 'status' | 'rank0'>,
+  points: Array<Record<string, unknown>>,
+  now: number,
+  arrived: number[] = [],
+  window = 20
+): IProgress {
+  const started = Date.parse(job.status.startTime ?? job.created ?? '');
+  const finished = FINISHED.has(job.status.phase);
+  const endedAt = finished ? Date.parse(job.status.completionTime ?? '') : NaN;
+  const end = finished && !Number.isNaN(endedAt) ? endedAt : now;
+  const elapsed = Number.isNaN(started) ? null : Math.max(0, (end - started) / 1000);
+  let total: number | null = null;
+  let samples: Array<[number, number]> = [];
+  ownPoints(points, job.rank0).forEach(p => {
+    if (typeof p.total_steps === 'number' && p.total_steps > 0) {
+      total = p.total_steps;
+    }
+    if (typeof p.step !== 'number') {
+      return;
+    }
+    const t = typeof p.time === 'string' ? Date.parse(p.time) : NaN;
+    const when = Number.isNaN(t) ? arrived[points.indexOf(p)] ?? now : t;
+    if (samples.length && p.step < samples[samples.length - 1][1]) {
+      samples = []; // a restart: measure the new attempt only
+    }
+    samples.push([when, p.step]);
+  });
+  const recent = samples.slice(-window);
+  const step = recent.length ? recent[recent.length - 1][1] : null;
+  let rate = 0;
+  if (recent.length >= 2) {
+    const [[t0, s0], [t1, s1]] = [recent[0], recent[recent.length - 1]];
+    rate = t1 > t0 && s1 > s0 ? ((s1 - s0) * 1000) / (t1 - t0) : 0;
+  }
+  let eta: number | null = null;
+  if (total !== null && step !== null && rate > 0 && !finished) {
+    const seen = recent[recent.length - 1][0];
+    eta = Math.max(0, (total - 1 - step) / rate - (now - seen) / 1000);
+  }
+  return { elapsed, step, total, rate: finished ? 0 : rate, eta };
+}
+
+/** "elapsed 1m 05s · 12/30 steps · 4.2 steps/s · ETA 4s" (what is known of it). */
+export function progressText(p: IProgress): string {
+  const parts: string[] = [];
+  if (p.elapsed !== null) {
+    parts.push(`elapsed ${formatDuration(p.elapsed)}`);
+  }
+  if (p.step !== null) {
+    parts.push(p.total ? `${Math.min(p.step + 1, p.total)}/${p.total} steps` : `step ${p.step}`);
+  }
+  if (p.rate > 0 && p.eta !== null) {
+    parts.push(`${Number(p.rate.toPrecision(3))} steps/s`, `ETA ${formatDuration(p.eta)}`);
+  } else if (p.rate > 0) {
+    parts.push(`${Number(p.rate.toPrecision(3))} steps/s`);
+  }
+  return parts.join(' · ');
+}
+
+/** Whether a job came back to life (resumed, or restarted after ending): follow it anew. */
+export function cameBack(before: string, after: string): boolean {
+  return (before === 'Suspended' || FINISHED.has(before)) && !FINISHED.has(after) && after !== 'Suspended';
+}
+
+/** The jobs of `after` that were in `before` still running and have now ended. */
+export function newlyFinished(before: IJobSummary[], after: IJobSummary[]): IJobSummary[] {
+  const was = new Map(before.map(j => [jobKey(j), j.status.phase]));
+  return after.filter(j => {
+    const old = was.get(jobKey(j));
+    return old !== undefined && !FINISHED.has(old) && FINISHED.has(j.status.phase);
+  });
 }
 
 /** An SVG polyline's points for a series scaled into width x height. */
@@ -224,4 +347,12 @@ export function polyline(points: Array<{ x: number; y: number }>, width: number,
   const sx = (x: number) => (x1 === x0 ? width / 2 : ((x - x0) / (x1 - x0)) * width);
   const sy = (y: number) => (y1 === y0 ? height / 2 : height - ((y - y0) / (y1 - y0)) * height);
   return points.map(p => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
+}
+
+/** What `jupyter_kf.report()` prints (jupyter_kf/jobs/metrics.py): the chart shows those. */
+export const REPORT_PREFIX = '@@jupyter-kf-metric ';
+
+/** Log lines for people: without `report()`'s machine-readable ones. */
+export function readableLines(lines: string[]): string[] {
+  return lines.filter(line => !line.startsWith(REPORT_PREFIX));
 }

@@ -5,7 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IJobSummary, IServerConfig, KFApi, applyJobEvent, sortJobs } from './api';
+import { IJobSummary, IServerConfig, KFApi, applyJobEvent, newlyFinished, sortJobs } from './api';
 
 export class JobsModel {
   constructor(readonly api: KFApi) {}
@@ -23,6 +23,11 @@ export class JobsModel {
 
   get changed(): ISignal<this, void> {
     return this._changed;
+  }
+
+  /** A job this panel saw running has just ended (Succeeded or Failed). */
+  get finished(): ISignal<this, IJobSummary> {
+    return this._finished;
   }
 
   async start(): Promise<void> {
@@ -43,8 +48,12 @@ export class JobsModel {
     this._stream = this.api.subscribe(
       this.config.eventSchema,
       event => {
+        const before = this.jobs;
         this.jobs = applyJobEvent(this.jobs, event, this.namespace);
         this._emit();
+        for (const job of newlyFinished(before, this.jobs)) {
+          this._finished.emit(job);
+        }
       },
       () => {
         this.live = true;
@@ -108,6 +117,7 @@ export class JobsModel {
   }
 
   private _changed = new Signal<this, void>(this);
+  private _finished = new Signal<this, IJobSummary>(this);
   private _stream: { dispose: () => void } | null = null;
 }
 

@@ -1,11 +1,23 @@
 import { Button, HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IEvent, IJob, IJobSummary, KFApi, allowedActions, formatAge } from '../api';
+import {
+  IEvent,
+  IJob,
+  IJobSummary,
+  KFApi,
+  allowedActions,
+  cameBack,
+  formatAge,
+  jobProgress,
+  progressText,
+  readableLines
+} from '../api';
 import { describe } from '../model';
 import { followJob } from '../stream';
 import { MetricChart } from './MetricChart';
 import { PhaseBadge } from './PhaseBadge';
+import { useNow } from './useNow';
 
 export interface IJobDetailProps {
   api: KFApi;
@@ -25,6 +37,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const [job, setJob] = React.useState<IJob | null>(null);
   const [events, setEvents] = React.useState<IEvent[]>([]);
   const [metrics, setMetrics] = React.useState<Array<Record<string, unknown>>>([]);
+  // When each point arrived (epoch ms): the rate of points that carry no time of their own.
+  const arrived = React.useRef<number[]>([]);
+  const now = useNow(); // elapsed time, ETA and age tick while the details show
   const [lines, setLines] = React.useState<string[]>([]);
   const [logNote, setLogNote] = React.useState('');
   const [error, setError] = React.useState('');
@@ -54,11 +69,23 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     };
   }, [name]);
 
+  // A job that comes back (resumed) is followed anew: its stream had ended, or its log
+  // started over.
+  const [generation, setGeneration] = React.useState(0);
+  const lastPhase = React.useRef(summary.status.phase);
+  React.useEffect(() => {
+    if (cameBack(lastPhase.current, summary.status.phase)) {
+      setGeneration(g => g + 1);
+    }
+    lastPhase.current = summary.status.phase;
+  }, [summary.status.phase]);
+
   // Events, metric points and the chosen replica's log, live from the updates stream; it
   // resumes from its last cursor after a lost connection, and ends when the job has.
   React.useEffect(() => {
     setEvents([]);
     setMetrics([]);
+    arrived.current = [];
     setLines([]);
     setLogNote('');
     if (!replica) {
@@ -73,9 +100,11 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             setEvents(old => [...old, ...update.events]);
           }
           if (update.metrics.length) {
+            const at = Date.now();
+            arrived.current = [...arrived.current, ...update.metrics.map(() => at)];
             setMetrics(old => [...old, ...update.metrics]);
           }
-          const added = update.logs[replica] ?? [];
+          const added = readableLines(update.logs[replica] ?? []);
           if (added.length) {
             setLines(old => [...old, ...added].slice(-props.tailLines));
           }
@@ -87,7 +116,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         onError: (err, retrying) => setLogNote(describe(err) + (retrying ? ' (reconnecting…)' : ''))
       }
     );
-  }, [name, replica]);
+  }, [name, replica, generation]);
   React.useEffect(() => setWorkers(summary.workers ?? 1), [name, summary.workers]);
 
   const act = async (label: string, action: () => Promise<IJob | void>) => {
@@ -115,6 +144,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     });
   };
   const can = allowedActions(summary);
+  const progress = progressText(jobProgress(summary, metrics, now, arrived.current));
   const replicas = summary.replicas;
 
   return (
@@ -129,8 +159,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       <div className="jp-kf-job-meta">
         <span>{summary.kind}</span>
         <span>{summary.namespace === summary.backend ? summary.backend : `${summary.backend} · ${summary.namespace}`}</span>
-        <span>{formatAge(summary.created)} old</span>
+        <span>{formatAge(summary.created, now)} old</span>
       </div>
+      {progress ? <div className="jp-kf-progress">{progress}</div> : null}
       {summary.status.message ? <div className="jp-kf-message">{summary.status.message}</div> : null}
       {error ? (
         <div className="jp-kf-error" role="alert">

@@ -2,6 +2,7 @@ import * as React from 'react';
 
 import { IJobSummary, formatAge, jobKey, replicaSummary } from '../jobs';
 import { PhaseBadge } from './PhaseBadge';
+import { useNow } from './useNow';
 
 /** The jobs, newest first; clicking one opens its detail view. */
 export function JobList(props: {
@@ -10,6 +11,7 @@ export function JobList(props: {
   onSelect: (name: string) => void;
   loaded: boolean;
 }): JSX.Element {
+  const now = useNow(); // ages tick while the list shows
   if (!props.loaded) {
     return <div className="jp-kf-empty">Loading jobs…</div>;
   }
@@ -41,7 +43,7 @@ export function JobList(props: {
             <span>{job.kind}</span>
             <span>{job.workers ?? '?'} workers</span>
             <span>{replicaSummary(job)}</span>
-            <span>{formatAge(job.created)}</span>
+            <span className="jp-kf-age">{formatAge(job.created, now)}</span>
           </div>
         </li>
       ))}

@@ -7,7 +7,9 @@
     jupyter kf events NAME | metrics NAME
     jupyter kf scale NAME N | suspend NAME | resume NAME | delete NAME
 
-Errors are one line on stderr and exit status 1; bad arguments exit 2 with the usage.
+Errors are one line on stderr and exit status 1; bad arguments exit 2 with the usage, and a
+job that cannot run as asked (an invalid name, a NUL in an argument, ...) exits 2 with every
+problem listed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from .client import BACKENDS, DEFAULT_BACKEND, Client
 from .display import events_table, job_summary, jobs_table, metrics_text
-from .errors import JupyterKFError
+from .errors import InvalidSpecError, JupyterKFError
 from .jobs import Resources, RunPolicy
 from .jobs.explain import explain
 from .jobs.kinds import FRAMEWORKS, RESTART_POLICIES
@@ -226,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.script_args = script_args
     try:
         return run(args)
+    except InvalidSpecError as exc:  # the user's input, like a bad argument: fix and rerun
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except JupyterKFError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

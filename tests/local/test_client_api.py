@@ -24,11 +24,11 @@ def hold():
     time.sleep(600)
 
 
-def fail_on_rank_one():
+def fail_on_rank_zero():
     import os
     import sys
 
-    sys.exit(3 if os.environ["RANK"] == "1" else 0)
+    sys.exit(3 if os.environ["RANK"] == "0" else 0)
 
 
 def test_train_runs_the_function_on_every_worker(client: Client):
@@ -71,10 +71,10 @@ def test_training_client_names(client: Client):
 
 def test_wait_for_job_conditions_on_failure_and_timeout(client: Client):
     client.train(hold, name="slow")
-    client.train(fail_on_rank_one, name="flaky", workers=2, restart_policy="Never")
+    client.train(fail_on_rank_zero, name="flaky", workers=2, restart_policy="Never")
     job = client.wait_for_job_conditions("flaky", expected_conditions=("Failed",), wait_timeout=120)
     assert job.phase == "Failed" and client.is_job_failed("flaky")
-    assert {r.name: r.exit_code for r in job.replicas}["worker-0"] == 3
+    assert {r.name: r.exit_code for r in job.replicas}["master-0"] == 3
     with pytest.raises(JobFailedError) as failed:  # it can never succeed now: no 600 s wait
         client.wait_for_job_conditions("flaky", wait_timeout=600)
     assert "flaky" in str(failed.value)

@@ -79,6 +79,7 @@ class JobMonitor(W.VBox):
         self.events: list = []
         self._stop = threading.Event()
         self._gone = False
+        self._gone_at: float | None = None  # when it was seen deleted: the clock stops
         self._closed = False
         self._busy = False  # an action is running: its buttons stay disabled
         self._view_lock = threading.RLock()  # the updater and actions both redraw
@@ -210,9 +211,11 @@ class JobMonitor(W.VBox):
             ]
         return '<div class="jkf-snapshot">' + "".join(parts) + "</div>"
 
-    @staticmethod
-    def _times(job: Job) -> tuple[float | None, float | None]:
+    def _times(self, job: Job) -> tuple[float | None, float | None]:
+        """When the job started and ended (epoch seconds); a deleted job ended then."""
         started = epoch(job.status.start_time) or epoch(job.created)
+        if self._gone_at is not None:
+            return started, self._gone_at
         ended = epoch(job.status.completion_time) if job.status.finished else None
         if job.status.finished and ended is None:
             ended = (
@@ -422,6 +425,8 @@ class JobMonitor(W.VBox):
     def _mark_gone(self, why: str) -> None:
         with self._view_lock:
             self._gone = True
+            self._gone_at = self._gone_at or time.time()
+            self._show_progress()
             self._stop.set()
             self._sub_stop.set()
             self.phase = "Deleted"

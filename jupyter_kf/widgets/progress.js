@@ -11,7 +11,7 @@ const duration = (seconds) => {
 function render({ model, el }) {
   const line = document.createElement("div");
   line.className = "jkf-progress";
-  line.style.opacity = "0.85";
+  line.style.cssText = "opacity:0.85;padding-left:2px";
   const text = document.createElement("span");
   const track = document.createElement("div");
   track.style.cssText =

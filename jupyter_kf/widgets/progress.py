@@ -119,7 +119,7 @@ def progress_html(text: str, fraction: float | None) -> str:
             'border-radius:2px;margin-top:2px"><div style="height:4px;border-radius:2px;'
             f'background:var(--jp-brand-color1,#1976d2);width:{fraction * 100:.1f}%"></div></div>'
         )
-    return f'<div class="jkf-progress" style="opacity:.85">{text}{bar}</div>'
+    return f'<div class="jkf-progress" style="opacity:.85;padding-left:2px">{text}{bar}</div>'
 
 
 class ProgressView(anywidget.AnyWidget):

@@ -3,40 +3,80 @@
 import time
 
 import pytest
+from kubernetes import client as k8s
 
 from jupyter_kf.errors import BackendUnavailableError
 from jupyter_kf.jobs import Code, JobSpec
+from tests.cluster.plugin import AFTER, OUTCOME
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 
 
 @pytest.mark.parametrize("outage", [30, 90])
-def test_api_server_outage(user, cluster, outage):
+def test_api_server_outage(user, cluster, admin_api, outage):
+    """No clock decides the order here: the pods stay Running (KWOK's ``run`` outcome) until
+    the test releases them, right before the API server stops, so they finish while it is
+    down. The product must refuse to answer while it cannot see the cluster (never a
+    frozen "Running"), keep its watch threads, and, once the API server is back, show what
+    the API server shows: the job's phase never goes backwards, and it catches up with the
+    CR's own status within seconds of the API server having it."""
     c = user.client
-    # The pods finish while the API server is down: a cache that kept serving what it had
-    # would say Running forever.
     c.submit(
         JobSpec.create(
             "pytorch",
             name="outage",
             workers=2,
             code=Code("print(1)"),
-            pod_annotations={"jupyter-kf.test/after": "8s"},
+            pod_annotations={"jupyter-kf.test/outcome": "run"},  # held Running
         )
     )
-    wait_for(lambda: c.get("outage").phase == "Running")
+    wait_for(lambda: c.get("outage").phase == "Running", timeout=120)
+    core = k8s.CoreV1Api(admin_api)
+    custom = k8s.CustomObjectsApi(admin_api)
+    pods = [p.metadata.name for p in core.list_namespaced_pod(user.namespace).items]
+    assert sorted(pods) == ["outage-master-0", "outage-worker-0"]
     ns = user.backend._ns(None)
+    release = {"metadata": {"annotations": {OUTCOME: "succeed", AFTER: "2s"}}}
+    for pod in pods:
+        core.patch_namespaced_pod(pod, user.namespace, release)
     with cluster.apiserver_down(outage):
         time.sleep(3)
         with pytest.raises(BackendUnavailableError, match="retrying"):
             c.get("outage")
         with pytest.raises(BackendUnavailableError):
             c.list()
-    job = wait_for(lambda: c.get("outage").phase == "Succeeded", timeout=120)
-    assert job
+    # Back: read the API server's own view and ours side by side until both say Succeeded.
+    seen: list[str] = []
+    api_done_at: float | None = None
+
+    def caught_up() -> bool:
+        nonlocal api_done_at
+        cr = custom.get_namespaced_custom_object(
+            "kubeflow.org", "v1", user.namespace, "pytorchjobs", "outage"
+        )
+        conditions = (cr.get("status") or {}).get("conditions") or []
+        if api_done_at is None and any(
+            x["type"] == "Succeeded" and x["status"] == "True" for x in conditions
+        ):
+            api_done_at = time.monotonic()
+        try:
+            phase = c.get("outage").phase
+        except BackendUnavailableError:
+            return False  # still reconnecting: refusing is allowed, stale answers are not
+        if not seen or seen[-1] != phase:
+            seen.append(phase)
+        return phase == "Succeeded"
+
+    wait_for(caught_up, timeout=180, interval=0.2, what="the job to be Succeeded again")
+    assert seen in (["Running", "Succeeded"], ["Succeeded"]), seen  # never backwards
+    assert api_done_at is not None
+    lag = time.monotonic() - api_done_at
+    assert lag < 10, f"the cache showed Succeeded {lag:.1f} s after the API server had it"
     assert all(informer.alive for informer in ns.informers())  # no thread died
     assert all(informer.synced for informer in ns.informers())
+    ours = {r.name: r.phase for r in c.get("outage").replicas}
+    assert ours == {"master-0": "Succeeded", "worker-0": "Succeeded"}, ours
 
 
 def test_410_gone_relists_once(user):

@@ -19,10 +19,20 @@ spawn request until every server is ready, the API requests the hub made (counte
 hub at its Kubernetes client's REST layer, watches included), the hub's event-loop lag (a
 50 ms ticker in the hub: p99 and max of the ticks' delays, and their sum per spawn, which
 does not depend on how long the round lasts, unlike the p99: the floor's short rounds hold
-few calm ticks), and, once, the memory of our shared pod cache per 1,000 pods.
+few calm ticks), and, once, the memory of our shared pod cache per 1,000 pods. Beside the
+lag, where it comes from: the loop thread's CPU and its wait for a core (Linux schedstat),
+the whole hub's CPU and its RSS, and the machine's load (shared and noisy: read the lag
+next to it). ``--profile`` samples each hub with py-spy during its first round and prints
+where the loop thread's busy samples went.
+
+The hubs' sqlite databases are on tmpfs (``--hub-db-on-disk`` to keep them beside etcd's
+data, where every commit's fsync waits behind the herd's etcd writes: a loop stall of
+seconds that is this machine's layout, not a spawner's work; see docs/benchmarks.md).
 
     python benchmarks/spawn_herd.py            # 200 users, 2 rounds each
-    python benchmarks/spawn_herd.py --quick    # 30 users, 1 round each
+    python benchmarks/spawn_herd.py --quick    # 30 users, 1 round each: a smoke run, not
+                                               # the herd regime (its output says so)
+    python benchmarks/spawn_herd.py --profile  # also py-spy on each hub's first round
     python benchmarks/spawn_herd.py --users 100 --rounds 1
 
 Needs a running tests/cluster (``JKF_CLUSTER_KUBECONFIG``, else tests/cluster/.run's,
@@ -35,6 +45,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,9 +65,22 @@ from support.hub_bench import (
     summary,
 )
 
+HERD = 200  # users: where a spawner's cost on the hub's loop shows (issue 21)
 
-def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> dict:
-    hub = BenchHub(side, workdir, cluster.kubeconfig)
+
+def herd_round(
+    side: str,
+    cluster: ClusterSide,
+    users: int,
+    workdir: Path,
+    profile: bool = False,
+    db_on_disk: bool = False,
+) -> dict:
+    # The hub's database on tmpfs unless asked: on this machine etcd's WAL shares the one
+    # ext4 disk with the hub's sqlite file, so every commit's fsync (on the hub's loop)
+    # queues behind the herd's etcd writes; a real hub's database is not on etcd's disk.
+    db_dir = None if db_on_disk else Path(tempfile.mkdtemp(prefix="jkf-herd-db-", dir="/dev/shm"))
+    hub = BenchHub(side, workdir, cluster.kubeconfig, db_dir=db_dir)
     hub.start()
     names = [f"u{i:04d}" for i in range(users)]
     try:
@@ -69,11 +97,18 @@ def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> di
         hub.add_users(names)
         time.sleep(2)
         before = hub.read_stats()
+        spy = start_profiler(hub, workdir) if profile else None
+        rss_before = hub_rss(hub)
+        cpu_before = hub_cpu(hub)
         t0 = time.monotonic()
         hub.spawn_all(names)
         t1 = hub.wait_all_ready(names, 900)
         time.sleep(1.0)
         after = hub.read_stats()
+        rss_after = hub_rss(hub)
+        cpu = {k: v - cpu_before[k] for k, v in hub_cpu(hub).items()}
+        if spy is not None:
+            stop_profiler(spy, side, workdir)
         lags = after["lags"][len(before["lags"]) :]
         requests_made = after["requests"] - before["requests"]
         by = {k: after["by"].get(k, 0) - before["by"].get(k, 0) for k in after["by"]}
@@ -86,6 +121,15 @@ def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> di
             "loop_lag_max_ms": max(lags or [0]) * 1000,
             "loop_lag_per_spawn_ms": sum(lags) / users * 1000,
             "lag_ticks": len(lags),
+            # where the loop's lag comes from: the loop thread running (Python on the
+            # loop), waiting for a core (the machine's other processes), and the whole
+            # hub's CPU (its other threads compete with the loop for the GIL)
+            "loop_thread_cpu_ms_per_spawn": cpu["loop_cpu"] / users * 1000,
+            "loop_thread_runqueue_ms_per_spawn": cpu["loop_runq"] / users * 1000,
+            "hub_cpu_ms_per_spawn": cpu["hub_cpu"] / users * 1000,
+            "hub_rss_mb": rss_after / 2**20,
+            "hub_rss_growth_mb": (rss_after - rss_before) / 2**20,
+            "load_1min": os.getloadavg()[0],
         }
         if side == "ours":
             result["cache_bytes_per_1000_pods"] = cache_memory(cluster, hub.hub_id)
@@ -95,6 +139,90 @@ def herd_round(side: str, cluster: ClusterSide, users: int, workdir: Path) -> di
         for name in names:
             cluster.listener.remove(f"floor/{name}")
         cluster.clean(hub.prefix)
+        if db_dir is not None:
+            shutil.rmtree(db_dir, ignore_errors=True)
+
+
+def hub_rss(hub: BenchHub) -> int:
+    """The hub process's resident memory in bytes (Linux /proc)."""
+    assert hub.proc is not None
+    for line in Path(f"/proc/{hub.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def hub_cpu(hub: BenchHub) -> dict[str, float]:
+    """Seconds so far: the loop thread's CPU and run-queue wait (schedstat), the whole
+    hub's CPU (user + system, every thread)."""
+    assert hub.proc is not None
+    pid = hub.proc.pid
+    run_ns, wait_ns, _ = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {
+        "loop_cpu": int(run_ns) / 1e9,
+        "loop_runq": int(wait_ns) / 1e9,
+        "hub_cpu": (int(fields[11]) + int(fields[12])) / ticks,
+    }
+
+
+def start_profiler(hub: BenchHub, workdir: Path) -> subprocess.Popen:
+    """py-spy sampling every thread of the hub (collapsed stacks, idle samples left out)."""
+    assert hub.proc is not None
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        sys.exit("--profile needs py-spy: .venv/bin/pip install -e '.[test]'")
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(hub.proc.pid), "--rate", "200", "--format", "raw"]
+        + ["--threads", "--nonblocking", "-o", str(workdir / "profile.txt")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_profiler(spy: subprocess.Popen, side: str, workdir: Path) -> None:
+    spy.send_signal(signal.SIGINT)
+    spy.wait(60)
+    text = (workdir / "profile.txt").read_text()
+    out = RESULTS / f"spawn_herd_profile_{side}.txt"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(summarize_profile(text, side), flush=True)
+
+
+def summarize_profile(text: str, side: str, top: int = 25) -> str:
+    """Where the hub's event-loop thread spent its busy samples: inclusive share per
+    function (each function counted once per stack), and the other threads' busy share
+    (they compete with the loop for the GIL)."""
+    loop_total = 0
+    threads: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    for line in text.splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_s)
+        frames = stack.split(";")
+        thread = frames[0].split(": ", 1)[-1]
+        threads[thread.split("-")[0]] = threads.get(thread.split("-")[0], 0) + count
+        if thread != "MainThread":
+            continue
+        loop_total += count
+        for frame in set(frames[1:]):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+    lines = [f"profile {side}: busy samples per thread (200/s): {threads}"]
+    lines.append(f"  loop thread, inclusive share of its {loop_total} busy samples:")
+    skip = ("asyncio/", "<module>", "tornado/platform", "runners.py")
+    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
+    for frame, n in [kv for kv in ranked if not any(x in kv[0] for x in skip)][:top]:
+        lines.append(f"  {100 * n / max(loop_total, 1):5.1f}%  {frame}")
+    lines.append("  loop thread, self share (leaf frames):")
+    for frame, n in sorted(leaf.items(), key=lambda kv: -kv[1])[:12]:
+        lines.append(f"  {100 * n / max(loop_total, 1):5.1f}%  {frame}")
+    return "\n".join(lines)
 
 
 def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
@@ -104,15 +232,18 @@ def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
 
     from jupyter_kf.hub.objects import selector
     from jupyter_kf.hub.watch import PodWatch
+    from jupyter_kf.k8s.api import DEFAULT_POLICY
 
     watch = PodWatch(cluster.api, label_selector=selector(hub_id), pod_prefix="jupyter-")
-    watch.pods._relist()  # warm: connection, TLS, first-use allocations
+    watch.pods._relist(DEFAULT_POLICY)  # warm: connection, TLS, first-use allocations
     watch.pods._store = {}
     cluster.api.last_response = None
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.take_snapshot()
-    watch.pods._relist()  # the list that fills the cache (no watch thread needed to weigh it)
+    watch.pods._relist(
+        DEFAULT_POLICY
+    )  # the list that fills the cache (no watch thread needed to weigh it)
     cluster.api.last_response = None  # the client keeps the last raw body: not the cache's
     gc.collect()
     count = len(watch.pods._store)
@@ -123,20 +254,51 @@ def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="30 users, 1 round each")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="30 users, 1 round each: a smoke run, NOT the herd regime (says so in its output)",
+    )
     parser.add_argument("--users", type=int)
     parser.add_argument("--rounds", type=int)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample each hub with py-spy during its first round "
+        "(benchmarks/results/spawn_herd_profile_<side>.txt)",
+    )
+    parser.add_argument(
+        "--hub-db-on-disk",
+        action="store_true",
+        help="keep each hub's sqlite database on disk beside etcd's (the default puts it "
+        "on tmpfs: see herd_round)",
+    )
     args = parser.parse_args()
     users = args.users or (30 if args.quick else 200)
     rounds = args.rounds or (1 if args.quick else 2)
     require_peer()
+    regime = (
+        f"herd: {users} users at once"
+        if users >= HERD
+        else f"NOT the herd regime: {users} users finish before the hub's loop saturates "
+        f"(at 30 users ours and the peer block it alike); the goals are judged on "
+        f">= {HERD} users (the full run)"
+    )
+    print(f"spawn_herd: {regime}; machine load {os.getloadavg()}", flush=True)
     cluster = ClusterSide(nodes=2 if users > 150 else 0)
     work = Path(tempfile.mkdtemp(prefix="jkf-herd-"))
     runs: dict[str, list[dict]] = {side: [] for side in SIDES}
     try:
         for r in range(rounds):
             for side in SIDES:  # ours, peer, floor, ours, ...
-                res = herd_round(side, cluster, users, work / f"{side}-{r}")
+                res = herd_round(
+                    side,
+                    cluster,
+                    users,
+                    work / f"{side}-{r}",
+                    profile=args.profile and r == 0,
+                    db_on_disk=args.hub_db_on_disk,
+                )
                 print(f"round {r} {side}: {json.dumps(res)}", flush=True)
                 runs[side].append(res)
     finally:
@@ -152,6 +314,11 @@ def main() -> None:
                 "loop_lag_p99_ms",
                 "loop_lag_max_ms",
                 "loop_lag_per_spawn_ms",
+                "loop_thread_cpu_ms_per_spawn",
+                "loop_thread_runqueue_ms_per_spawn",
+                "hub_cpu_ms_per_spawn",
+                "hub_rss_mb",
+                "load_1min",
             )
         }
         out["requests_by_kind"] = rs[-1]["requests_by_kind"]
@@ -164,34 +331,43 @@ def main() -> None:
         k: ours[k]["median"] / peer[k]["median"] if peer[k]["median"] else None
         for k in ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms")
     }
-    # the loop lag a spawner adds to JupyterHub's own (the no-op floor's), medians of rounds.
-    # The goal is on the per-spawn sum (loop time blocked per spawn beyond the floor's): a
-    # p99 excess would be the same test as ours' p99 <= the peer's (one floor for both), and
-    # the floor's short rounds (few calm ticks) put its p99 near its max; the per-spawn sum
-    # is not skewed by round length or by how fast the spawns finish.
+    # what a spawner adds to JupyterHub's own per-spawn cost (the no-op floor's), medians of
+    # rounds; per spawn, so not skewed by round length or by how fast the spawns finish.
     for side, name in ((ours, "ours"), (peer, "peer")):
-        for k in ("loop_lag_p99_ms", "loop_lag_per_spawn_ms"):
+        for k in ("loop_lag_p99_ms", "loop_lag_per_spawn_ms", "loop_thread_cpu_ms_per_spawn"):
             ratio[f"{k.removesuffix('_ms')}_over_floor_ms_{name}"] = (
                 side[k]["median"] - floor[k]["median"]
             )
+    # "Loop time per spawn beyond the floor" is the loop thread's CPU (schedstat), not the
+    # ticker's summed lag: on this shared 2-core machine the lag is mostly the loop waiting
+    # for a core (run-queue wait ~= loop CPU x (load / cores - 1)), so it follows whatever
+    # else runs that minute. The lag sum's excess is still reported beside it.
+    ours_excess = ratio["loop_thread_cpu_ms_per_spawn_over_floor_ms_ours"]
+    peer_excess = ratio["loop_thread_cpu_ms_per_spawn_over_floor_ms_peer"]
+    ratio["loop_time_per_spawn_over_floor"] = ours_excess / peer_excess if peer_excess > 0 else None
+    lag_peer = ratio["loop_lag_per_spawn_over_floor_ms_peer"]
+    ratio["loop_lag_per_spawn_over_floor"] = (
+        ratio["loop_lag_per_spawn_over_floor_ms_ours"] / lag_peer if lag_peer > 0 else None
+    )
     goal = {
         "wall_s": "<= 0.8x peer",
         "api_requests_per_spawn": "<= 1.0x peer",
-        "loop_lag_p99_ms": "< 100 ms (ours, throughout)",
-        "loop_lag_per_spawn_over_floor_ms": "ours <= peer (the part the spawner "
-        "controls: loop time blocked per spawn beyond "
-        "a no-op spawner's hub)",
+        "loop_lag_p99_ms": "<= 1.0x peer",
+        "loop_time_per_spawn_over_floor": "<= 0.5x peer (the loop thread's CPU per spawn "
+        "beyond a no-op spawner's hub: the part a spawner controls)",
     }
+
+    def at_most(key: str, bound: float) -> bool:
+        value = ratio[key]
+        if key == "loop_time_per_spawn_over_floor" and peer_excess <= 0:
+            return ours_excess <= 0  # the peer adds nothing over the floor: nor may we
+        return value is not None and value <= bound
+
     met_by_goal = {
-        "wall_s": ratio["wall_s"] is not None and ratio["wall_s"] <= 0.8,
-        "api_requests_per_spawn": (
-            ratio["api_requests_per_spawn"] is not None and ratio["api_requests_per_spawn"] <= 1.0
-        ),
-        "loop_lag_p99_ms": ours["loop_lag_p99_ms"]["max"] < 100,
-        "loop_lag_per_spawn_over_floor_ms": (
-            ratio["loop_lag_per_spawn_over_floor_ms_ours"]
-            <= ratio["loop_lag_per_spawn_over_floor_ms_peer"]
-        ),
+        "wall_s": at_most("wall_s", 0.8),
+        "api_requests_per_spawn": at_most("api_requests_per_spawn", 1.0),
+        "loop_lag_p99_ms": at_most("loop_lag_p99_ms", 1.0),
+        "loop_time_per_spawn_over_floor": at_most("loop_time_per_spawn_over_floor", 0.5),
     }
     met = all(met_by_goal.values())
     out = {
@@ -204,6 +380,8 @@ def main() -> None:
         "met_by_goal": met_by_goal,
         "users": users,
         "rounds": rounds,
+        "regime": regime,
+        "hub_db": "disk (beside etcd)" if args.hub_db_on_disk else "tmpfs",
         "runs": runs,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -220,8 +398,13 @@ def main() -> None:
         "goal": goal,
         "met_by_goal": met_by_goal,
         "met": met,
+        "regime": regime,
     }
+    if users < HERD:
+        print(f"NOTE: {regime}", flush=True)
     print("RESULT spawn_herd " + json.dumps(line))
+    if not met:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,8 @@ c.JupyterHub.load_roles = [{{"name": "admin", "services": ["bench"]}}]
 c.JupyterHub.log_level = "WARN"
 c.Spawner.start_timeout = 600
 c.Spawner.http_timeout = 120
+if S.get("db_url"):
+    c.JupyterHub.db_url = S["db_url"]
 
 """
 )
@@ -243,7 +245,16 @@ SIDES = {"ours": OURS, "peer": PEER, "floor": FLOOR}
 
 
 class BenchHub:
-    def __init__(self, side: str, workdir: Path, kubeconfig: str, *, shared_namespace: str = ""):
+    def __init__(
+        self,
+        side: str,
+        workdir: Path,
+        kubeconfig: str,
+        *,
+        shared_namespace: str = "",
+        db_dir: Path | None = None,
+    ):
+        """``db_dir``: where the hub keeps its sqlite database (default: ``workdir``)."""
         self.side = side
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -266,6 +277,7 @@ class BenchHub:
             "role": user_role("__NS__"),
             "binding": binding,
             "shared_namespace": shared_namespace,
+            "db_url": f"sqlite:///{db_dir / 'jupyterhub.sqlite'}" if db_dir else "",
         }
         config = COMMON.format(settings=json.dumps(settings)) + POD_IP + SIDES[side] + INSTRUMENT
         (workdir / "jupyterhub_config.py").write_text(config)

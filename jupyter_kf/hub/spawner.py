@@ -34,6 +34,7 @@ from .traits import SLUG_BUDGET, KubeflowSpawnerConfig
 from .watch import PodWatch, shared_watch
 
 SECRET_ENV = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+PROGRESS_IDLE = 10.0  # seconds a progress stream waits with no news before looking again
 
 
 class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
@@ -201,6 +202,7 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
     def _step(self, progress: int, message: str) -> None:
         self._progress_log.append({"progress": progress, "message": message})
         self.log.info("%s: %s", self._log_name, message)
+        self.watch.poke(self.names["namespace"], self.names["pod_name"])
 
     async def progress(self) -> AsyncIterator[dict]:
         """Our own steps and the pod's events (scheduled, pulling, started, failed
@@ -233,7 +235,11 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
                 }
             if not self._spawn_pending:
                 return
-            await self.watch.wait_change(names["namespace"], names["pod_name"], 0.5)
+            # Woken by the pod's changes and events (the shared watch) and by our own steps
+            # (``_step`` pokes): no timer per open progress page. A page per user of a
+            # 200-user herd waking twice a second would be 400 loop wake-ups a second for
+            # nothing; the timeout only notices a spawn that ended without a last step.
+            await self.watch.wait_change(names["namespace"], names["pod_name"], PROGRESS_IDLE)
 
     # -- start -------------------------------------------------------------------------
     async def start(self):

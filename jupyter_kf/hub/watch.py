@@ -10,7 +10,9 @@ disconnected. On top of that, this module:
 - wakes the spawners waiting on a pod: the watch threads note which pods changed and
   hand the loop one callback per batch (``call_soon_threadsafe`` only when none is
   pending), so a burst of a thousand watch events costs the hub's event loop a few
-  callbacks, not a thousand; the loop never blocks on the API;
+  callbacks, not a thousand; the loop never blocks on the API; the woken spawns resume a
+  few per turn of the loop, so a hundred pods turning ready together do not hold it for
+  seconds;
 - supervises both caches from the event loop: a watch thread that died is replaced, and a
   connection that has said nothing (not even a bookmark) for ``stall_seconds`` is cut so
   the informer reconnects — a half-open TCP connection looks "synced" forever otherwise;
@@ -36,6 +38,7 @@ from jupyter_kf.k8s import Informer
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (namespace, pod name)
+WAKE_BATCH = 8  # waiting spawns resumed per turn of the event loop (see _wake_keys)
 
 
 def slim_pod(pod: dict) -> dict:
@@ -308,13 +311,35 @@ class PodWatch:
                 if not waiters:
                     self._waiters.pop(key, None)
 
-    def _wake(self, key: Key) -> None:
+    def poke(self, namespace: str, name: str) -> None:
+        """On the loop: wake whoever waits on this pod now (a spawn's own step is news to
+        its progress stream, though nothing changed in the cluster)."""
+        self._wake((namespace, name))
+
+    def _wake(self, key: Key) -> int:
+        woken = 0
         for waiter in self._waiters.get(key, ()):
-            _resolve(waiter)
+            woken += _resolve(waiter)
+        return woken
 
     def _wake_all(self) -> None:
-        for key in list(self._waiters):
-            self._wake(key)
+        self._wake_keys(list(self._waiters))
+
+    def _wake_keys(self, keys: list[Key]) -> None:
+        """Wake the waiters of ``keys``, at most ``WAKE_BATCH`` per turn of the loop.
+
+        A watch batch can hold a hundred pods that just became ready; each woken spawn
+        then runs JupyterHub's own end of a spawn (a database commit, the proxy's route)
+        before it next awaits. Woken all at once, that is one block of the loop lasting
+        seconds in a herd, and every other request waits behind it; in batches, the loop
+        serves others between them. The rest follow on the next turns: no timer, no delay
+        when the loop is idle.
+        """
+        woken = 0
+        while keys and woken < WAKE_BATCH:
+            woken += self._wake(keys.pop())
+        if keys and self._loop is not None:
+            self._loop.call_soon(self._wake_keys, keys)
 
     def _notify(self, key: Key) -> None:
         """From a watch thread: the pod ``key`` changed. Wakes its waiters on the loop,
@@ -336,8 +361,7 @@ class PodWatch:
         with self._lock:
             changed, self._changed = self._changed, set()
             self._flush_pending = False
-        for key in changed:
-            self._wake(key)
+        self._wake_keys(list(changed))
 
     def _on_pod(self, kind: str, pod: dict) -> None:
         meta = pod["metadata"]
@@ -362,9 +386,11 @@ class PodWatch:
         self._notify(key)
 
 
-def _resolve(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+def _resolve(waiter: asyncio.Future) -> bool:
+    if waiter.done():
+        return False
+    waiter.set_result(None)
+    return True
 
 
 def _event_time(event: dict) -> str:

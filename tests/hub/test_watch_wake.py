@@ -12,7 +12,7 @@ import time
 
 from kubernetes import client
 
-from jupyter_kf.hub.watch import PodWatch
+from jupyter_kf.hub.watch import WAKE_BATCH, PodWatch
 
 
 def _watch() -> PodWatch:
@@ -85,5 +85,58 @@ def test_wake_all_wakes_every_waiter():
         await asyncio.sleep(0)
         watch._wake_all()
         await asyncio.wait_for(asyncio.gather(*waiting), 5)
+
+    asyncio.run(main())
+
+
+def test_poke_wakes_only_that_pods_waiters():
+    # A spawn's own progress step wakes its progress stream at once (no 0.5 s timer per
+    # open progress page), and nobody else's.
+    async def main():
+        watch = _watch()
+        watch._loop = asyncio.get_running_loop()
+        mine = asyncio.ensure_future(watch.wait_change("ns", "p", 30))
+        other = asyncio.ensure_future(watch.wait_change("ns", "q", 30))
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        watch.poke("ns", "p")
+        await asyncio.wait_for(mine, 5)
+        assert time.monotonic() - started < 1
+        await asyncio.sleep(0.05)
+        assert not other.done()
+        other.cancel()
+
+    asyncio.run(main())
+
+
+def test_a_batch_of_changes_resumes_its_waiters_a_few_per_turn_of_the_loop():
+    # A hundred pods turning ready in one watch batch must not resume a hundred spawns
+    # in one turn of the loop (each runs the hub's end of a spawn before it next awaits):
+    # others get the loop between batches, and every waiter still wakes at once.
+    async def main():
+        watch = _watch()
+        loop = watch._loop = asyncio.get_running_loop()
+        resumed_at: list[int] = []
+        turn = 0
+
+        async def spawn(i):
+            await watch.wait_change("ns", f"p{i}", 30)
+            resumed_at.append(turn)
+
+        tasks = [asyncio.ensure_future(spawn(i)) for i in range(100)]
+        await asyncio.sleep(0)
+        for i in range(100):
+            watch._changed.add(("ns", f"p{i}"))
+        watch._flush_pending = True
+        loop.call_soon(watch._flush)
+        started = time.monotonic()
+        while not all(t.done() for t in tasks):
+            turn += 1
+            await asyncio.sleep(0)  # one turn of the loop
+        assert time.monotonic() - started < 1
+        per_turn = [resumed_at.count(t) for t in set(resumed_at)]
+        assert max(per_turn) <= WAKE_BATCH
+        assert len(resumed_at) == 100
+        assert not watch._waiters
 
     asyncio.run(main())

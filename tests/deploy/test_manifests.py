@@ -6,6 +6,7 @@ chart's schema, and the images are built from what they should be."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -206,15 +207,35 @@ def test_the_z2jh_rbac_applies_server_side(cluster, deployed):
     assert proc.returncode == 0, proc.stderr
 
 
+def go_module_cache() -> Path:
+    """Where tests/cluster/build.sh keeps Go modules (the same variables, the same order)."""
+    xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cache = Path(os.environ.get("JKF_CACHE") or xdg / "jupyter-kf" / "cluster")
+    return Path(os.environ.get("JKF_GOMODCACHE") or cache / "go" / "mod")
+
+
+def test_the_module_cache_is_found_where_build_sh_puts_it(tmp_path, monkeypatch):
+    for name in ("JKF_GOMODCACHE", "JKF_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert go_module_cache() == tmp_path / "xdg" / "jupyter-kf" / "cluster" / "go" / "mod"
+    monkeypatch.setenv("JKF_CACHE", str(tmp_path / "c"))
+    assert go_module_cache() == tmp_path / "c" / "go" / "mod"
+    monkeypatch.setenv("JKF_GOMODCACHE", str(tmp_path / "m"))
+    assert go_module_cache() == tmp_path / "m"
+    script = (ROOT / "tests" / "cluster" / "build.sh").read_text()
+    assert ': "${JKF_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/jupyter-kf/cluster}"' in script
+    assert 'GOMODCACHE="${JKF_GOMODCACHE:-$JKF_CACHE/go/mod}"' in script
+
+
 @pytestmark_cluster
 def test_the_pinned_operator_overlay_applies_server_side(cluster):
     """The overlay deploy/training-operator fetches, taken from the Go module cache of the
     same version (tests/cluster built the operator from it): renders and passes the API
     server's validation. Dry run: the test cluster runs that operator as a process already."""
     version = pinned_operator_version()
-    gomod = Path.home() / ".cache" / "jupyter-kf" / "cluster" / "go" / "mod"
     overlay = (
-        gomod
+        go_module_cache()
         / "github.com"
         / "kubeflow"
         / f"training-operator@{version}"
@@ -223,7 +244,9 @@ def test_the_pinned_operator_overlay_applies_server_side(cluster):
         / "standalone"
     )
     if not overlay.is_dir():
-        pytest.skip(f"{overlay} not in the Go module cache (tests/cluster/build.sh puts it there)")
+        pytest.fail(
+            f"{overlay} is missing: tests/cluster/build.sh downloads it (make cluster-build)"
+        )
     objs = rendered(cluster, overlay)
     crds = {d["metadata"]["name"] for d in objs if d["kind"] == "CustomResourceDefinition"}
     assert {

@@ -31,7 +31,13 @@ from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import client as client_module
 from .client import Client
-from .display import events_table, in_kernel, job_summary, jobs_table, metrics_text
+from .display import (
+    events_table,
+    in_kernel,
+    jobs_table,
+    metrics_text,
+    status_line,
+)
 from .errors import InvalidSpecError, JobFailedError, JupyterKFError
 from .jobs import Job, Resources, RunPolicy
 from .jobs.explain import culprit, explain
@@ -43,9 +49,9 @@ FRAMEWORKS = ", ".join(info.framework for info in KINDS.values())
 USAGE_LINES = (
     "%%kftrain [options] [-- script args]      the cell is the training script",
     "%kftrain [options] path/to/train.py [script args]",
-    "%kftrain list | status NAME | logs NAME [-f] [--replica R] [--tail N] | events NAME",
-    "         | metrics NAME | monitor NAME | scale NAME N | suspend NAME | resume NAME",
-    "         | delete NAME      (each also takes --local/--cluster and --namespace NS)",
+    "%kftrain list | status NAME [--short] | logs NAME [-f] [--replica R] [--tail N]",
+    "         | events NAME | metrics NAME | monitor NAME | scale NAME N | suspend NAME",
+    "         | resume NAME | delete NAME  (each also takes --local/--cluster and --namespace NS)",
     "%kftrain -h | %kftrain SUBCOMMAND -h",
 )
 SHORT_USAGE = "\n".join("  " + line for line in USAGE_LINES)
@@ -55,7 +61,7 @@ USAGE = "\n  ".join(line.replace("%", "%%") for line in USAGE_LINES)[2:]
 # Subcommand: (positional arguments, one line of help)
 SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "list": ((), "list jobs"),
-    "status": (("name",), "a job's phase, conditions and replicas"),
+    "status": (("name",), "the job: phase, conditions, replicas (--short: one line)"),
     "logs": (("name",), "a replica's log (default: rank 0)"),
     "events": (("name",), "what happened to a job"),
     "metrics": (("name",), "the metric points a job reported"),
@@ -286,7 +292,7 @@ class KFTrainMagics(Magics):
         a notebook pod, else this machine). Other subcommands:
 
           list                 the jobs
-          status NAME          phase, conditions and replicas
+          status NAME          the job (a widget in a notebook); --short: one line
           logs NAME [-f] [--replica worker-1] [--tail N]
           events NAME          what happened (scheduling, restarts, ...)
           metrics NAME         reported metric points
@@ -439,6 +445,10 @@ class KFTrainMagics(Magics):
             p.allow_abbrev = False
             for name in positionals:
                 p.add_argument(name, type=int if name == "workers" else str)
+            if verb == "status":
+                p.add_argument(
+                    "-s", "--short", action="store_true", help="print one line, return nothing"
+                )
             if verb == "logs":
                 p.add_argument("-f", "--follow", action="store_true", help="keep printing")
                 p.add_argument("--replica", help="e.g. master-0, worker-1 (default: rank 0)")
@@ -465,15 +475,18 @@ class KFTrainMagics(Magics):
     def _do_list(self, client: Client, ns, args) -> None:
         print(jobs_table(client.list(ns)))
 
-    def _do_status(self, client: Client, ns, args) -> None:
+    def _do_status(self, client: Client, ns, args) -> Job | None:
+        """The job, which shows itself (a widget in a notebook, its summary elsewhere);
+        --short prints one line instead, so a status in a loop does not flood the cell."""
         job = client.get(args.name, ns)
-        print(job_summary(job))
-        conditions = [
-            f"  {c.type}={c.status} {c.last_transition_time or ''} {c.reason}"
-            for c in job.status.conditions
-        ]
-        if conditions:
-            print("conditions:\n" + "\n".join(conditions))
+        if not args.short:
+            return job
+        try:
+            points = client.metrics(job.name, ns)
+        except JupyterKFError:
+            points = []
+        print(status_line(job, points), flush=True)
+        return None
 
     def _do_logs(self, client: Client, ns, args) -> None:
         try:
@@ -513,6 +526,21 @@ class KFTrainMagics(Magics):
 # --worker is not --workers: a misspelt option is an error, never a guessed abbreviation.
 # (MagicArgumentParser takes no allow_abbrev; argparse reads the attribute when it parses.)
 KFTrainMagics.kftrain.parser.allow_abbrev = False
+
+
+def _plain_help(doc: str) -> str:
+    """``%kftrain?`` as text: IPython's magic_arguments opens the help with an rST literal
+    block ("::") of the usage, which the notebook pager shows raw; and the usage's
+    subcommand lines repeat the described list below them."""
+    head, _, rest = doc.lstrip(":\n ").partition("\n\n")
+    usage = [
+        line for line in head.splitlines() if not line.lstrip().startswith(("|", "%kftrain list"))
+    ]
+    usage = [line.strip() for line in usage]
+    return "Usage:\n" + "\n".join(f"  {line}" for line in usage) + "\n\n" + rest
+
+
+KFTrainMagics.kftrain.__doc__ = _plain_help(KFTrainMagics.kftrain.__doc__ or "")
 
 
 def _count(n: int | None, noun: str) -> str:

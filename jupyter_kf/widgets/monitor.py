@@ -35,14 +35,14 @@ import ipywidgets as W
 from traitlets import Int, Unicode
 
 from ..client import Client
-from ..display import job_summary
+from ..display import Progress, epoch, job_summary
 from ..errors import JupyterKFError, NotFoundError
 from ..jobs import Cursor, Job, Update
 from ..jobs.metrics import REPORT_PREFIX
 from . import render
 from .logview import LogView
 from .plot import MetricsPlot
-from .progress import Progress, ProgressView, epoch, progress_html
+from .progress import ProgressView, progress_html
 
 ACTIVE_PHASES = ("Pending", "Created", "Running", "Restarting")
 SNAPSHOT_LOG_LINES = 20  # the log tail the static snapshot keeps

@@ -144,7 +144,8 @@ def test_cell_job_end_to_end(shell, capsys, client, stop_file):
     out = capsys.readouterr().out
     assert "hello from rank 1" in out and "rank 1 done" in out
     assert "cell1  PyTorchJob  Succeeded  2" in out
-    assert "PyTorchJob cell1 (local/local): Succeeded" in out and "Succeeded=True" in out
+    assert "PyTorchJob cell1 (local/local): Succeeded" in out
+    assert "conditions: Created " in out and "-> Succeeded " in out
     assert "master-0: loss=1.0 step=0" in out
     assert "Started" in out and "master-0" in out
 

@@ -54,9 +54,8 @@ def test_scaling_changes_only_the_worker_role(kind, counts, workers, target):
     spec = JobSpec(name="j", kind=kind, replicas=counts, command=["x"])
     resized = spec.with_workers(workers)
     assert resized.workers == workers
-    assert {r: n for r, n in resized.replicas.items() if r != "Worker"} == {
-        r: n for r, n in counts.items() if r != "Worker"
-    }
+    assert resized.replicas == {**counts, "Worker": target}  # the Worker role, and only it
+    assert spec.replicas == counts  # the original is untouched
 
 
 # kind, replica counts, rank 0

@@ -10,8 +10,8 @@ STAMP   := $(VENV)/.installed-stamp
 $(PY):
 	python3 -m venv $(VENV)
 
-# Reinstall when the package's metadata changes. PyTorch (CPU use, gloo) comes from PyPI
-# once; pip's cache serves later installs.
+# Reinstall when the package's metadata changes. PyTorch (CPU use, gloo) is downloaded from
+# PyPI on a machine's first install; later installs on the same machine reuse pip's cache.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,torch]'
@@ -74,9 +74,17 @@ lint: $(LINT)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not cluster and not hub and not browser"
 
+# KubeSpawner, the peer of the hub benchmarks (spawn_herd, idle_api_load), in a virtualenv
+# of its own so its pins never touch .venv. The other peers' benchmarks make theirs.
+HUB_PEER := .venv-bench-hub/bin/jupyterhub
+$(HUB_PEER): benchmarks/requirements-kubespawner.txt
+	python3 -m venv .venv-bench-hub
+	.venv-bench-hub/bin/pip install -q -r benchmarks/requirements-kubespawner.txt
+	touch $(HUB_PEER)
+
 # Every benchmark, ours against its peer (the cluster ones start a control plane if none
 # is configured); results in benchmarks/results/.
-bench: $(STAMP) $(CHP)
+bench: $(STAMP) $(CHP) $(HUB_PEER)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 	$(PY) benchmarks/submit_latency.py --cluster
 

@@ -285,7 +285,8 @@ def main() -> None:
         f">= {HERD} users (the full run)"
     )
     print(f"spawn_herd: {regime}; machine load {os.getloadavg()}", flush=True)
-    cluster = ClusterSide(nodes=2 if users > 150 else 0)
+    # the test cluster's own KWOK nodes hold ~150 pods; extra ones take 250 each
+    cluster = ClusterSide(nodes=0 if users <= 150 else -(-users // 250) + 1)
     work = Path(tempfile.mkdtemp(prefix="jkf-herd-"))
     runs: dict[str, list[dict]] = {side: [] for side in SIDES}
     try:
@@ -386,6 +387,8 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "spawn_herd.json").write_text(json.dumps(out, indent=2))
+    # one file per herd size too: the cost curve (docs/benchmarks.md) reads them
+    (RESULTS / f"spawn_herd_users{users}.json").write_text(json.dumps(out, indent=2))
 
     def brief(side: dict) -> dict:
         return {k: v for k, v in side.items() if k != "requests_by_kind"}

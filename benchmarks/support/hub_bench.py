@@ -154,6 +154,7 @@ c.KubeflowSpawner.image = "quay.io/jupyter/base-notebook:bench"
 c.KubeflowSpawner.cpu_guarantee = 0.01
 c.KubeflowSpawner.mem_guarantee = "16M"
 c.KubeflowSpawner.extra_annotations = {"jupyter-kf.test/outcome": "run"}
+c.KubeflowSpawner.extra_labels = {"jupyter-kf.test/bench": "1"}  # not the tests' kubelet's
 c.KubeflowSpawner.k8s_api_threads = 8
 """
 
@@ -209,7 +210,7 @@ c.KubeSpawner.cpu_guarantee = 0.01
 c.KubeSpawner.mem_guarantee = "16M"
 c.KubeSpawner.fs_gid = 100
 c.KubeSpawner.port = 8888
-c.KubeSpawner.extra_labels = {"jupyter-kf.io/hub": S["hub_id"]}
+c.KubeSpawner.extra_labels = {"jupyter-kf.io/hub": S["hub_id"], "jupyter-kf.test/bench": "1"}
 # KubeSpawner's defaults (3 s per request, 30 s of retries) fail every spawn of a 200-user
 # herd on this 2-core test cluster ("failed to start in 600 seconds" after ~10 s): give it
 # the patience ours has (5 s connect / 30 s read per request, retried while the API is away).
@@ -406,9 +407,12 @@ class ClusterSide:
         self.provisioner.ensure_class()
         self.provisioner.start()
         self.listener = LightListener()
-        # both hubs' pods carry this label (KubeSpawner's and ours)
+        # both hubs' pods carry these labels (KubeSpawner's and ours); a test hub's pods
+        # beside a benchmark do not, and are left to the tests' own kubelet
         self.stand_ins = StandIns(
-            self.api, self.listener, "app.kubernetes.io/component=singleuser-server"
+            self.api,
+            self.listener,
+            "app.kubernetes.io/component=singleuser-server,jupyter-kf.test/bench=1",
         )
         self.stand_ins.start()
         self.nodes = [f"kwok-bench-{i}" for i in range(nodes)]

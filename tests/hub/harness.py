@@ -43,6 +43,10 @@ REPO = Path(__file__).resolve().parents[2]
 CHP_BIN = REPO / "tests" / "hub" / "node_modules" / ".bin"
 STORAGE_CLASS = "jkf-test-local"
 MANAGED = "app.kubernetes.io/managed-by=jupyter-kf-spawner"
+# Pods of the hub benchmarks (benchmarks/support/hub_bench.py) carry this label: their
+# servers are the benchmark's stand-ins, and a test run beside a 200-user herd must not
+# start 200 real servers for them.
+NOT_BENCH = "!jupyter-kf.test/bench"
 POD_IP = "jupyter-kf.test/pod-ip"
 LIGHT = "jupyter-kf.test/light-server"  # run light_server.py instead of jupyterhub-singleuser
 LIGHT_ANNOTATIONS = {"jupyter-kf.test/outcome": "run", LIGHT: "true"}
@@ -154,7 +158,7 @@ class Kubelet(_Loop):
 
     def __init__(self, api: client.ApiClient, volumes: Path, logs: Path):
         super().__init__("test-kubelet")
-        self.selector = MANAGED
+        self.selector = f"{MANAGED},{NOT_BENCH}"
         self.core = client.CoreV1Api(api)
         self.volumes = volumes
         self.logs = logs

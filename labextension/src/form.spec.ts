@@ -1,4 +1,13 @@
-import { DEFAULT_BACKOFF_LIMIT, backoffLimit, createBody, emptyForm, formProblems, splitArgs, suggestName } from './form';
+import {
+  DEFAULT_BACKOFF_LIMIT,
+  backoffLimit,
+  cloneForm,
+  createBody,
+  emptyForm,
+  formProblems,
+  splitArgs,
+  suggestName
+} from './form';
 
 describe('the launch form', () => {
   const filled = { ...emptyForm(), name: 'mnist', script: 'exp/train.py' };
@@ -85,5 +94,51 @@ describe('the launch form', () => {
     ['a'.repeat(60) + '.py', 'a'.repeat(40)]
   ])('suggests a name for %s', (path, name) => {
     expect(suggestName(path)).toBe(name);
+  });
+});
+
+describe('clone and re-run', () => {
+  const frameworks = [
+    { framework: 'pytorch', kind: 'PyTorchJob' },
+    { framework: 'tensorflow', kind: 'TFJob' }
+  ];
+  const job = {
+    name: 'mnist-2',
+    kind: 'TFJob',
+    workers: 3,
+    image: 'ghcr.io/x/y:1',
+    resources: { cpu: '2', memory: '4Gi', gpu: 1 },
+    spec: {
+      code: { source: 'print(1)\n', args: ['--lr', '0.1', '--note', 'two words'], origin: 'script' },
+      restart_policy: 'ExitCode',
+      run_policy: { backoff_limit: null }
+    }
+  };
+
+  it('fills the form from the job, under a name not taken', () => {
+    const form = cloneForm(job, frameworks, ['mnist-2', 'mnist-3']);
+    expect(form).toMatchObject({
+      name: 'mnist-4',
+      framework: 'tensorflow',
+      workers: 3,
+      source: 'cell',
+      cell: 'print(1)\n',
+      args: '--lr 0.1 --note "two words"',
+      cpu: '2',
+      memory: '4Gi',
+      gpus: 1,
+      image: 'ghcr.io/x/y:1',
+      restartPolicy: 'ExitCode',
+      backoffLimit: 'none'
+    });
+    expect(formProblems(form)).toEqual([]);
+    // What it launches is what the job ran.
+    expect(createBody(form)).toMatchObject({ cell: 'print(1)\n', args: ['--lr', '0.1', '--note', 'two words'] });
+  });
+
+  it('keeps the default backoff limit when the job had it', () => {
+    const form = cloneForm({ ...job, spec: { code: { source: 'x' } } }, frameworks, []);
+    expect(form.backoffLimit).toBe(String(DEFAULT_BACKOFF_LIMIT));
+    expect(form.name).toBe('mnist-2');
   });
 });

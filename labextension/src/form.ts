@@ -165,3 +165,46 @@ export function suggestName(path: string): string {
     .replace(/-$/, '');
   return slug || 'job';
 }
+
+/**
+ * The form that launches a copy of `job` (to change before launching): its code (as a cell,
+ * so the copy runs exactly what the job ran), arguments, size, resources and policies, and
+ * a name not yet taken.
+ */
+export function cloneForm(
+  job: {
+    name: string;
+    kind: string;
+    workers?: number | null;
+    image?: string | null;
+    resources?: { cpu?: string; memory?: string; gpu?: number };
+    spec: Record<string, any> | null;
+  },
+  frameworks: Array<{ framework: string; kind: string }>,
+  taken: string[]
+): ILaunchForm {
+  const spec = job.spec ?? {};
+  const code = spec.code ?? {};
+  const framework = frameworks.find(f => f.kind === job.kind)?.framework ?? 'pytorch';
+  const form = emptyForm(framework, job.workers ?? 1);
+  const base = job.name.replace(/-\d+$/, '');
+  let n = 2;
+  while (taken.includes(`${base}-${n}`)) {
+    n += 1;
+  }
+  const quote = (a: string) => (/^[\w./=:,+-]+$/.test(a) ? a : `"${a}"`);
+  const limit = spec.run_policy?.backoff_limit;
+  return {
+    ...form,
+    name: `${base}-${n}`.slice(0, 63),
+    source: 'cell',
+    cell: typeof code.source === 'string' ? code.source : '',
+    args: Array.isArray(code.args) ? code.args.map(String).map(quote).join(' ') : '',
+    cpu: job.resources?.cpu ?? '',
+    memory: job.resources?.memory ?? '',
+    gpus: job.resources?.gpu ?? 0,
+    image: job.image ?? '',
+    restartPolicy: typeof spec.restart_policy === 'string' ? spec.restart_policy : '',
+    backoffLimit: limit === null ? 'none' : limit === undefined ? form.backoffLimit : String(limit)
+  };
+}

@@ -2,15 +2,17 @@
  * jupyter-kf's JupyterLab plugin: the "Training jobs" side panel and its commands.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { FileDialog } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { IJobSummary, KFApi } from './api';
+import { IJobSummary, KFApi, reattachCode } from './api';
 import { JobsModel } from './model';
+import { describe } from './model';
 import { KFPanel } from './panel';
+import { jobTab } from './tab';
 
 const PLUGIN_ID = 'jupyter-kf-labextension:plugin';
 
@@ -20,6 +22,12 @@ export namespace CommandIDs {
   export const launchCell = 'jupyter-kf:launch-cell';
   export const reload = 'jupyter-kf:reload';
   export const show = 'jupyter-kf:show-job';
+  export const openTab = 'jupyter-kf:open-job-tab';
+  export const suspend = 'jupyter-kf:suspend-job';
+  export const resume = 'jupyter-kf:resume-job';
+  export const remove = 'jupyter-kf:delete-job';
+  export const copyName = 'jupyter-kf:copy-job-name';
+  export const insertCode = 'jupyter-kf:insert-reattach-code';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -59,7 +67,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return picked ? picked.path : null;
     };
 
-    const panel = new KFPanel({ model, pickScript, currentCell });
+    const openTab = (name: string) => {
+      const id = `jupyter-kf-job-${name}`;
+      const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+      if (open) {
+        app.shell.activateById(id);
+        return;
+      }
+      app.shell.add(jobTab(model, panel, name), 'main', { mode: 'split-right' });
+    };
+    const panel = new KFPanel({ model, pickScript, currentCell, openTab });
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, 'jupyter-kf-panel');
 
@@ -104,12 +121,94 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.show, {
-      label: 'Show a Training Job',
+      label: 'Show Logs and Details',
       execute: args => {
+        const name = typeof args.name === 'string' ? args.name : app.contextMenuHitTest(n => !!n.dataset?.job)?.dataset.job;
         open();
-        model.select(String(args.name ?? ''));
+        model.select(name ?? null);
       }
     });
+    // The list's context menu: each command acts on the job right-clicked (or args.name).
+    const target = (args: { name?: unknown }): IJobSummary | undefined => {
+      const node = app.contextMenuHitTest(n => !!n.dataset?.job);
+      const name = typeof args.name === 'string' ? args.name : node?.dataset.job;
+      return model.jobs.find(j => j.name === name);
+    };
+    const act = (label: string, run: (job: IJobSummary) => Promise<IJobSummary | void>) => (args: any) => {
+      const job = target(args);
+      if (!job) {
+        return;
+      }
+      run(job)
+        .then(result => result && model.upsert(result))
+        .catch(err => Notification.error(`${label} ${job.name}: ${describe(err)}`, { autoClose: false }));
+    };
+    const phase = (args: any) => target(args)?.status.phase ?? '';
+    app.commands.addCommand(CommandIDs.openTab, {
+      label: 'Open in a Tab',
+      execute: args => {
+        const job = target(args);
+        if (job) {
+          openTab(job.name);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.suspend, {
+      label: 'Suspend',
+      isEnabled: args => !['Succeeded', 'Failed', 'Suspended'].includes(phase(args)),
+      execute: act('Suspend', job => api.suspend(job.name))
+    });
+    app.commands.addCommand(CommandIDs.resume, {
+      label: 'Resume',
+      isEnabled: args => phase(args) === 'Suspended',
+      execute: act('Resume', job => api.resume(job.name))
+    });
+    app.commands.addCommand(CommandIDs.remove, {
+      label: 'Delete…',
+      execute: args => {
+        const job = target(args);
+        return job ? panel.deleteJobs([job.name]) : undefined;
+      }
+    });
+    app.commands.addCommand(CommandIDs.copyName, {
+      label: 'Copy Name',
+      execute: args => {
+        const job = target(args);
+        if (job) {
+          Clipboard.copyToSystem(job.name);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.insertCode, {
+      label: 'Insert Code to Reattach in the Notebook',
+      isEnabled: () => !!notebooks?.currentWidget,
+      execute: args => {
+        const job = target(args);
+        const notebook = notebooks?.currentWidget;
+        if (!job || !notebook) {
+          return;
+        }
+        // A new cell below the active one, that shows the job's live widget when run.
+        notebook.content.activeCellIndex = Math.max(0, notebook.content.activeCellIndex);
+        void app.commands.execute('notebook:insert-cell-below').then(() => {
+          notebook.content.activeCell?.model.sharedModel.setSource(reattachCode(job));
+          app.shell.activateById(notebook.id);
+        });
+      }
+    });
+    const menu = [
+      CommandIDs.show,
+      CommandIDs.openTab,
+      CommandIDs.suspend,
+      CommandIDs.resume,
+      CommandIDs.copyName,
+      CommandIDs.insertCode,
+      CommandIDs.remove
+    ];
+    menu.forEach((command, rank) =>
+      app.contextMenu.addItem({ command, selector: '.jp-kf-job', rank: 100 + rank })
+    );
+
     app.commands.addCommand(CommandIDs.reload, {
       label: 'Reload Training Jobs',
       execute: () => model.reload()

@@ -11,6 +11,9 @@ import {
   newlyFinished,
   progressText,
   readableLines,
+  reattachCode,
+  toYaml,
+  visibleJobs,
   polylines,
   phaseTone,
   polyline,
@@ -231,5 +234,66 @@ describe('job transitions', () => {
 describe('log lines', () => {
   it("leaves report()'s lines to the chart", () => {
     expect(readableLines(['step 1', '@@jupyter-kf-metric {"step": 1}', 'done'])).toEqual(['step 1', 'done']);
+  });
+});
+
+describe('the list as a place to work', () => {
+  const jobs = [
+    job('mnist-a', 'Succeeded', '2026-05-01T10:00:00Z'),
+    job('resnet', 'Failed', '2026-05-01T11:00:00Z'),
+    job('mnist-b', 'Running', '2026-05-01T12:00:00Z', { kind: 'TFJob' })
+  ];
+  const names = (js: IJobSummary[]) => js.map(j => j.name);
+
+  it('filters by every word, in name, kind and phase', () => {
+    expect(names(visibleJobs(jobs, 'mnist'))).toEqual(['mnist-b', 'mnist-a']);
+    expect(names(visibleJobs(jobs, 'MNIST tfjob'))).toEqual(['mnist-b']);
+    expect(names(visibleJobs(jobs, 'failed'))).toEqual(['resnet']);
+    expect(names(visibleJobs(jobs, 'nothing'))).toEqual([]);
+  });
+
+  it('sorts by age, name or phase (trouble first)', () => {
+    expect(names(visibleJobs(jobs, '', 'oldest'))).toEqual(['mnist-a', 'resnet', 'mnist-b']);
+    expect(names(visibleJobs(jobs, '', 'name'))).toEqual(['mnist-a', 'mnist-b', 'resnet']);
+    expect(names(visibleJobs(jobs, '', 'phase'))).toEqual(['resnet', 'mnist-b', 'mnist-a']);
+  });
+
+  it('writes a spec as YAML', () => {
+    const spec = {
+      name: 'x',
+      replicas: { Master: 1, Worker: 2 },
+      code: { source: 'import os\nprint(1)\n', args: ['--lr', '0.1'], files: {} },
+      env: { MODE: 'yes: no' },
+      run_policy: { backoff_limit: null }
+    };
+    expect(toYaml(spec)).toBe(
+      [
+        'name: x',
+        'replicas:',
+        '  Master: 1',
+        '  Worker: 2',
+        'code:',
+        '  source: |',
+        '    import os',
+        '    print(1)',
+        '  args:',
+        '  - --lr',
+        '  - "0.1"',
+        '  files: {}',
+        'env:',
+        '  MODE: "yes: no"',
+        'run_policy:',
+        '  backoff_limit: null'
+      ].join('\n')
+    );
+  });
+
+  it('reattaches to a job from a notebook', () => {
+    expect(reattachCode({ name: 'mnist', namespace: 'local', backend: 'local' })).toBe(
+      '%load_ext jupyter_kf\n%kftrain monitor mnist --local'
+    );
+    expect(reattachCode({ name: 'mnist', namespace: 'team', backend: 'kubernetes' })).toBe(
+      '%load_ext jupyter_kf\n%kftrain monitor mnist --cluster --namespace team'
+    );
   });
 });

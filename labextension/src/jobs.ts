@@ -356,3 +356,99 @@ export const REPORT_PREFIX = '@@jupyter-kf-metric ';
 export function readableLines(lines: string[]): string[] {
   return lines.filter(line => !line.startsWith(REPORT_PREFIX));
 }
+
+export type SortKey = 'newest' | 'oldest' | 'name' | 'phase';
+export const SORT_KEYS: Record<SortKey, string> = {
+  newest: 'Newest first',
+  oldest: 'Oldest first',
+  name: 'Name',
+  phase: 'Phase'
+};
+/** Phases in the order a user scans for trouble: failing first, then running, then done. */
+const PHASE_ORDER = ['Failed', 'Restarting', 'Running', 'Created', 'Pending', 'Suspended', 'Succeeded'];
+
+/**
+ * The list as shown: the jobs whose name, kind, phase or backend contain every word of
+ * `query` (any case), sorted by `key`.
+ */
+export function visibleJobs(jobs: IJobSummary[], query: string, key: SortKey = 'newest'): IJobSummary[] {
+  const words = query.toLowerCase().split(/\s+/).filter(w => w);
+  const shown = jobs.filter(j => {
+    const text = [j.name, j.kind, j.status.phase, j.backend, j.namespace].join(' ').toLowerCase();
+    return words.every(w => text.includes(w));
+  });
+  const byName = (a: IJobSummary, b: IJobSummary) => a.name.localeCompare(b.name);
+  switch (key) {
+    case 'oldest':
+      return sortJobs(shown).reverse();
+    case 'name':
+      return [...shown].sort(byName);
+    case 'phase': {
+      const rank = (j: IJobSummary) => {
+        const i = PHASE_ORDER.indexOf(j.status.phase);
+        return i < 0 ? PHASE_ORDER.length : i;
+      };
+      return [...shown].sort((a, b) => rank(a) - rank(b) || byName(a, b));
+    }
+    default:
+      return sortJobs(shown);
+  }
+}
+
+/** A value as YAML (the subset JSON needs), for the spec tab: readable, and valid YAML. */
+export function toYaml(value: unknown, indent = ''): string {
+  const scalar = (v: unknown): string => {
+    if (v === null || v === undefined) {
+      return 'null';
+    }
+    if (typeof v === 'string') {
+      // Plain when YAML would read it back as the same string; quoted (JSON is YAML) else.
+      return /^(?:[A-Za-z_/.]|-(?=[^\s\d.]))[\w ./:=@+-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|~)$/i.test(v) && !/[:#] |\s$/.test(v)
+        ? v
+        : JSON.stringify(v);
+    }
+    return String(v);
+  };
+  if (Array.isArray(value)) {
+    if (!value.length) {
+      return '[]';
+    }
+    return value
+      .map(item => {
+        const body = toYaml(item, indent + '  ');
+        return typeof item === 'object' && item !== null && Object.keys(item).length
+          ? `${indent}- ${body.trimStart()}`
+          : `${indent}- ${body}`;
+      })
+      .join('\n');
+  }
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (!entries.length) {
+      return '{}';
+    }
+    return entries
+      .map(([k, v]) => {
+        const key = scalar(k);
+        if (typeof v === 'string' && v.includes('\n')) {
+          const lines = v.replace(/\n$/, '').split('\n');
+          return `${indent}${key}: |${v.endsWith('\n') ? '' : '-'}\n` + lines.map(l => `${indent}  ${l}`).join('\n');
+        }
+        if (Array.isArray(v) && v.length) {
+          return `${indent}${key}:\n${toYaml(v, indent)}`; // a list sits under its key
+        }
+        if (typeof v === 'object' && v !== null && Object.keys(v).length) {
+          return `${indent}${key}:\n${toYaml(v, indent + '  ')}`;
+        }
+        return `${indent}${key}: ${toYaml(v, indent + '  ')}`;
+      })
+      .join('\n');
+  }
+  return scalar(value);
+}
+
+/** The code a notebook cell needs to show a job again (its live widget). */
+export function reattachCode(job: Pick<IJobSummary, 'name' | 'namespace' | 'backend'>): string {
+  const where = job.backend === 'local' ? ' --local' : ` --cluster --namespace ${job.namespace}`;
+  return `%load_ext jupyter_kf\n%kftrain monitor ${job.name}${where}`;
+}

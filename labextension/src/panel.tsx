@@ -7,11 +7,11 @@ import { ReactWidget, SidePanel, ToolbarButton, UseSignal, addIcon, refreshIcon 
 import { Panel } from '@lumino/widgets';
 import * as React from 'react';
 
-import { IJobSummary } from './api';
+import { IJob, IJobSummary } from './api';
 import { JobDetail } from './components/JobDetail';
 import { JobList } from './components/JobList';
 import { LaunchForm } from './components/LaunchForm';
-import { ILaunchForm } from './form';
+import { ILaunchForm, cloneForm } from './form';
 import { JobsModel, describe } from './model';
 import { kfIcon } from './icon';
 
@@ -19,6 +19,8 @@ export interface IPanelOptions {
   model: JobsModel;
   pickScript: () => Promise<string | null>;
   currentCell: () => { source: string; notebook: string } | null;
+  /** Show a job in a tab of the main area. */
+  openTab: (name: string) => void;
 }
 
 export interface IPanelSettings {
@@ -94,7 +96,40 @@ export class KFPanel extends SidePanel {
     }
   }
 
-  private async _confirmDelete(name: string): Promise<boolean> {
+  /** Delete several jobs after one confirmation; what failed is told, the rest go. */
+  async deleteJobs(names: string[]): Promise<void> {
+    if (!names.length) {
+      return;
+    }
+    const result = await showDialog({
+      title: names.length === 1 ? `Delete ${names[0]}?` : `Delete ${names.length} jobs?`,
+      body: `${names.join(', ')}: their replicas are stopped and their logs, events and metrics are removed.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    const outcomes = await Promise.allSettled(names.map(name => this.model.api.delete(name)));
+    const failed: string[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') {
+        this.model.remove(names[i]);
+      } else {
+        failed.push(`${names[i]}: ${describe(outcome.reason)}`);
+      }
+    });
+    if (failed.length) {
+      Notification.error(`Could not delete ${failed.join('; ')}`, { autoClose: false });
+    }
+  }
+
+  /** The launch form, filled from a job (clone and re-run with changes). */
+  cloneJob(job: IJob): void {
+    const frameworks = this.model.config?.frameworks ?? [];
+    this.showForm(cloneForm(job, frameworks, this.model.jobs.map(j => j.name)));
+  }
+
+  async confirmDelete(name: string): Promise<boolean> {
     const result = await showDialog({
       title: `Delete ${name}?`,
       body: 'Its replicas are stopped and its logs, events and metrics are removed.',
@@ -133,11 +168,21 @@ export class KFPanel extends SidePanel {
           onClose={() => model.select(null)}
           onChanged={job => model.upsert(job)}
           onDeleted={name => model.remove(name)}
-          confirmDelete={name => this._confirmDelete(name)}
+          confirmDelete={name => this.confirmDelete(name)}
+          onClone={job => this.cloneJob(job)}
+          onOpenTab={() => this._options.openTab(selected.name)}
         />
       );
     } else {
-      main = <JobList jobs={model.jobs} selected={model.selected} loaded={model.loaded} onSelect={n => model.select(n)} />;
+      main = (
+        <JobList
+          jobs={model.jobs}
+          selected={model.selected}
+          loaded={model.loaded}
+          onSelect={n => model.select(n)}
+          onDelete={names => this.deleteJobs(names)}
+        />
+      );
     }
     return (
       <div className="jp-kf-content">

@@ -11,7 +11,8 @@ import {
   formatAge,
   jobProgress,
   progressText,
-  readableLines
+  readableLines,
+  toYaml
 } from '../api';
 import { describe } from '../model';
 import { followJob } from '../stream';
@@ -28,6 +29,10 @@ export interface IJobDetailProps {
   onDeleted: (name: string) => void;
   confirmDelete: (name: string) => Promise<boolean>;
   tailLines: number;
+  /** Open the launch form filled from this job, to change and launch again. */
+  onClone?: (job: IJob) => void;
+  /** Show this job in a tab of the main area (absent where it already is one). */
+  onOpenTab?: () => void;
 }
 
 /** Conditions, replicas, events, metrics, the log tail and the actions on one job. */
@@ -195,6 +200,21 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         <Button small className="jp-mod-warn" disabled={!!busy} onClick={remove}>
           Delete
         </Button>
+        {props.onClone ? (
+          <Button
+            small
+            disabled={!job}
+            title="Launch a copy of this job, changed as you like"
+            onClick={() => job && props.onClone?.(job)}
+          >
+            Clone
+          </Button>
+        ) : null}
+        {props.onOpenTab ? (
+          <Button small title="Open this job in a tab beside your notebook" onClick={props.onOpenTab}>
+            Open in tab
+          </Button>
+        ) : null}
       </div>
 
       <details open className="jp-kf-section">
@@ -252,6 +272,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           ))}
         </ul>
       </details>
+      {job?.spec ? (
+        <details className="jp-kf-section">
+          <summary>Spec (YAML)</summary>
+          <pre className="jp-kf-code jp-kf-spec">{toYaml(job.spec)}</pre>
+        </details>
+      ) : null}
       {job?.spec?.code ? (
         <details className="jp-kf-section">
           <summary>Code ({job.spec.code.filename})</summary>

@@ -9,6 +9,7 @@ were restarted says so. Pure: a ``Job`` (and its events) in, a string out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .job import Event, Job, Replica
@@ -21,6 +22,9 @@ WAITING = ("Pending", "Created")
 PLAIN_REASONS = ("", "Error", "Completed", "JobFailed", "JobSucceeded", "Deleted", "Suspended")
 # Beside an exit code, a crash loop is what "failed N times" already says.
 LOOPING = "CrashLoopBackOff"
+# torchrun (a TrainJob's torch nodes, an elastic PyTorchJob) reports a failed worker after
+# the worker's own output: a glog error line, or its elastic package's traceback.
+LAUNCHER_REPORT = re.compile(r"^E\d{4} \d\d:\d\d:\d\d|torch[./]distributed[./]elastic")
 
 
 def explain(job: Job, events: Sequence[Event] = ()) -> str:
@@ -55,9 +59,20 @@ def failures(replica: Replica) -> int:
     return replica.restarts + (1 if replica.phase == "Failed" else 0)
 
 
+def worker_lines(lines: Sequence[str]) -> Sequence[str]:
+    """The lines before torchrun's own report of a failed worker (an error line of its
+    logger, then its traceback and a summary block that names no cause): the worker's
+    output before it says why. All of them when there is no such report."""
+    for i, line in enumerate(lines):
+        if i and LAUNCHER_REPORT.search(line):
+            return lines[:i]
+    return lines
+
+
 def log_tail(lines: Sequence[str], count: int = TAIL_LINES) -> str:
-    """The last ``count`` non-blank lines, joined into one bounded line."""
-    kept = [line.strip() for line in lines if line.strip()][-count:]
+    """The last ``count`` non-blank lines of the worker's own output, joined into one
+    bounded line."""
+    kept = [line.strip() for line in worker_lines(lines) if line.strip()][-count:]
     text = " | ".join(kept)
     return text if len(text) <= MAX_TAIL else "…" + text[-(MAX_TAIL - 1) :]
 
@@ -74,12 +89,14 @@ def _succeeded(job: Job) -> str:
 
 
 def culprit(job: Job) -> Replica | None:
-    """The replica whose failure explains the job's: a Failed one with an exit code first,
-    then the one that failed most, then one held up for a reason (Unschedulable, ...)."""
+    """The replica whose failure explains the job's: a Failed one with an exit code first (the
+    one that failed first), then the one that failed most, then one held up for a reason (Unschedulable, ...)."""
     failed = [r for r in job.replicas if r.phase == "Failed"]
     with_code = [r for r in failed if r.exit_code not in (None, 0)]
     if with_code or failed:
-        return (with_code or failed)[0]
+        # The first to fail: the others often failed because it did (their peer left).
+        chosen = with_code or failed
+        return min(chosen, key=lambda r: (r.finished_at is None, r.finished_at or ""))
     restarted = sorted(
         (r for r in job.replicas if r.restarts), key=lambda r: r.restarts, reverse=True
     )

@@ -26,6 +26,9 @@ class Replica:
     reason: str = ""  # e.g. Unschedulable, ImagePullBackOff, OOMKilled, Error
     message: str = ""
     exit_code: int | None = None
+    # When it last ended (RFC 3339; a pod's container's finishedAt), to tell which of several
+    # failed replicas failed first.
+    finished_at: str | None = None
 
     @property
     def name(self) -> str:
@@ -42,6 +45,7 @@ class Replica:
             "reason": self.reason,
             "message": self.message,
             "exitCode": self.exit_code,
+            "finishedAt": self.finished_at,
         }
 
 

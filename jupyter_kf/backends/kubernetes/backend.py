@@ -389,7 +389,7 @@ class KubernetesBackend(Backend):
         name = job.name
         ns, cr = self._cr(name, job.namespace)
         if is_trainjob(cr):
-            return replace_trainjob(self, ns, cr, workers)
+            return replace_trainjob(self._until, ns, cr, workers)
         info = kind_info(cr["kind"])
         counts = replica_counts(cr)
         target = info.worker_replicas_for(counts, workers)

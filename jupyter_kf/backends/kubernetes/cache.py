@@ -14,10 +14,18 @@ from typing import Any
 from ...errors import NotFoundError
 from ...jobs import Job
 from ...jobs.kinds import ALL_KINDS, kind_info
-from ...k8s import Informer, core_api, custom_api
+from ...jobs.trainjob import NODE_CONTAINER
+from ...k8s import Informer, core_api, custom_api, iter_lines, open_stream
 from .convert import LABEL_JOB, Arrivals, job_from_cr, pod_name
 from .stream import Followers
-from .trainjob import LABEL_JOBSET, is_trainjob, job_from_trainjob, pod_of_node
+from .trainjob import (
+    LABEL_JOBSET,
+    TAIL_LINES,
+    NodeFailures,
+    is_trainjob,
+    job_from_trainjob,
+    pod_of_node,
+)
 
 # Kinds whose events name the job (a TrainJob's JobSet and Jobs too: see trainjob.owns_event).
 EVENT_KINDS = frozenset({*ALL_KINDS, "JobSet", "Job", "Pod"})
@@ -63,6 +71,25 @@ class Pods:
             informer.stop()
 
 
+def _read_tail(core: Any, namespace: str, pod: str, previous: bool) -> list[str]:
+    response = open_stream(
+        core.read_namespaced_pod_log,
+        *(pod, namespace),
+        verb="read logs of",
+        resource="pods",
+        namespace=namespace,
+        name=pod,
+        container=NODE_CONTAINER,
+        previous=previous,
+        tail_lines=TAIL_LINES,
+        _request_timeout=(5, 30),
+    )
+    try:
+        return list(iter_lines(response))
+    finally:
+        response.close()
+
+
 class Namespace:
     """The caches of one namespace and the listeners waiting on them."""
 
@@ -71,7 +98,7 @@ class Namespace:
         self.listeners: list[queue.Queue] = []
         self.lock = threading.Lock()
         self.converted: dict[str, tuple[tuple, Job]] = {}
-        custom = custom_api(api)
+        self.custom = custom = custom_api(api)
         self.core = core = core_api(api)
         self.followers = Followers(self)  # before the caches: their changes poke it
         self.arrivals = Arrivals()
@@ -88,6 +115,8 @@ class Namespace:
                     Informer(fn, resource=info.plural, namespace=namespace, on_change=self._on_job),
                 )
             )
+        # Before the pods' cache: its changes feed it.
+        self.failures = NodeFailures(functools.partial(_read_tail, core, namespace))
         self.pods = Pods(core, namespace, self._on_pod)
         self.events = Informer(
             functools.partial(core.list_namespaced_event, namespace),
@@ -143,11 +172,15 @@ class Namespace:
             q.put((kind, name))
 
     def _on_job(self, kind: str, obj: dict) -> None:
+        if kind in ("ADDED", "DELETED"):  # a namesake made since is another job
+            self.failures.forget(obj["metadata"]["name"])
         self.followers.poke(obj["metadata"]["name"])
         self._emit("DELETED" if kind == "DELETED" else "JOB", obj["metadata"]["name"])
 
     def _on_pod(self, kind: str, obj: dict) -> None:
         job = job_of_pod(obj)
+        if job and LABEL_JOBSET in ((obj.get("metadata") or {}).get("labels") or {}):
+            self.failures.saw(job, obj)
         if job:
             self.followers.poke(job)
             self._emit("POD", job)
@@ -197,13 +230,18 @@ class Namespace:
         """``job_from_cr``, remembered until the CR or one of its pods changes: a list of
         hundreds of jobs converts only what moved since the last one."""
         name = cr["metadata"]["name"]
+        failed = self.failures.of(name) if is_trainjob(cr) else {}
         key = (
             cr["metadata"].get("resourceVersion"),
             tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)),
+            tuple(sorted(failed)),
         )
         hit = self.converted.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
-        job = job_from_trainjob(cr, pods) if is_trainjob(cr) else job_from_cr(cr, pods)
+        if is_trainjob(cr):
+            job = job_from_trainjob(cr, pods, failed=failed)
+        else:
+            job = job_from_cr(cr, pods)
         self.converted[name] = (key, job)
         return job

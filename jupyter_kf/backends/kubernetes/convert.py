@@ -47,11 +47,12 @@ def replica_of_pod(pod: dict, role: str, index: int, *, ended: bool = False) -> 
     phase = status.get("phase") or "Pending"
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         phase = "Terminating"
-    reason, message, exit_code, restarts = (
+    reason, message, exit_code, restarts, finished_at = (
         status.get("reason") or "",
         status.get("message") or "",
         None,
         0,
+        None,
     )
     for cs in status.get("containerStatuses") or ():
         restarts += int(cs.get("restartCount") or 0)
@@ -59,7 +60,7 @@ def replica_of_pod(pod: dict, role: str, index: int, *, ended: bool = False) -> 
         last = (cs.get("lastState") or {}).get("terminated")
         if "terminated" in state:
             term = state["terminated"]
-            exit_code = term.get("exitCode")
+            exit_code, finished_at = term.get("exitCode"), term.get("finishedAt")
             reason = term.get("reason") or reason
             message = term.get("message") or message
         elif "waiting" in state and state["waiting"].get("reason"):
@@ -67,10 +68,11 @@ def replica_of_pod(pod: dict, role: str, index: int, *, ended: bool = False) -> 
             message = state["waiting"].get("message") or message
             if last:
                 exit_code, message = last.get("exitCode"), last.get("message") or message
+                finished_at = last.get("finishedAt")
                 if (last.get("reason") or "") not in _PLAIN_EXIT_REASONS:
                     reason = last["reason"]  # OOMKilled says more than CrashLoopBackOff
         elif last and ended:
-            exit_code = last.get("exitCode")
+            exit_code, finished_at = last.get("exitCode"), last.get("finishedAt")
             reason = last.get("reason") or reason
             message = last.get("message") or message
     if not reason:
@@ -86,6 +88,7 @@ def replica_of_pod(pod: dict, role: str, index: int, *, ended: bool = False) -> 
         reason=reason,
         message=message,
         exit_code=exit_code,
+        finished_at=finished_at,
     )
 
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 from ...errors import ConflictError, JupyterKFError
 from ...jobs.kinds import TRAINJOB
 from ...jobs.render import code_configmap_name
 from ...k8s import call
+from .cache import Namespace
 
-if TYPE_CHECKING:
-    from .backend import KubernetesBackend
-    from .cache import Namespace
+# The backend's wait: until(ns, name, done(cr or None), what it waits for) -> the job.
+Until = Callable[..., Any]
 
 NOTICE = (
     "a TrainJob's number of nodes cannot change (Kubeflow Trainer v2 keeps spec.trainer "
@@ -50,12 +51,12 @@ def _fresh_manifest(cr: dict, nodes: int | None = None) -> dict:
     }
 
 
-def replace_trainjob(backend: KubernetesBackend, ns: Namespace, cr: dict, nodes: int) -> str:
+def replace_trainjob(until: Until, ns: Namespace, cr: dict, nodes: int) -> str:
     name, namespace = cr["metadata"]["name"], ns.namespace
     info = TRAINJOB
     where = (info.group, info.version, namespace, info.plural)
     configmap = call(
-        backend._core.read_namespaced_config_map,
+        ns.core.read_namespaced_config_map,
         *(code_configmap_name(name), namespace),
         verb="get",
         resource="configmaps",
@@ -65,7 +66,7 @@ def replace_trainjob(backend: KubernetesBackend, ns: Namespace, cr: dict, nodes:
         ok=(404,),
     )
     call(
-        backend._custom.delete_namespaced_custom_object,
+        ns.custom.delete_namespaced_custom_object,
         *where,
         name,
         verb="delete",
@@ -75,11 +76,11 @@ def replace_trainjob(backend: KubernetesBackend, ns: Namespace, cr: dict, nodes:
         raw=True,
         body={"propagationPolicy": "Background"},
     )
-    backend._until(ns, name, lambda c: c is None, "deleting it to replace it")
+    until(ns, name, lambda c: c is None, "deleting it to replace it")
     if configmap is not None:
         # Owned by the old TrainJob: the garbage collector removes it; made again below.
         call(
-            backend._core.delete_namespaced_config_map,
+            ns.core.delete_namespaced_config_map,
             *(code_configmap_name(name), namespace),
             verb="delete",
             resource="configmaps",
@@ -89,10 +90,10 @@ def replace_trainjob(backend: KubernetesBackend, ns: Namespace, cr: dict, nodes:
             ok=(404,),
         )
     try:
-        _create(backend, ns, _fresh_manifest(cr, nodes), configmap)
+        _create(until, ns, _fresh_manifest(cr, nodes), configmap)
     except JupyterKFError as exc:
         try:
-            _create(backend, ns, _fresh_manifest(cr), configmap)
+            _create(until, ns, _fresh_manifest(cr), configmap)
         except JupyterKFError as again:
             raise JupyterKFError(
                 f"scaling {name} failed ({exc}) and making it again as it was failed too "
@@ -105,13 +106,11 @@ def replace_trainjob(backend: KubernetesBackend, ns: Namespace, cr: dict, nodes:
     return NOTICE.format(nodes=nodes)
 
 
-def _create(
-    backend: KubernetesBackend, ns: Namespace, manifest: dict, configmap: dict | None
-) -> None:
+def _create(until: Until, ns: Namespace, manifest: dict, configmap: dict | None) -> None:
     info, namespace = TRAINJOB, ns.namespace
     name = manifest["metadata"]["name"]
     created = call(
-        backend._custom.create_namespaced_custom_object,
+        ns.custom.create_namespaced_custom_object,
         *(info.group, info.version, namespace, info.plural, manifest),
         verb="create",
         resource=info.plural,
@@ -143,7 +142,7 @@ def _create(
         for _ in range(50):
             try:
                 call(
-                    backend._core.create_namespaced_config_map,
+                    ns.core.create_namespaced_config_map,
                     *(namespace, fresh),
                     verb="create",
                     resource="configmaps",
@@ -154,4 +153,4 @@ def _create(
                 break
             except ConflictError:
                 time.sleep(0.2)
-    backend._until(ns, name, lambda c: c is not None, "making it again")
+    until(ns, name, lambda c: c is not None, "making it again")

@@ -234,8 +234,10 @@ EOF
   wait_for jobset curl -sf "http://127.0.0.1:$JKF_JOBSET_HEALTH_PORT/readyz"
   wait_for trainer-controller-manager curl -sf "http://127.0.0.1:$JKF_TRAINER_HEALTH_PORT/readyz"
 
-  # The stock ClusterTrainingRuntimes, as the community install applies them.
+  # The stock ClusterTrainingRuntimes, as the community install applies them, and
+  # jupyter-kf's reader of them (deploy/rbac), as an operator who installs jupyter-kf applies it.
   kc apply -k "$TM/trainer/overlays/runtimes" >/dev/null
+  kc apply -f "$HERE/../../deploy/rbac/runtime-reader.yaml" >/dev/null
 
   # Both webhook servers must answer real admission requests before anything uses them:
   # JobSet's pod webhooks fail closed for every JobSet pod. Server-side dry runs reach the

@@ -209,3 +209,29 @@ def test_a_runtime_that_does_not_exist_is_refused_with_the_list(real_user):
     message = str(info.value)
     assert "no ClusterTrainingRuntime named 'torch-distributd'" in message
     assert "torch-distributed" in message
+
+
+def test_progress_reaches_trainer_status_and_the_client(real_user, admin_api):
+    """``jupyter_kf.report`` in a real pod posts to the Trainer's status server (its URL,
+    CA and token come from the TrainJobStatus plugin): ``kubectl get trainjob`` and the
+    kubeflow SDK read it from ``status.trainerStatus``, and so does the client."""
+    c = real_user.client
+    script = (
+        "import time, jupyter_kf\n"
+        "for step in range(1, 9):\n"
+        "    jupyter_kf.report(step=step, total_steps=8, loss=round(1.0 / step, 3))\n"
+        "    time.sleep(0.5)\n"
+    )
+    c.submit(
+        JobSpec.create(name="progress", workers=1, runtime="torch-distributed", code=Code(script))
+    )
+    job = c.wait("progress", conditions=ENDED, timeout=300)
+    assert job.phase == "Succeeded", explain(job)
+    raw = k8s.CustomObjectsApi(admin_api).get_namespaced_custom_object(
+        *TRAINER, real_user.namespace, "trainjobs", "progress"
+    )
+    status = raw["status"].get("trainerStatus") or {}
+    assert status.get("progressPercentage") == 100, raw["status"]
+    assert {"name": "loss", "value": "0.125"} in status.get("metrics", []), status
+    progress = c.get("progress").extra["progress"]
+    assert progress["progressPercentage"] == 100 and progress["metrics"]["loss"] == "0.125"

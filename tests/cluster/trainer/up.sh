@@ -239,6 +239,31 @@ EOF
   kc apply -k "$TM/trainer/overlays/runtimes" >/dev/null
   kc apply -f "$HERE/../../deploy/rbac/runtime-reader.yaml" >/dev/null
 
+  # Pods post their progress to https://kubeflow-trainer-controller-manager.<ns>.svc:<status
+  # port> (the URL the TrainJobStatus plugin gives them). The Trainer runs on this machine,
+  # so the name resolves (a headless Service, CoreDNS) to the real node's gateway address,
+  # which the node's nat chain forwards to the host's loopback.
+  if [[ "$TR_STATUS" == true && "${JKF_REAL_NODE:-1}" != 0 ]]; then
+    kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: kubeflow-trainer-controller-manager, namespace: $TRAINER_NS}
+spec:
+  clusterIP: None
+  ports: [{name: status, port: $JKF_TRAINER_STATUS_PORT, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kubeflow-trainer-status
+  namespace: $TRAINER_NS
+  labels: {kubernetes.io/service-name: kubeflow-trainer-controller-manager}
+addressType: IPv4
+ports: [{name: status, port: $JKF_TRAINER_STATUS_PORT, protocol: TCP}]
+endpoints: [{addresses: ["$JKF_NODE_IP"]}]
+EOF
+  fi
+
   # Both webhook servers must answer real admission requests before anything uses them:
   # JobSet's pod webhooks fail closed for every JobSet pod. Server-side dry runs reach the
   # webhooks and store nothing. (1) JobSet's pod defaulter labels a JobSet pod with its

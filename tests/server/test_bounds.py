@@ -8,6 +8,7 @@ pytest-jupyter one), so its memory is the server's alone.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 from jupyter_kf import Client
 from jupyter_kf.backends.local import LocalBackend
@@ -124,6 +127,18 @@ def server(tmp_path, jkf_home) -> Iterator[Server]:
         proc.wait(30)
 
 
+async def follow_log(port: int, name: str) -> list[dict]:
+    request = HTTPRequest(
+        f"ws://127.0.0.1:{port}/kf/api/jobs/{name}/logs/follow?tail_lines=10",
+        headers={"Authorization": f"token {TOKEN}"},
+    )
+    ws = await websocket_connect(request, max_message_size=4 * MAX_LINE_CHARS)
+    messages = []
+    while (raw := await ws.read_message()) is not None:
+        messages.append(json.loads(raw))
+    return messages
+
+
 def test_a_100_mb_body_is_refused_unread(server):
     start = server.peak
     # Declared: answered 413 from the headers, before any of the body is sent.
@@ -210,6 +225,10 @@ def test_a_100_mb_log_line_is_cut_with_a_marker(server, jkf_home):
         cursor, done = reply["cursor"], reply["done"]
         streamed += [line for lines in reply["logs"].values() for line in lines]
     assert streamed == [cut, "after"]
+    # And the log-follow websocket.
+    messages = asyncio.run(follow_log(server.port, "shouty"))
+    assert messages[-1] == {"type": "end"}
+    assert [ln for m in messages[:-1] for ln in m["lines"]] == [cut, "after"]
     grew = server.peak - start
     print(f"peak RSS growth for a 100 MB log line: {grew / MB:.1f} MiB")
     assert grew < LOG_LINE_BOUND, f"the server grew {grew / MB:.0f} MiB"

@@ -108,6 +108,13 @@ export class KFApi {
     return requestAPI<IJob>(jobPath(name, '/resume') + this.ns(), { method: 'POST' }, this.settings);
   }
 
+  /** A replica's log (default: rank 0), the last `tailLines` lines (default: all of it). */
+  async logs(name: string, replica?: string, tailLines = 10_000_000): Promise<string[]> {
+    const params = this.ns({ replica, tail_lines: tailLines });
+    const reply = await requestAPI<{ lines: string[] }>(jobPath(name, '/logs') + params, {}, this.settings);
+    return reply.lines;
+  }
+
   /**
    * What is new in one job after `since` (a long poll: the server answers as soon as there
    * is something, or after `timeout` seconds with nothing). See stream.ts, followJob.

@@ -223,7 +223,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.settings = {
           defaultFramework: (settings.get('defaultFramework').composite as string) || 'pytorch',
           defaultWorkers: (settings.get('defaultWorkers').composite as number) || 2,
-          logTailLines: (settings.get('logTailLines').composite as number) || 500
+          logTailLines: (settings.get('logTailLines').composite as number) || 10000
         };
         if (ns !== api.namespace) {
           api.namespace = ns;

@@ -14,6 +14,8 @@ import {
   reattachCode,
   toYaml,
   visibleJobs,
+  visibleRows,
+  matchingLines,
   polylines,
   phaseTone,
   polyline,
@@ -295,5 +297,20 @@ describe('the list as a place to work', () => {
     expect(reattachCode({ name: 'mnist', namespace: 'team', backend: 'kubernetes' })).toBe(
       '%load_ext jupyter_kf\n%kftrain monitor mnist --cluster --namespace team'
     );
+  });
+});
+
+describe('the log viewer', () => {
+  it('draws only the rows in view (and a margin)', () => {
+    expect(visibleRows(100_000, 0, 340, 17, 5)).toEqual({ start: 0, end: 25 });
+    expect(visibleRows(100_000, 17 * 5000, 340, 17, 5)).toEqual({ start: 4995, end: 5025 });
+    expect(visibleRows(10, 0, 340, 17, 5)).toEqual({ start: 0, end: 10 });
+    // Scrolled far down, then a search left 3 lines: they are drawn.
+    expect(visibleRows(3, 17 * 9000, 340, 17, 5)).toEqual({ start: 0, end: 3 });
+  });
+
+  it('finds lines by a search, any case', () => {
+    expect(matchingLines(['Epoch 1', 'loss', 'epoch 2'], 'EPOCH')).toEqual([0, 2]);
+    expect(matchingLines(['a', 'b'], '')).toEqual([0, 1]);
   });
 });

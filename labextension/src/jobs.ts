@@ -452,3 +452,29 @@ export function reattachCode(job: Pick<IJobSummary, 'name' | 'namespace' | 'back
   const where = job.backend === 'local' ? ' --local' : ` --cluster --namespace ${job.namespace}`;
   return `%load_ext jupyter_kf\n%kftrain monitor ${job.name}${where}`;
 }
+
+/** The rows of a virtualised list to draw: those in view, and `overscan` more each side. */
+export function visibleRows(
+  count: number,
+  scrollTop: number,
+  viewHeight: number,
+  rowHeight: number,
+  overscan = 20
+): { start: number; end: number } {
+  const shown = Math.ceil(viewHeight / rowHeight);
+  // A scroll position from before the list shrank (a search) is past its end: the last page.
+  const first = Math.min(Math.floor(Math.max(0, scrollTop) / rowHeight), Math.max(0, count - shown));
+  return { start: Math.max(0, first - overscan), end: Math.min(count, first + shown + overscan) };
+}
+
+/** The indexes of the lines that contain `query` (any case); every line when it is empty. */
+export function matchingLines(lines: string[], query: string): number[] {
+  const q = query.toLowerCase();
+  const out: number[] = [];
+  lines.forEach((line, i) => {
+    if (!q || line.toLowerCase().includes(q)) {
+      out.push(i);
+    }
+  });
+  return out;
+}

@@ -73,7 +73,7 @@ export class KFPanel extends SidePanel {
   }
 
   readonly model: JobsModel;
-  settings: IPanelSettings = { defaultFramework: 'pytorch', defaultWorkers: 2, logTailLines: 500 };
+  settings: IPanelSettings = { defaultFramework: 'pytorch', defaultWorkers: 2, logTailLines: 10000 };
 
   /** Open the launch form, optionally pre-filled (e.g. with the current cell). */
   showForm(initial?: Partial<ILaunchForm>): void {

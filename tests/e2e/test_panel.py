@@ -55,7 +55,7 @@ def test_launch_watch_logs_scale_delete(page, lab):
     expect(badge(page, "e2e-train")).to_have_text("Running", timeout=TIMEOUT)
     detail = page.locator('.jp-kf-detail[data-job="e2e-train"]')
     expect(detail.locator("tr[data-replica]")).to_have_count(2)
-    log = detail.locator("pre.jp-kf-log")
+    log = detail.locator(".jp-kf-log")
     expect(log).to_contain_text("hello from rank 0 of 2", timeout=TIMEOUT)
     shot(page, "02-running-with-logs")
     expect(badge(page, "e2e-train")).to_have_text("Succeeded", timeout=TIMEOUT)

@@ -1,4 +1,4 @@
-import { Button, HTMLSelect } from '@jupyterlab/ui-components';
+import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -16,6 +16,7 @@ import {
 } from '../api';
 import { describe } from '../model';
 import { followJob } from '../stream';
+import { LogView } from './LogView';
 import { MetricChart } from './MetricChart';
 import { PhaseBadge } from './PhaseBadge';
 import { useNow } from './useNow';
@@ -148,6 +149,18 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       props.onDeleted(name);
     });
   };
+  const download = async () => {
+    try {
+      const text = (await api.logs(name, replica)).join('\n') + '\n';
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+      link.download = `${name}-${replica}.log`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
   const can = allowedActions(summary);
   const progress = progressText(jobProgress(summary, metrics, now, arrived.current));
   const replicas = summary.replicas;
@@ -237,7 +250,14 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
 
       <details open className="jp-kf-section">
         <summary>Logs</summary>
-        <LogView replicas={replicaNames} replica={replica} onReplica={setReplica} lines={lines} note={logNote} />
+        <LogView
+          replicas={replicaNames}
+          replica={replica}
+          onReplica={setReplica}
+          lines={lines}
+          note={logNote}
+          onDownload={() => void download()}
+        />
       </details>
 
       <details open className="jp-kf-section">
@@ -284,41 +304,6 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <pre className="jp-kf-code">{job.spec.code.source}</pre>
         </details>
       ) : null}
-    </div>
-  );
-}
-
-/** A replica's log as the stream delivers it, with the replica selector. */
-export function LogView(props: {
-  replicas: string[];
-  replica: string;
-  onReplica: (replica: string) => void;
-  lines: string[];
-  note: string;
-}): JSX.Element {
-  const box = React.useRef<HTMLPreElement>(null);
-
-  React.useEffect(() => {
-    if (box.current) {
-      box.current.scrollTop = box.current.scrollHeight;
-    }
-  }, [props.lines]);
-
-  return (
-    <div className="jp-kf-logs">
-      <div className="jp-kf-row">
-        <HTMLSelect
-          name="replica"
-          value={props.replica}
-          options={props.replicas}
-          onChange={e => props.onReplica(e.currentTarget.value)}
-          aria-label="Replica"
-        />
-      </div>
-      <pre className="jp-kf-log" ref={box} data-replica={props.replica}>
-        {props.lines.join('\n')}
-      </pre>
-      {props.note ? <div className="jp-kf-log-note">{props.note}</div> : null}
     </div>
   );
 }

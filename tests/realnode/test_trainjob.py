@@ -18,7 +18,7 @@ import pytest
 from kubernetes import client as k8s
 
 from jupyter_kf import JobFailedError
-from jupyter_kf.jobs import Code, JobSpec
+from jupyter_kf.jobs import Code, JobSpec, Resources
 from jupyter_kf.jobs.explain import explain
 from jupyter_kf.jobs.metrics import REPORT_PREFIX
 from tests.support.waiting import wait_for
@@ -235,3 +235,26 @@ def test_progress_reaches_trainer_status_and_the_client(real_user, admin_api):
     assert {"name": "loss", "value": "0.125"} in status.get("metrics", []), status
     progress = c.get("progress").extra["progress"]
     assert progress["progressPercentage"] == 100 and progress["metrics"]["loss"] == "0.125"
+
+
+def test_a_pending_trainjob_says_why(real_user):
+    """A node that cannot be scheduled: the job is Pending, and the scheduler's event on the
+    node's pod says why (events of the TrainJob's JobSet, Jobs and pods are the job's)."""
+    c = real_user.client
+    c.submit(
+        JobSpec.create(
+            name="toobig",
+            workers=2,
+            runtime="torch-distributed",
+            command=["true"],
+            resources=Resources(cpu="512"),
+        )
+    )
+
+    def reason() -> str:
+        job = c.get("toobig")
+        return explain(job, c.events("toobig")) if job.phase == "Pending" else ""
+
+    line = wait_for(lambda: "FailedScheduling" in reason() and reason(), 60)
+    assert line.startswith("Pending: toobig-node-0-") and "Insufficient cpu" in line, line
+    c.delete("toobig")

@@ -3,6 +3,7 @@
 from ._version import __version__
 from .client import Client
 from .errors import (
+    AmbiguousNameError,
     BackendUnavailableError,
     ConflictError,
     ForbiddenError,
@@ -18,6 +19,7 @@ from .report import report
 
 __all__ = [
     "__version__",
+    "AmbiguousNameError",
     "BackendUnavailableError",
     "Client",
     "Code",

@@ -36,6 +36,13 @@ class ConflictError(JupyterKFError):
     http_status = 409
 
 
+class AmbiguousNameError(JupyterKFError, LookupError):
+    """More than one job has the name (the API allows a PyTorchJob and a TrainJob of one
+    name in a namespace): the message lists them and says how to name one (``kind/name``)."""
+
+    http_status = 409
+
+
 class ForbiddenError(JupyterKFError, PermissionError):
     http_status = 403
 

@@ -53,7 +53,7 @@ from .apis import Apis
 from .cache import Namespace
 from .convert import events_of, replica_counts
 from .replace import replace_trainjob
-from .stream import read_log, updates
+from .stream import qualified, read_log, updates
 from .trainjob import is_trainjob
 
 STOP_TICK = 0.25  # how soon a watch notices its stop event
@@ -177,7 +177,7 @@ class KubernetesBackend(Backend):
     # -- the contract ---------------------------------------------------------------------
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
         ns = self._ns(namespace)
-        if ns.find(spec.name) is not None:
+        if ns.candidates(spec.name):
             raise ConflictError(
                 f"a training job named {spec.name!r} already exists in namespace "
                 f"{ns.namespace!r}; choose another name or delete it first"
@@ -234,7 +234,7 @@ class KubernetesBackend(Backend):
             except JupyterKFError:
                 self._delete_quietly(ns.namespace, spec.kind, spec.name)
                 raise
-        job = self._until(ns, spec.name, lambda cr: cr is not None, "creating it")
+        job = self._until(ns, f"{spec.kind}/{spec.name}", lambda cr: cr is not None, "creating it")
         assert job is not None  # waited until it is there
         if notice:
             job = dataclasses.replace(job, extra={**job.extra, "notice": notice})
@@ -273,10 +273,11 @@ class KubernetesBackend(Backend):
         ns = self._ns(namespace)
         deadline = None if timeout is None else time.monotonic() + timeout
         with ns.listening() as q:
+            # By kind/name: a PyTorchJob and a TrainJob may share a name.
             known: dict[str, Job] = {}
             for job in ns.all_jobs():
                 if name is None or job.name == name:
-                    known[job.name] = job
+                    known[f"{job.kind}/{job.name}"] = job
                     yield Change("ADDED", job)
             while True:
                 left = None if deadline is None else deadline - time.monotonic()
@@ -294,26 +295,27 @@ class KubernetesBackend(Backend):
                     return
                 if name is not None and job_name != name:
                     continue
-                cr = ns.find(job_name)
-                if cr is None:
-                    if known.pop(job_name, None) is not None:
+                present = {qualified(cr): cr for cr in ns.candidates(job_name)}
+                for key in [k for k in known if k.split("/", 1)[1] == job_name]:
+                    if key not in present:
+                        gone = known.pop(key)
                         yield Change(
                             "DELETED",
                             Job(
                                 name=job_name,
                                 namespace=ns.namespace,
-                                kind="",
+                                kind=gone.kind,
                                 status=parse_status(None),
                                 backend=self.name,
                             ),
                         )
-                    continue
-                job = ns.job(cr)
-                if known.get(job_name) == job:
-                    continue  # nothing a reader can see changed
-                change = "MODIFIED" if job_name in known else "ADDED"
-                known[job_name] = job
-                yield Change(change, job)
+                for key, cr in present.items():
+                    job = ns.job(cr)
+                    if known.get(key) == job:
+                        continue  # nothing a reader can see changed
+                    change = "MODIFIED" if key in known else "ADDED"
+                    known[key] = job
+                    yield Change(change, job)
 
     def updates(
         self,
@@ -344,11 +346,11 @@ class KubernetesBackend(Backend):
             raise NotFoundError(
                 f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
             )
-        return read_log(ns, name, replica, follow, tail_lines, None)
+        return read_log(ns, qualified(cr), replica, follow, tail_lines, None)
 
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         ns, cr = self._cr(name, namespace)
-        return events_of(cr["kind"], name, ns.events.items(), ns.arrivals)
+        return events_of(cr["kind"], cr["metadata"]["name"], ns.events.items(), ns.arrivals)
 
     def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
         """The Trainer v2 runtimes a TrainJob here can name (none where it is not served)."""
@@ -357,7 +359,7 @@ class KubernetesBackend(Backend):
     def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         ns, cr = self._cr(name, namespace)
         replica = ns.job(cr).rank0
-        follower = ns.followers.find(name, replica)
+        follower = ns.followers.find(cr["metadata"]["name"], replica)
         if (
             follower is not None
             and follower.uid == cr["metadata"].get("uid")
@@ -366,7 +368,7 @@ class KubernetesBackend(Backend):
         ):
             return list(follower.points)  # a finished job's points, already read
         points = []
-        for line in read_log(ns, name, replica, False, None, METRICS_LOG_LIMIT):
+        for line in read_log(ns, qualified(cr), replica, False, None, METRICS_LOG_LIMIT):
             point = parse_metric_line(line)
             if point:
                 points.append({"replica": replica, **point})
@@ -381,13 +383,13 @@ class KubernetesBackend(Backend):
             return done(ns.job(cr))
 
         try:
-            return self._until(ns, job.name, seen, timeout=timeout)
+            return self._until(ns, f"{job.kind}/{job.name}", seen, timeout=timeout)
         except NotAcknowledgedError:
             return None
 
     def _request_scale(self, job: Job, workers: int) -> str:
         name = job.name
-        ns, cr = self._cr(name, job.namespace)
+        ns, cr = self._cr(f"{job.kind}/{name}", job.namespace)
         if is_trainjob(cr):
             return replace_trainjob(self._until, ns, cr, workers)
         info = kind_info(cr["kind"])
@@ -431,7 +433,7 @@ class KubernetesBackend(Backend):
         )
 
     def _request_suspend(self, job: Job, suspend: bool) -> bool:
-        ns, cr = self._cr(job.name, job.namespace)
+        ns, cr = self._cr(f"{job.kind}/{job.name}", job.namespace)
         spec = cr.get("spec") or {}
         # A TrainJob suspends through spec.suspend, the v1 kinds through their runPolicy.
         holder = spec if is_trainjob(cr) else spec.get("runPolicy") or {}
@@ -443,7 +445,7 @@ class KubernetesBackend(Backend):
 
     def delete(self, name: str, namespace: str | None = None) -> None:
         ns, cr = self._cr(name, namespace)
-        info = kind_info(cr["kind"])
+        info, key, name = kind_info(cr["kind"]), qualified(cr), cr["metadata"]["name"]
         call(
             self._custom.delete_namespaced_custom_object,
             *(info.group, info.version, ns.namespace, info.plural, name),
@@ -454,7 +456,7 @@ class KubernetesBackend(Backend):
             raw=True,
             body={"propagationPolicy": "Background"},
         )
-        self._until(ns, name, lambda c: c is None, "deleting it")
+        self._until(ns, key, lambda c: c is None, "deleting it")
 
     def close(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from ...errors import NotFoundError
+from ...errors import AmbiguousNameError, NotFoundError
 from ...jobs import Job
 from ...jobs.kinds import ALL_KINDS, kind_info
 from ...jobs.trainjob import NODE_CONTAINER
@@ -27,6 +27,7 @@ from .trainjob import (
     pod_of_node,
 )
 
+LABEL_OPERATOR = "training.kubeflow.org/operator-name"
 # Kinds whose events name the job (a TrainJob's JobSet and Jobs too: see trainjob.owns_event).
 EVENT_KINDS = frozenset({*ALL_KINDS, "JobSet", "Job", "Pod"})
 
@@ -35,6 +36,30 @@ def job_of_pod(pod: dict) -> str | None:
     """The job a pod belongs to: the operator's job-name label, or a TrainJob's JobSet."""
     labels = (pod.get("metadata") or {}).get("labels") or {}
     return labels.get(LABEL_JOB) or labels.get(LABEL_JOBSET)
+
+
+def split_name(name: str) -> tuple[str | None, str]:
+    """``kind/name`` → (the Kind, name); a bare name → (None, name). The kind may be written
+    as kubectl takes it (``pytorchjob``, ``pytorchjobs``, ``PyTorchJob``) or as a framework
+    (``pytorch``); an unknown one raises ``NotFoundError``."""
+    if "/" not in name:
+        return None, name
+    kind, _, bare = name.partition("/")
+    try:
+        return kind_info(kind).kind, bare
+    except KeyError as exc:
+        raise NotFoundError(str(exc.args[0])) from None
+
+
+def _of_kind(pod: dict, cr: dict) -> bool:
+    """Whether ``pod`` is one of ``cr``'s: a TrainJob's pods are its JobSet's, a v1 kind's
+    carry its operator's name (two kinds' jobs of one name have pods of the same job name)."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    info = kind_info(cr["kind"])
+    if info.is_trainjob:
+        return LABEL_JOBSET in labels
+    operator = labels.get(LABEL_OPERATOR)
+    return LABEL_JOB in labels and (operator is None or operator == info.operator_name)
 
 
 class Pods:
@@ -194,15 +219,29 @@ class Namespace:
 
     # -- reading ----------------------------------------------------------------------------
     def find(self, name: str) -> dict | None:
-        for informer in self.jobs.values():
-            cr = informer.get(name)
-            if cr is not None:
-                return cr
-        return None
+        """The job ``name`` names: a bare name, or ``kind/name`` (``pytorchjob/dup``,
+        ``trainjobs/dup``, ``tensorflow/dup``) as kubectl takes it. A bare name more than
+        one job has raises ``AmbiguousNameError`` listing them."""
+        found = self.candidates(name)
+        if len(found) > 1:
+            bare = split_name(name)[1]
+            listed = ", ".join(f"{cr['kind']} {bare}" for cr in found)
+            example = f"{found[0]['kind'].lower()}/{bare}"
+            raise AmbiguousNameError(
+                f"{len(found)} jobs are named {bare!r} in namespace {self.namespace!r} "
+                f"({listed}); name one as kind/name, e.g. {example!r}"
+            )
+        return found[0] if found else None
+
+    def candidates(self, name: str) -> list[dict]:
+        kind, bare = split_name(name)
+        informers = [self.jobs[kind]] if kind in self.jobs else [] if kind else self.jobs.values()
+        return [cr for informer in informers if (cr := informer.get(bare)) is not None]
 
     def job(self, cr: dict) -> Job:
         name = cr["metadata"]["name"]
-        return self._converted(cr, [p for p in self.pods.items() if job_of_pod(p) == name])
+        pods = [p for p in self.pods.items() if job_of_pod(p) == name and _of_kind(p, cr)]
+        return self._converted(cr, pods)
 
     def pod_of(self, job: str, kind: str, replica: str) -> dict | None:
         """The current pod of ``replica`` (``worker-1``, ``node-0``) of ``job``, or None."""
@@ -220,9 +259,14 @@ class Namespace:
         pods_by_job: dict[str, list[dict]] = {}
         for pod in self.pods.items():
             pods_by_job.setdefault(job_of_pod(pod) or "", []).append(pod)
-        jobs = [self._converted(cr, pods_by_job.get(cr["metadata"]["name"], ())) for cr in crs]
-        names = {j.name for j in jobs}
-        for gone in [n for n in list(self.converted) if n not in names]:
+        jobs = [
+            self._converted(
+                cr, [p for p in pods_by_job.get(cr["metadata"]["name"], ()) if _of_kind(p, cr)]
+            )
+            for cr in crs
+        ]
+        keys = {f"{j.kind}/{j.name}" for j in jobs}
+        for gone in [k for k in list(self.converted) if k not in keys]:
             self.converted.pop(gone, None)
         return sorted(jobs, key=lambda j: j.name)
 
@@ -230,18 +274,19 @@ class Namespace:
         """``job_from_cr``, remembered until the CR or one of its pods changes: a list of
         hundreds of jobs converts only what moved since the last one."""
         name = cr["metadata"]["name"]
+        cache_key = f"{cr['kind']}/{name}"  # a PyTorchJob and a TrainJob may share a name
         failed = self.failures.of(name) if is_trainjob(cr) else {}
         key = (
             cr["metadata"].get("resourceVersion"),
             tuple(sorted(p["metadata"].get("resourceVersion", "") for p in pods)),
             tuple(sorted(failed)),
         )
-        hit = self.converted.get(name)
+        hit = self.converted.get(cache_key)
         if hit is not None and hit[0] == key:
             return hit[1]
         if is_trainjob(cr):
             job = job_from_trainjob(cr, pods, failed=failed)
         else:
             job = job_from_cr(cr, pods)
-        self.converted[name] = (key, job)
+        self.converted[cache_key] = (key, job)
         return job

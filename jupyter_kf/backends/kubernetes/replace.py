@@ -76,7 +76,7 @@ def replace_trainjob(until: Until, ns: Namespace, cr: dict, nodes: int) -> str:
         raw=True,
         body={"propagationPolicy": "Background"},
     )
-    until(ns, name, lambda c: c is None, "deleting it to replace it")
+    until(ns, f"{info.kind}/{name}", lambda c: c is None, "deleting it to replace it")
     if configmap is not None:
         # Owned by the old TrainJob: the garbage collector removes it; made again below.
         call(
@@ -153,4 +153,4 @@ def _create(until: Until, ns: Namespace, manifest: dict, configmap: dict | None)
                 break
             except ConflictError:
                 time.sleep(0.2)
-    until(ns, name, lambda c: c is not None, "making it again")
+    until(ns, f"{info.kind}/{name}", lambda c: c is not None, "making it again")

@@ -160,7 +160,7 @@ class Follower:
     def _look(self) -> tuple[tuple[str, int] | None, bool, bool]:
         """(the container to read or None, whether it finished, whether the job is over)."""
         try:
-            cr = self.ns.find(self.job)
+            cr = self.ns.find(f"{self.kind}/{self.job}")
             pod = self.ns.pod_of(self.job, self.kind, self.replica)
         except BackendUnavailableError:
             return self._following, False, False
@@ -371,6 +371,11 @@ class Followers:
 
 
 # -- one-off reads ----------------------------------------------------------------------------
+def qualified(cr: dict) -> str:
+    """``kind/name``: the job, even where another kind's job has its name."""
+    return f"{cr['kind']}/{cr['metadata']['name']}"
+
+
 def read_log(
     ns: _Namespace,
     name: str,
@@ -383,17 +388,18 @@ def read_log(
     cr = ns.find(name)
     if cr is None:
         raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
+    job, key = cr["metadata"]["name"], qualified(cr)
     # A pod that is not running yet has no log: following waits for it (the training
     # SDK's follow skips such pods); a one-off read returns nothing.
     while True:
-        found = ns.pod_of(name, cr["kind"], replica)
+        found = ns.pod_of(job, cr["kind"], replica)
         phase = ((found or {}).get("status") or {}).get("phase")
         if found is not None and phase and phase != "Pending":
             pod = found["metadata"]["name"]
             break
         if not follow:
             return
-        cr = ns.find(name)
+        cr = ns.find(key)
         if cr is None or finished(cr):
             return
         time.sleep(0.2)
@@ -454,7 +460,7 @@ def _updates(
     timeout: float | None,
     stop: threading.Event | None,
 ) -> Iterator[Update]:
-    name, kind, uid = job.name, cr["kind"], cr["metadata"].get("uid")
+    name, kind, uid, key = job.name, cr["kind"], cr["metadata"].get("uid"), qualified(cr)
     deadline = None if timeout is None else time.monotonic() + timeout
     with contextlib.ExitStack() as stack:
         q = stack.enter_context(ns.listening())
@@ -471,7 +477,7 @@ def _updates(
         while True:
             seen: dict | None
             try:
-                seen = ns.find(name)
+                seen = ns.find(key)
                 if seen is None or seen["metadata"].get("uid") != uid:  # gone, or a namesake
                     yield Update(cursor=cursor, deleted=True)
                     return

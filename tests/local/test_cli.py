@@ -161,3 +161,36 @@ def test_auto_with_a_kubeconfig_is_the_cluster(client, tmp_path, script):
     assert done.stderr.startswith("error: cannot reach the Kubernetes API server"), done.stderr
     assert "port=9" in done.stderr and len(done.stderr.splitlines()) == 1
     assert client.list() == []
+
+
+# Inside a pod: the ServiceAccount's files at their fixed path. A private mount namespace
+# (this process tree only) puts them there without touching the machine's /run.
+IN_A_POD = """
+mount -t tmpfs jkf-test /run
+sa=/run/secrets/kubernetes.io/serviceaccount
+mkdir -p $sa && echo token > $sa/token && echo pod-ns > $sa/namespace && echo ca > $sa/ca.crt
+exec "$0" "$@"
+"""
+
+
+def test_auto_in_a_pod_is_the_cluster_and_the_pods_namespace(client, tmp_path, script):
+    """``KUBERNETES_SERVICE_HOST`` and a mounted ServiceAccount, no kubeconfig: ``auto`` is
+    the cluster, in the namespace the ServiceAccount's file names (here an API server that is
+    not there, so the command says which one it could not reach)."""
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "KUBECONFIG": "",
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": "9",
+    }
+    unshare = shutil.which("unshare")
+    assert unshare, "the pod test needs unshare (util-linux) and root for a mount namespace"
+    argv = [unshare, "--mount", "--propagation", "private", "sh", "-c", IN_A_POD]
+    argv += [str(JUPYTER), "kf", "submit", str(script), "--name", "inpod"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert done.stderr.startswith("error: cannot reach the Kubernetes API server"), done.stderr
+    assert "namespace 'pod-ns'" in done.stderr and "port=9" in done.stderr, done.stderr
+    assert client.list() == []

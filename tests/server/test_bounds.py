@@ -155,6 +155,12 @@ def test_a_100_mb_body_is_refused_unread(server):
     message = json.loads(rest.partition(b"\r\n\r\n")[2])["message"]
     assert f"{HUGE} bytes" in message and "max_body_bytes" in message
 
+    # Without credentials the answer is the refusal, not the limit.
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(head.replace(f"Authorization: token {TOKEN}\r\n", "").encode())
+    assert b" 403 " in sock.makefile("rb").read().partition(b"\r\n")[0]
+    sock.close()
+
     # Not declared (chunked, as a streaming client sends it): read and dropped, then 413.
     def chunks() -> Iterator[bytes]:
         block = b"x" * MB

@@ -35,9 +35,19 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
     ...props.initial
   });
   const [busy, setBusy] = React.useState(false);
+  // The server's (or the cell picker's) message; cleared by the next change.
   const [error, setError] = React.useState('');
-  const set = (patch: Partial<ILaunchForm>) => setForm(f => ({ ...f, ...patch }));
-  const frameworks = props.config?.frameworks.map(f => f.framework) ?? ['pytorch'];
+  // After a first Launch, the form's own problems show live: each goes once it is fixed.
+  const [tried, setTried] = React.useState(false);
+  const set = (patch: Partial<ILaunchForm>) => {
+    setError('');
+    setForm(f => ({ ...f, ...patch }));
+  };
+  const problems = tried ? formProblems(form) : [];
+  // What the server runs, by framework and the kind it becomes ("pytorch (PyTorchJob)").
+  const frameworks = props.config?.frameworks.map(f => ({ value: f.framework, label: `${f.framework} (${f.kind})` })) ?? [
+    'pytorch'
+  ];
   const profiles = props.config?.profiles ?? [];
 
   const browse = async () => {
@@ -62,9 +72,8 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
   };
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
-    const problems = formProblems(form);
-    if (problems.length) {
-      setError(problems.join(' '));
+    setTried(true);
+    if (formProblems(form).length) {
       return;
     }
     setBusy(true);
@@ -80,19 +89,19 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
         <InputGroup
           name="name"
           value={form.name}
-          placeholder="mnist-ddp"
+          placeholder="e.g. mnist-ddp"
           onChange={e => set({ name: e.currentTarget.value })}
         />
       </Field>
+      <Field label="Framework">
+        <HTMLSelect
+          name="framework"
+          value={form.framework}
+          options={frameworks}
+          onChange={e => set({ framework: e.currentTarget.value })}
+        />
+      </Field>
       <div className="jp-kf-row">
-        <Field label="Framework">
-          <HTMLSelect
-            name="framework"
-            value={form.framework}
-            options={frameworks}
-            onChange={e => set({ framework: e.currentTarget.value })}
-          />
-        </Field>
         <Field label="Workers">
           <InputGroup
             name="workers"
@@ -114,13 +123,18 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
       </div>
       <div className="jp-kf-row">
         <Field label="CPU">
-          <InputGroup name="cpu" value={form.cpu} placeholder="2" onChange={e => set({ cpu: e.currentTarget.value })} />
+          <InputGroup
+            name="cpu"
+            value={form.cpu}
+            placeholder="e.g. 2"
+            onChange={e => set({ cpu: e.currentTarget.value })}
+          />
         </Field>
         <Field label="Memory">
           <InputGroup
             name="memory"
             value={form.memory}
-            placeholder="4Gi"
+            placeholder="e.g. 4Gi"
             onChange={e => set({ memory: e.currentTarget.value })}
           />
         </Field>
@@ -166,7 +180,7 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
             <InputGroup
               name="script"
               value={form.script}
-              placeholder="train.py"
+              placeholder="path/to/train.py"
               onChange={e => set({ script: e.currentTarget.value })}
             />
             <Button type="button" small minimal onClick={browse} title="Pick the script in the file browser">
@@ -180,37 +194,42 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
         )}
       </div>
       <Field label="Arguments">
-        <InputGroup name="args" value={form.args} placeholder="--epochs 3" onChange={e => set({ args: e.currentTarget.value })} />
+        <InputGroup name="args" value={form.args} placeholder="e.g. --epochs 3" onChange={e => set({ args: e.currentTarget.value })} />
       </Field>
-      <div className="jp-kf-row">
-        <Field label="Restart policy">
-          <HTMLSelect
-            name="restartPolicy"
-            value={form.restartPolicy}
-            options={[{ value: '', label: 'Framework default' }, ...RESTART_POLICIES]}
-            onChange={e => set({ restartPolicy: e.currentTarget.value })}
-          />
-        </Field>
-        <Field label="Backoff limit" hint='Restarts before the job fails; "none": no limit.'>
-          <InputGroup
-            name="backoffLimit"
-            value={form.backoffLimit}
-            onChange={e => set({ backoffLimit: e.currentTarget.value })}
-          />
-        </Field>
-      </div>
-      {error ? (
+      <Field label="Restart policy">
+        <HTMLSelect
+          name="restartPolicy"
+          value={form.restartPolicy}
+          options={[{ value: '', label: 'Framework default' }, ...RESTART_POLICIES]}
+          onChange={e => set({ restartPolicy: e.currentTarget.value })}
+        />
+      </Field>
+      <Field label="Backoff limit" hint='Restarts before the job fails; "none": no limit.'>
+        <InputGroup
+          name="backoffLimit"
+          value={form.backoffLimit}
+          onChange={e => set({ backoffLimit: e.currentTarget.value })}
+        />
+      </Field>
+      {problems.length || error ? (
         <div className="jp-kf-error" role="alert">
+          {problems.length ? (
+            <ul>
+              {problems.map(p => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          ) : null}
           {error}
         </div>
       ) : null}
       <div className="jp-kf-actions">
-        <Button type="button" minimal onClick={props.onCancel}>
+        <button type="button" className="jp-mod-styled jp-mod-reject" onClick={props.onCancel}>
           Cancel
-        </Button>
-        <Button type="submit" className="jp-mod-accept" disabled={busy}>
+        </button>
+        <button type="submit" name="launch" className="jp-mod-styled jp-mod-accept" disabled={busy}>
           {busy ? 'Launching…' : 'Launch'}
-        </Button>
+        </button>
       </div>
     </form>
   );

@@ -36,6 +36,7 @@ from ...jobs import (
     parse_status,
 )
 from ...jobs.kinds import kind_info
+from ...jobs.readback import code_files_of, spec_from_cr
 from ...jobs.render import render_code_configmap, render_job
 from ...jobs.runtimes import Runtime
 from ...jobs.trainjob import SCRIPT_POLICIES, render_trainjob
@@ -89,6 +90,7 @@ class KubernetesBackend(Backend):
         self._custom = custom_api(api_client)
         self._core = core_api(api_client)
         self.apis = Apis(api_client)
+        self._specs: dict[str, tuple[tuple, JobSpec | None]] = {}
 
     # -- helpers --------------------------------------------------------------------------
     def _ns(self, namespace: str | None) -> Namespace:
@@ -257,7 +259,39 @@ class KubernetesBackend(Backend):
 
     def get(self, name: str, namespace: str | None = None) -> Job:
         ns, cr = self._cr(name, namespace)
-        return ns.job(cr)
+        job = ns.job(cr)
+        spec = self._spec_of(ns, cr)
+        return dataclasses.replace(job, spec=spec) if spec is not None else job
+
+    def _spec_of(self, ns: Namespace, cr: dict) -> JobSpec | None:
+        """The job's spec read back from its CR and its code ConfigMap (read once: jupyter-kf
+        never changes it), so any job can be cloned; remembered until its spec changes (its
+        generation: status updates leave it alone)."""
+        meta = cr["metadata"]
+        key = (qualified(cr), meta.get("uid"), meta.get("generation"), str(meta.get("labels")))
+        hit = self._specs.get(key[0])
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        code = code_files_of(cr)
+        files: dict[str, str] | None = None
+        if code is not None:
+            cm_name, items = code
+            configmap = call(
+                self._core.read_namespaced_config_map,
+                *(cm_name, ns.namespace),
+                verb="get",
+                resource="configmaps",
+                namespace=ns.namespace,
+                name=cm_name,
+                raw=True,
+                ok=(404,),
+            )
+            if configmap is not None:
+                data = configmap.get("data") or {}
+                files = {path: data[k] for k, path in items if k in data}
+        spec = spec_from_cr(cr, files)
+        self._specs[key[0]] = (key, spec)
+        return spec
 
     def list(self, namespace: str | None = None) -> list[Job]:
         return self._ns(namespace).all_jobs()

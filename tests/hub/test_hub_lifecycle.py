@@ -29,9 +29,11 @@ def contents(hub, user: str, server: str = "", path: str = "hello.txt", put: str
         assert r.status_code in (200, 201), r.text
         return None
     r = hub.session.get(base, headers=headers, timeout=30)
-    if r.status_code == 404 and path in r.json().get("message", ""):
+    json_reply = r.headers.get("Content-Type", "").startswith("application/json")
+    if r.status_code == 404 and json_reply and path in r.json().get("message", ""):
         return None  # the server's own answer: no such file
-    assert r.status_code == 200, (r.status_code, r.text[:500])  # not a proxy's 503
+    # Not the proxy's or the hub's page for a server it cannot reach.
+    assert r.status_code == 200 and json_reply, (r.status_code, r.url, r.text[:500])
     return r.json()["content"]
 
 

@@ -59,7 +59,7 @@ export function LogView(props: {
           className="jp-mod-styled jp-kf-log-search"
           type="search"
           name="log-search"
-          placeholder="Search the log"
+          placeholder="Search"
           aria-label="Search the log"
           value={query}
           onChange={e => setQuery(e.currentTarget.value)}

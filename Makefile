@@ -54,7 +54,7 @@ cluster-down:
 
 # The whole suite: unit, local processes, the real control plane (built and started by the
 # session fixture), the server extension and the browser; then the panel's jest tests.
-test: system-deps $(STAMP) $(CHP) $(JEST) cluster-build
+test: system-deps $(STAMP) $(CHP) $(JEST) $(SDK_VENV) cluster-build
 	$(PY) -m pytest
 	npm test --prefix labextension -- --ci
 
@@ -82,9 +82,18 @@ $(HUB_PEER): benchmarks/requirements-kubespawner.txt
 	.venv-bench-hub/bin/pip install -q -r benchmarks/requirements-kubespawner.txt
 	touch $(HUB_PEER)
 
+# The kubeflow SDK (PyPI kubeflow, pinned in benchmarks/requirements-kubeflow-sdk.txt) for
+# tests/sdk and the trainjob_* benchmarks: it pins kubernetes<36, so it gets a virtualenv of
+# its own and runs as a subprocess; .venv is never downgraded.
+SDK_VENV := .venv-sdk/.installed-stamp
+$(SDK_VENV): benchmarks/requirements-kubeflow-sdk.txt
+	python3 -m venv .venv-sdk
+	.venv-sdk/bin/pip install -q -r benchmarks/requirements-kubeflow-sdk.txt
+	touch $(SDK_VENV)
+
 # Every benchmark, ours against its peer (the cluster ones start a control plane if none
 # is configured); results in benchmarks/results/.
-bench: $(STAMP) $(CHP) $(HUB_PEER)
+bench: $(STAMP) $(CHP) $(HUB_PEER) $(SDK_VENV)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 	$(PY) benchmarks/submit_latency.py --cluster
 

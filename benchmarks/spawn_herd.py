@@ -252,6 +252,57 @@ def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
     return grown / max(count, 1) * 1000
 
 
+def curve_svg(points: dict[int, dict]) -> str:
+    """Ours and the peer against the herd's size, one small SVG panel per measure (wall,
+    loop-lag p99, requests per spawn, hub RSS), from the per-size result files."""
+    measures = [
+        ("wall_s", "wall (s)"),
+        ("loop_lag_p99_ms", "loop-lag p99 (ms)"),
+        ("api_requests_per_spawn", "API requests per spawn"),
+        ("hub_rss_mb", "hub RSS (MiB)"),
+    ]
+    users = sorted(points)
+    w, h, pad = 300, 200, 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * w}" height="{2 * h}" '
+        'font-family="sans-serif" font-size="11">'
+    ]
+    for i, (key, label) in enumerate(measures):
+        x0, y0 = (i % 2) * w, (i // 2) * h
+        series = {
+            side: [points[u][side][key]["median"] for u in users] for side in ("ours", "peer")
+        }
+        top = max(max(v) for v in series.values()) * 1.1 or 1
+
+        def xy(n: int, v: float, x0: int = x0, y0: int = y0, top: float = top) -> str:
+            x = x0 + pad + (w - 2 * pad) * (n / max(users[-1], 1))
+            y = y0 + h - pad - (h - 2 * pad) * (v / top)
+            return f"{x:.1f},{y:.1f}"
+
+        out.append(f'<text x="{x0 + pad}" y="{y0 + 20}">{label}, median</text>')
+        out.append(
+            f'<polyline fill="none" stroke="#888" points="{xy(0, top)} {xy(0, 0)} '
+            f'{xy(users[-1], 0)}"/>'
+        )
+        out.append(f'<text x="{x0 + 4}" y="{y0 + pad + 4}">{top:.0f}</text>')
+        for n in users:
+            out.append(
+                f'<text x="{xy(n, 0).split(",")[0]}" y="{y0 + h - pad + 14}" '
+                f'text-anchor="middle">{n}</text>'
+            )
+        for side, color in (("ours", "#1f77b4"), ("peer", "#d62728")):
+            pts = " ".join(xy(n, v) for n, v in zip(users, series[side], strict=True))
+            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{pts}"/>')
+            for pt in pts.split():
+                cx, cy = pt.split(",")
+                out.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>')
+        out.append(f'<text x="{x0 + w - pad}" y="{y0 + h - 8}" text-anchor="end">users</text>')
+    out.append(f'<text x="{2 * w - 150}" y="15" fill="#1f77b4">ours (jupyter-kf)</text>')
+    out.append(f'<text x="{2 * w - 150}" y="28" fill="#d62728">KubeSpawner 7.1.0</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -273,16 +324,29 @@ def main() -> None:
         help="keep each hub's sqlite database on disk beside etcd's (the default puts it "
         "on tmpfs: see herd_round)",
     )
+    parser.add_argument(
+        "--plot",
+        metavar="SVG",
+        help="only draw the cost curve from benchmarks/results/spawn_herd_users*.json",
+    )
     args = parser.parse_args()
+    if args.plot:
+        points = {
+            int(f.stem.removeprefix("spawn_herd_users")): json.loads(f.read_text())
+            for f in RESULTS.glob("spawn_herd_users*.json")
+        }
+        for p in points.values():
+            p["peer"] = p["peer"]["kubespawner-7.1.0"]
+        Path(args.plot).write_text(curve_svg(points))
+        return
     users = args.users or (30 if args.quick else 200)
     rounds = args.rounds or (1 if args.quick else 2)
     require_peer()
     regime = (
         f"herd: {users} users at once"
         if users >= HERD
-        else f"NOT the herd regime: {users} users finish before the hub's loop saturates "
-        f"(at 30 users ours and the peer block it alike); the goals are judged on "
-        f">= {HERD} users (the full run)"
+        else f"NOT the herd regime: {users} users finish in seconds, before the hub's loop "
+        f"saturates; the goals are judged on >= {HERD} users (the full run)"
     )
     print(f"spawn_herd: {regime}; machine load {os.getloadavg()}", flush=True)
     # the test cluster's own KWOK nodes hold ~150 pods; extra ones take 250 each

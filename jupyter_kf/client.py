@@ -19,6 +19,7 @@ from .backends.base import Backend
 from .errors import InvalidSpecError
 from .jobs import Change, Code, Cursor, Event, Job, JobSpec, Update
 from .jobs.runtimes import Runtime
+from .outputs import Outputs
 from .packaging import code_from_cell, code_from_file, code_from_function
 
 BACKENDS = ("local", "kubernetes")
@@ -229,6 +230,12 @@ class Client:
 
     def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         return self.backend.metrics(name, self._ns(namespace))
+
+    def outputs(self, name: str, namespace: str | None = None) -> Outputs:
+        """What job ``name`` wrote to its ``JKF_OUTPUT_DIR``: ``.files`` lists them,
+        ``.read_bytes(path)``/``.path(path)`` fetch one; ``.note`` says why they cannot be
+        read from here (a cluster job whose outputs are not on the notebook's home volume)."""
+        return self.backend.outputs(name, self._ns(namespace))
 
     # -- changing -------------------------------------------------------------------------
     def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:

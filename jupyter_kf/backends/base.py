@@ -31,6 +31,7 @@ from ..errors import (
 from ..jobs import Change, Cursor, Event, Job, JobSpec, Update
 from ..jobs.explain import reason
 from ..jobs.runtimes import Runtime
+from ..outputs import Outputs
 
 ACK_TIMEOUT = 30.0  # how long a requested change may take to be seen carried out
 
@@ -105,6 +106,11 @@ class Backend(ABC):
     @abstractmethod
     def metrics(self, name: str, namespace: str | None = None) -> builtins.list[dict]:
         """Metric points reported by the job's replicas, oldest first."""
+
+    @abstractmethod
+    def outputs(self, name: str, namespace: str | None = None) -> Outputs:
+        """What the job wrote to its ``JKF_OUTPUT_DIR``, readable from here when the notebook
+        can reach it (``Outputs.note`` says why not)."""
 
     # -- changes to a running job: validate, request, wait for acknowledgement, report ----
     def scale(self, name: str, workers: int, namespace: str | None = None) -> Job:

@@ -16,6 +16,14 @@ from .kinds import RESERVED_ENV, kind_info
 from .parts import Code, ElasticPolicy, Resources, RunPolicy
 from .render import CODE_VOLUME, LABEL_MANAGED_BY, WORK_DIR
 from .spec import CODE_MOUNT, JobSpec
+from .storage import (
+    HOME_VOLUME,
+    RESERVED_PREFIX,
+    SHM_VOLUME,
+    Volume,
+    outputs_mount,
+    volume_name,
+)
 from .trainjob import PATCH_MANAGER
 
 GPU = "nvidia.com/gpu"
@@ -29,6 +37,21 @@ def code_files_of(cr: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]] | 
             if cm and cm.get("name"):
                 items = [(i.get("key", ""), i.get("path", "")) for i in cm.get("items") or ()]
                 return cm["name"], items
+    return None
+
+
+def outputs_location(cr: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(claim, sub-folder) where a job's outputs are kept, or None (an emptyDir, or no
+    outputs directory at all)."""
+    for pod in _pod_specs(cr):
+        claims = {
+            v.get("name"): (v.get("persistentVolumeClaim") or {}).get("claimName")
+            for v in pod.get("volumes") or ()
+        }
+        for container in pod.get("containers") or ():
+            found = outputs_mount(container.get("volumeMounts") or ())
+            if found is not None and claims.get(found[0]):
+                return str(claims[found[0]]), found[1]
     return None
 
 
@@ -75,7 +98,43 @@ def _env(entries: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
     return {
         e["name"]: str(e["value"])
         for e in entries or ()
-        if "value" in e and e.get("name") and e["name"] not in RESERVED_ENV
+        if "value" in e
+        and e.get("name")
+        and e["name"] not in RESERVED_ENV
+        and not e["name"].startswith(RESERVED_PREFIX)
+    }
+
+
+def _storage(
+    pod: Mapping[str, Any], mounts: Sequence[Mapping[str, Any]], env: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The storage fields of a spec from what jupyter-kf put in the pod (jobs/storage.py)."""
+    by_name = {v.get("name"): v for v in pod.get("volumes") or ()}
+    mount_of = {m.get("name"): m for m in mounts if not m.get("subPath")}
+    volumes = []
+    i = 0
+    while volume_name(i) in by_name and volume_name(i) in mount_of:
+        claim = by_name[volume_name(i)].get("persistentVolumeClaim") or {}
+        mount = mount_of[volume_name(i)]
+        volumes.append(
+            Volume(
+                claim=claim.get("claimName", ""),
+                mount=mount.get("mountPath", ""),
+                read_only=bool(mount.get("readOnly")),
+            )
+        )
+        i += 1
+    shm = ((by_name.get(SHM_VOLUME) or {}).get("emptyDir") or {}).get("sizeLimit")
+    secret_env = {}
+    for e in env:
+        ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+        if ref and e.get("name"):
+            secret_env[e["name"]] = f"{ref.get('name')}:{ref.get('key')}"
+    return {
+        "volumes": tuple(volumes),
+        "home": HOME_VOLUME in by_name,
+        "shm": str(shm) if shm is not None else None,
+        "secret_env": secret_env,
     }
 
 
@@ -130,6 +189,9 @@ def _v1(cr: Mapping[str, Any], files: Mapping[str, str] | None) -> JobSpec:
     code, command = _code(command, files)
     rp = spec.get("runPolicy") or {}
     elastic = spec.get("elasticPolicy")
+    storage = _storage(
+        template.get("spec") or {}, container.get("volumeMounts") or (), container.get("env") or ()
+    )
     return JobSpec(
         name=meta["name"],
         kind=info.kind,
@@ -164,6 +226,7 @@ def _v1(cr: Mapping[str, Any], files: Mapping[str, str] | None) -> JobSpec:
         annotations=_mine(meta.get("annotations")),
         pod_labels=_mine((template.get("metadata") or {}).get("labels")),
         pod_annotations=_mine((template.get("metadata") or {}).get("annotations")),
+        **storage,
     )
 
 
@@ -179,12 +242,16 @@ def _trainjob(cr: Mapping[str, Any], files: Mapping[str, str] | None) -> JobSpec
         del env["PYTHONUNBUFFERED"]  # what jupyter-kf adds to shipped code
     ref = spec.get("runtimeRef") or {}
     pod_meta: Mapping[str, Any] = {}
+    pod_spec: Mapping[str, Any] = {}
     for patch in spec.get("runtimePatches") or ():
         if patch.get("manager") == PATCH_MANAGER:
             rs = ((patch.get("trainingRuntimeSpec") or {}).get("template") or {}).get("spec") or {}
             for job in rs.get("replicatedJobs") or ():
                 pod = ((job.get("template") or {}).get("spec") or {}).get("template") or {}
                 pod_meta = pod.get("metadata") or pod_meta
+                pod_spec = pod.get("spec") or pod_spec
+    node: Mapping[str, Any] = next(iter(pod_spec.get("containers") or ()), {})
+    storage = _storage(pod_spec, node.get("volumeMounts") or (), trainer.get("env") or ())
     nproc = trainer.get("numProcPerNode")
     return JobSpec(
         name=meta["name"],
@@ -207,4 +274,5 @@ def _trainjob(cr: Mapping[str, Any], files: Mapping[str, str] | None) -> JobSpec
         pod_annotations=_mine(pod_meta.get("annotations")),
         runtime=ref.get("name"),
         runtime_kind=None if ref.get("kind") in (None, "ClusterTrainingRuntime") else ref["kind"],
+        **storage,
     )

@@ -10,6 +10,12 @@ from typing import Any
 
 from .kinds import API_VERSION, kind_info
 from .spec import CODE_MOUNT, JobSpec
+from .storage import HomeVolume, PodStorage, pod_storage
+
+
+def uses_storage(spec: JobSpec) -> bool:
+    return bool(spec.volumes or spec.home or spec.shm or spec.secret_env)
+
 
 MANAGED_BY = "jupyter-kf"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -77,8 +83,29 @@ def resources_of(spec: JobSpec) -> dict[str, dict[str, str]]:
     return out
 
 
-def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
-    """The CR for ``spec`` in ``namespace``; ``image`` is used where the spec names none."""
+def storage_of(spec: JobSpec, home: HomeVolume | None) -> PodStorage | None:
+    """The pod parts of the job's storage (jobs/storage.py), for a job that ships code or asks
+    for storage; a bare command job keeps its image's layout (None). ``home``: the notebook's
+    home claim, which the backend looks up when the spec asks for it (``spec.home``)."""
+    if spec.code is None and not uses_storage(spec):
+        return None
+    if spec.home and home is None:
+        raise ValueError("the job mounts the home volume: the backend must say which claim")
+    return pod_storage(
+        job=spec.name,
+        volumes=spec.volumes,
+        home=home if spec.home else None,
+        shm=spec.shm,
+        secret_env=spec.secret_env,
+        gpus=spec.resources.gpu,
+    )
+
+
+def render_job(
+    spec: JobSpec, *, namespace: str, image: str, home: HomeVolume | None = None
+) -> dict[str, Any]:
+    """The CR for ``spec`` in ``namespace``; ``image`` is used where the spec names none;
+    ``home`` is the notebook's home claim, for a spec with ``home=True``."""
     info = kind_info(spec.kind)
     labels = {**spec.labels, LABEL_MANAGED_BY: MANAGED_BY}
     metadata: dict[str, Any] = {"name": spec.name, "namespace": namespace, "labels": labels}
@@ -93,7 +120,7 @@ def render_job(spec: JobSpec, *, namespace: str, image: str) -> dict[str, Any]:
         replica_specs[role] = {
             "replicas": count,
             "restartPolicy": restart,
-            "template": _pod_template(spec, role, image=spec.image or image),
+            "template": _pod_template(spec, role, image=spec.image or image, home=home),
         }
     # runPolicy is written even when empty: the kubeflow-training SDK refuses jobs without it.
     body: dict[str, Any] = {info.replica_specs_field: replica_specs, "runPolicy": _run_policy(spec)}
@@ -135,7 +162,9 @@ def _run_policy(spec: JobSpec) -> dict[str, Any]:
     return out
 
 
-def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
+def _pod_template(
+    spec: JobSpec, role: str, *, image: str, home: HomeVolume | None
+) -> dict[str, Any]:
     info = kind_info(spec.kind)
     container: dict[str, Any] = {
         "name": info.container,
@@ -174,6 +203,16 @@ def _pod_template(spec: JobSpec, role: str, *, image: str) -> dict[str, Any]:
             # Kept across the container's restarts (OnFailure), new with each pod.
             {"name": WORK_VOLUME, "emptyDir": {}},
         ]
+    storage = storage_of(spec, home)
+    if not storage:
+        return _with_metadata(spec, pod)
+    container["env"] = [*container.get("env", []), *storage.env]
+    container["volumeMounts"] = [*container.get("volumeMounts", []), *storage.mounts]
+    pod["volumes"] = [*pod.get("volumes", []), *storage.volumes]
+    return _with_metadata(spec, pod)
+
+
+def _with_metadata(spec: JobSpec, pod: dict[str, Any]) -> dict[str, Any]:
     metadata: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
     if spec.pod_annotations:
         metadata["annotations"] = dict(spec.pod_annotations)

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import InvalidSpecError
 from .kinds import KindInfo, canonical_role, kind_info
 from .parts import DEFAULT_BACKOFF_LIMIT, Code, ElasticPolicy, Resources, RunPolicy, frozen_map
+from .storage import Volume, parse_volume
 from .validation import problems_of
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "JobSpec",
     "Resources",
     "RunPolicy",
+    "Volume",
     "default_replicas",
 ]
 
@@ -63,6 +65,13 @@ class JobSpec:
     # The kind was not asked for (no framework, kind or runtime given): a cluster that does
     # not serve it may run the job as a TrainJob on the matching runtime instead.
     kind_auto: bool = False
+    # Storage (jobs/storage.py): PVCs of the user's namespace, the notebook's home volume,
+    # /dev/shm's size, and env from Secrets of the namespace ({"VAR": "secret:key"}: the
+    # spec names a Secret, never holds a value).
+    volumes: tuple[Volume, ...] = ()
+    home: bool = False
+    shm: str | None = None
+    secret_env: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Normalise what is unambiguous, then let validation report everything else.
@@ -73,7 +82,15 @@ class JobSpec:
         if isinstance(self.replicas, Mapping):
             object.__setattr__(self, "replicas", frozen_map(self._canonical_roles()))
         object.__setattr__(self, "command", tuple(str(c) for c in self.command or ()))
-        for name in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
+        object.__setattr__(self, "volumes", _volumes(self.volumes))
+        for name in (
+            "env",
+            "labels",
+            "annotations",
+            "pod_labels",
+            "pod_annotations",
+            "secret_env",
+        ):
             value = getattr(self, name)
             if isinstance(value, Mapping):
                 object.__setattr__(self, name, frozen_map(value))
@@ -191,14 +208,19 @@ class JobSpec:
             "slots_per_worker",
             "runtime",
             "runtime_kind",
+            "shm",
         ):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        for key in ("env", "labels", "annotations", "pod_labels", "pod_annotations"):
+        for key in ("env", "labels", "annotations", "pod_labels", "pod_annotations", "secret_env"):
             if getattr(self, key):
                 out[key] = dict(getattr(self, key))
         if self.kind_auto:
             out["kind_auto"] = True
+        if self.volumes:
+            out["volumes"] = [v.to_dict() for v in self.volumes]
+        if self.home:
+            out["home"] = True
         for key in ("resources", "run_policy", "elastic_policy"):
             value = getattr(self, key)
             if value is not None and value.to_dict():
@@ -264,6 +286,27 @@ class JobSpec:
             return cls(**kwargs)
         except TypeError as exc:
             raise InvalidSpecError(str(exc)) from None
+
+
+def _volumes(value: Any) -> Any:
+    """Volumes as a tuple of ``Volume``: from JSON objects or ``claim:/path[:ro]`` strings.
+    What cannot be read is kept as given, for validation to name."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+        return value  # validation: "volumes must be a list"
+    out: list[Any] = []
+    names = {f.name for f in dataclasses.fields(Volume)}
+    for item in value:
+        if isinstance(item, str):
+            try:
+                item = parse_volume(item)
+            except ValueError:
+                pass  # kept as the string; validation names it
+        elif isinstance(item, Mapping) and set(item) <= names and {"claim", "mount"} <= set(item):
+            item = Volume(**item)
+        out.append(item)
+    return tuple(out)
 
 
 def default_replicas(kind: str, workers: int) -> dict[str, int]:

@@ -29,9 +29,11 @@ from .render import (
     code_configmap_name,
     code_keys,
     resources_of,
+    storage_of,
 )
 from .spec import CODE_MOUNT, JobSpec
 from .status import Condition, JobStatus, ReplicaCounts
+from .storage import HomeVolume, PodStorage
 
 # The Trainer requires a domain-prefixed path here.
 PATCH_MANAGER = "jupyter-kf.io/manager"
@@ -91,9 +93,13 @@ def render_trainjob(
     image: str | None,
     ml_policy: str = "torch",
     node_jobs: Sequence[str] = ("node",),
+    home: HomeVolume | None = None,
 ) -> dict[str, Any]:
     """The TrainJob for ``spec`` in ``namespace``.
 
+    The job's storage (jobs/storage.py) reaches the nodes as volumes and mounts in the runtime
+    patch, and as ``trainer.env``: the Trainer refuses env in a patch of the ``node``
+    container, while ``trainer.env`` takes whole EnvVars (secretKeyRef included).
     ``image`` is used where the spec names none; None keeps the runtime's image.
     ``ml_policy`` and ``node_jobs`` come from the runtime (jobs/runtimes.py): which plugin
     wires the nodes, and which of its replicated Jobs run a ``node`` container (where the
@@ -115,8 +121,11 @@ def render_trainjob(
         # torchrun cannot pass python -u to the processes it starts: without this their
         # output waits in a buffer until they end.
         env.setdefault("PYTHONUNBUFFERED", "1")
-    if env:
-        trainer["env"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    storage = storage_of(spec, home)
+    env_list = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    env_list += storage.env if storage else []
+    if env_list:
+        trainer["env"] = env_list
     if spec.nproc_per_node is not None and spec.nproc_per_node != "auto":
         trainer["numProcPerNode"] = int(spec.nproc_per_node)
     resources = resources_of(spec)
@@ -128,7 +137,7 @@ def render_trainjob(
         "kind": spec.runtime_kind or "ClusterTrainingRuntime",
     }
     body: dict[str, Any] = {"runtimeRef": runtime_ref, "trainer": trainer}
-    patch = _runtime_patch(spec, node_jobs)
+    patch = _runtime_patch(spec, node_jobs, storage)
     if patch:
         body["runtimePatches"] = [patch]
     if spec.run_policy.suspend:
@@ -143,7 +152,9 @@ def render_trainjob(
     }
 
 
-def _runtime_patch(spec: JobSpec, node_jobs: Sequence[str]) -> dict[str, Any] | None:
+def _runtime_patch(
+    spec: JobSpec, node_jobs: Sequence[str], storage: PodStorage | None
+) -> dict[str, Any] | None:
     pod_meta: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
     if spec.pod_annotations:
         pod_meta["annotations"] = dict(spec.pod_annotations)
@@ -168,6 +179,10 @@ def _runtime_patch(spec: JobSpec, node_jobs: Sequence[str]) -> dict[str, Any] | 
                 ],
             }
         ]
+    if storage is not None:
+        pod_spec["volumes"] = [*pod_spec.get("volumes", []), *storage.volumes]
+        containers = pod_spec.setdefault("containers", [{"name": NODE_CONTAINER}])
+        containers[0]["volumeMounts"] = [*containers[0].get("volumeMounts", []), *storage.mounts]
     template: dict[str, Any] = {"metadata": pod_meta}
     if pod_spec:
         template["spec"] = pod_spec

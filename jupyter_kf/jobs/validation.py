@@ -24,6 +24,14 @@ from .kinds import (
 )
 from .parts import Code, ElasticPolicy, Resources, RunPolicy
 from .quantities import parse_quantity
+from .storage import (
+    RESERVED_PREFIX,
+    Volume,
+    parse_volume,
+    secret_env_problems,
+    shm_problems,
+    volume_problems,
+)
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -83,6 +91,14 @@ class SpecFields(Protocol):
     def runtime_kind(self) -> str | None: ...
     @property
     def kind_auto(self) -> bool: ...
+    @property
+    def volumes(self) -> tuple[Volume, ...]: ...
+    @property
+    def home(self) -> bool: ...
+    @property
+    def shm(self) -> str | None: ...
+    @property
+    def secret_env(self) -> Mapping[str, str]: ...
 
 
 def _is_int(value: object) -> bool:
@@ -108,6 +124,7 @@ def problems_of(spec: SpecFields) -> list[str]:
             _check_trainjob(spec, problems)
     _check_code(spec, problems)
     _check_env(spec, problems)
+    _check_storage(spec, problems)
     _check_resources(spec, problems)
     _check_policies(spec, problems)
     _check_metadata(spec, problems)
@@ -331,6 +348,11 @@ def _check_env(spec: SpecFields, problems: list[str]) -> None:
             problems.append(
                 f"env name {key!r} is not allowed: use letters, digits, '_', '-' and '.'"
             )
+        elif key.startswith(RESERVED_PREFIX):
+            problems.append(
+                f"env {key}: names starting with {RESERVED_PREFIX} are set by jupyter-kf "
+                "(outputs dir, volumes, dist backend); choose another name"
+            )
         elif key in RESERVED_ENV:
             problems.append(
                 f"env {key} is set by the training operator for every replica; "
@@ -338,6 +360,31 @@ def _check_env(spec: SpecFields, problems: list[str]) -> None:
             )
         if not isinstance(value, str):
             problems.append(f"env {key} must be a string, not {type(value).__name__}")
+
+
+def _check_storage(spec: SpecFields, problems: list[str]) -> None:
+    if not isinstance(spec.volumes, tuple):
+        problems.append("volumes must be a list of Volume(claim=..., mount=...)")
+    else:
+        for v in spec.volumes:
+            if isinstance(v, str):  # a string that parse_volume refused: say why
+                try:
+                    parse_volume(v)
+                except ValueError as exc:
+                    problems.append(str(exc))
+        problems.extend(volume_problems([v for v in spec.volumes if not isinstance(v, str)]))
+    if not isinstance(spec.home, bool):
+        problems.append("home must be true or false")
+    problems.extend(shm_problems(spec.shm))
+    problems.extend(secret_env_problems(spec.secret_env))
+    if isinstance(spec.secret_env, Mapping):
+        for key in spec.secret_env:
+            if not isinstance(key, str) or not ENV_NAME.match(key):
+                problems.append(f"secret_env name {key!r} is not a valid variable name")
+            elif key.startswith(RESERVED_PREFIX) or key in RESERVED_ENV:
+                problems.append(f"secret_env {key}: that name is set by jupyter-kf or the operator")
+            elif isinstance(spec.env, Mapping) and key in spec.env:
+                problems.append(f"{key} is in both env and secret_env: keep one")
 
 
 def _check_resources(spec: SpecFields, problems: list[str]) -> None:

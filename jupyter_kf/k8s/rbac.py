@@ -26,7 +26,8 @@ WRITE = ["create", "update", "patch", "delete"]
 def user_role_rules() -> list[dict]:
     """Exactly what jupyter-kf needs: the training CRs (and their /scale), TrainJobs and
     the namespace's TrainingRuntimes and JobSets (a TrainJob's nodes, read only), the
-    ConfigMaps it ships code in, pods and their logs to read, events to read. Nothing
+    ConfigMaps it ships code in, pods and their logs to read, events to read, the claims its
+    jobs mount (get only: never Secrets, which a job references by name). Nothing
     cluster-wide (ClusterTrainingRuntimes: ``runtime_reader_role``)."""
     plurals = sorted(info.plural for info in KINDS.values())
     trainer = runtimes.GROUP
@@ -52,6 +53,8 @@ def user_role_rules() -> list[dict]:
             "verbs": ["get", "list", "watch", "create", "delete"],
         },
         {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": READ},
+        # A job's volumes: does the claim exist, may it be shared (its access modes)?
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": READ},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
     ]

@@ -12,6 +12,12 @@ MANAGED = {"app.kubernetes.io/managed-by": "jupyter-kf"}
 MOUNT = [
     {"name": "code", "mountPath": "/opt/jupyter-kf/code", "readOnly": True},
     {"name": "work", "mountPath": "/opt/jupyter-kf/work"},
+    # JKF_OUTPUT_DIR: an emptyDir when the job names no volume to keep them (storage.py).
+    {"name": "outputs", "mountPath": "/opt/jupyter-kf/outputs"},
+]
+STORAGE_ENV = [
+    {"name": "JKF_OUTPUT_DIR", "value": "/opt/jupyter-kf/outputs"},
+    {"name": "JKF_DIST_BACKEND", "value": "gloo"},
 ]
 VOLUMES = [
     {
@@ -25,6 +31,7 @@ VOLUMES = [
         },
     },
     {"name": "work", "emptyDir": {}},
+    {"name": "outputs", "emptyDir": {}},
 ]
 
 
@@ -42,6 +49,7 @@ def template(container: str, port_name: str, port: int, command: list[str]) -> d
                     "terminationMessagePolicy": "FallbackToLogsOnError",
                     "workingDir": "/opt/jupyter-kf/work",
                     "volumeMounts": MOUNT,
+                    "env": STORAGE_ENV,
                 }
             ],
             "volumes": VOLUMES,
@@ -77,7 +85,11 @@ def test_pytorch_full_manifest():
         "command": RUN,
         "ports": [{"name": "pytorchjob-port", "containerPort": 23456}],
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "env": [{"name": "LR", "value": "0.1"}],
+        "env": [
+            {"name": "LR", "value": "0.1"},
+            {"name": "JKF_OUTPUT_DIR", "value": "/opt/jupyter-kf/outputs"},
+            {"name": "JKF_DIST_BACKEND", "value": "nccl"},  # it asks for a GPU
+        ],
         "resources": {
             "requests": {"cpu": "2", "memory": "4Gi"},
             "limits": {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"},

@@ -102,7 +102,12 @@ def test_manifest_ships_code_through_the_jupyter_kf_runtime_patch():
             "torchrun",
             "/opt/jupyter-kf/code/train.py",
         ],
-        "env": [{"name": "EPOCHS", "value": "3"}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
+        "env": [
+            {"name": "EPOCHS", "value": "3"},
+            {"name": "PYTHONUNBUFFERED", "value": "1"},
+            {"name": "JKF_OUTPUT_DIR", "value": "/opt/jupyter-kf/outputs"},
+            {"name": "JKF_DIST_BACKEND", "value": "gloo"},
+        ],
         "resourcesPerNode": {
             "requests": {"cpu": "2", "memory": "1Gi"},
             "limits": {"cpu": "2", "memory": "1Gi"},
@@ -128,6 +133,7 @@ def test_manifest_ships_code_through_the_jupyter_kf_runtime_patch():
     assert [m["mountPath"] for m in container["volumeMounts"]] == [
         "/opt/jupyter-kf/code",
         "/opt/jupyter-kf/work",
+        "/opt/jupyter-kf/outputs",
     ]
 
 

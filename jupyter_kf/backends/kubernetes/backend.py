@@ -49,11 +49,13 @@ from ...k8s import (
     load_api_client,
     own_retries,
 )
+from ...outputs import Outputs
 from ..base import Backend
 from .apis import Apis
 from .cache import Namespace
 from .convert import events_of, replica_counts
 from .replace import replace_trainjob
+from .storage import ClusterStorage
 from .stream import qualified, read_log, updates
 from .trainjob import is_trainjob
 
@@ -75,6 +77,8 @@ class KubernetesBackend(Backend):
         image: str | None = None,
         config: ClusterConfig | None = None,
         api_client: ApiClient | None = None,
+        home_claim: str | None = None,
+        home_mount: str | None = None,
     ):
         if api_client is None:
             api_client, found = load_api_client(config)
@@ -91,6 +95,8 @@ class KubernetesBackend(Backend):
         self._core = core_api(api_client)
         self.apis = Apis(api_client)
         self._specs: dict[str, tuple[tuple, JobSpec | None]] = {}
+        # home_claim/home_mount: the notebook's home volume (storage.py finds it otherwise).
+        self._storage = ClusterStorage(self._core, self.default_namespace, home_claim, home_mount)
 
     # -- helpers --------------------------------------------------------------------------
     def _ns(self, namespace: str | None) -> Namespace:
@@ -185,6 +191,7 @@ class KubernetesBackend(Backend):
                 f"{ns.namespace!r}; choose another name or delete it first"
             )
         spec, runtime, notice = self.apis.resolve(spec, ns.namespace)
+        home = self._storage.check(spec, ns.namespace)
         info = kind_info(spec.kind)
         if runtime is not None:
             if spec.code is not None and runtime.ml_policy not in SCRIPT_POLICIES:
@@ -199,11 +206,12 @@ class KubernetesBackend(Backend):
                 image=self._image(spec, required=False),
                 ml_policy=runtime.ml_policy,
                 node_jobs=runtime.node_jobs,
+                home=home,
             )
         else:
             image = self._image(spec)
             assert image is not None  # required: _image raises instead
-            manifest = render_job(spec, namespace=ns.namespace, image=image)
+            manifest = render_job(spec, namespace=ns.namespace, image=image, home=home)
         created = call(
             self._custom.create_namespaced_custom_object,
             *(info.group, info.version, ns.namespace, info.plural, manifest),
@@ -385,6 +393,10 @@ class KubernetesBackend(Backend):
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         ns, cr = self._cr(name, namespace)
         return events_of(cr["kind"], cr["metadata"]["name"], ns.events.items(), ns.arrivals)
+
+    def outputs(self, name: str, namespace: str | None = None) -> Outputs:
+        _, cr = self._cr(name, namespace)
+        return self._storage.outputs(name, cr)
 
     def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
         """The Trainer v2 runtimes a TrainJob here can name (none where it is not served)."""

@@ -28,7 +28,9 @@ from ...jobs.runtimes import STOCK_RUNTIMES, Runtime
 from ...jobs.status import JobStatus
 from ...jobs.trainjob import trainjob_status
 from ...jobs.validation import DNS1035
+from ...outputs import Outputs, outputs_in
 from ..base import Backend
+from . import storage
 from .layout import JobDir, ParsedFiles, default_root, now, read_json, read_jsonl, write_json
 from .loop import ENV_JOB_DIR, _start_ticks
 from .stream import Tail, Waker, event_of, follow_log, text_line
@@ -188,6 +190,8 @@ class LocalBackend(Backend):
 
     def submit(self, spec: JobSpec, namespace: str | None = None) -> Job:
         self._check_size(spec)
+        roles = spec.info.process_roles()
+        spec = storage.prepare(spec, len([k for k in replica_keys(spec) if k[0] in roles]))
         if spec.info.is_trainjob:
             check_runnable(spec, self.python)
         if spec.info.leader_runs_ranks and shutil.which("mpirun") is None:
@@ -406,6 +410,11 @@ class LocalBackend(Backend):
         )
         self._existing(job.name).event("Normal", "Replaced", notice)
         return notice
+
+    def outputs(self, name: str, namespace: str | None = None) -> Outputs:
+        d = self._existing(name)
+        folder = storage.outputs_dir(d)
+        return outputs_in(name, str(folder), folder)
 
     def runtimes(self, namespace: str | None = None) -> builtins.list[Runtime]:
         """The stock Trainer runtimes whose TrainJobs run on this machine."""

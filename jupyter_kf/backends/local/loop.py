@@ -38,6 +38,7 @@ from ...jobs.kinds import kind_info
 from ...jobs.metrics import REPORT_PREFIX
 from . import policy
 from .layout import JobDir, append_jsonl, now, read_json, write_json
+from .storage import replica_env
 
 TICK = 0.05  # seconds between looks at the children and spec.json
 STOP_GRACE = 5.0  # SIGTERM, then SIGKILL after this long
@@ -193,6 +194,9 @@ class Supervisor:
         env = dict(os.environ)
         env.update(self.spec.env)
         env.update(self.contract_env(proc))
+        processes = self.process_keys()
+        index = processes.index((proc.role, proc.index))
+        env.update(replica_env(self.spec, self.dir, index, len(processes)))
         env.update(
             {
                 "JUPYTER_KF_JOB": self.spec.name,

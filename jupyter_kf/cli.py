@@ -5,7 +5,9 @@
     jupyter kf status NAME [--json]
     jupyter kf logs NAME [-f] [--replica worker-1] [--tail 100]
     jupyter kf events NAME | metrics NAME
-    jupyter kf scale NAME N | suspend NAME | resume NAME | delete NAME
+    jupyter kf submit train.py --name ddp --runtime torch-distributed --nodes 2
+    jupyter kf runtimes [--json]
+    jupyter kf scale NAME N [--yes] | suspend NAME | resume NAME | delete NAME
 
 Errors are one line on stderr and exit status 1; bad arguments exit 2 with the usage, and a
 job that cannot run as asked (an invalid name, a NUL in an argument, ...) exits 2 with every
@@ -22,7 +24,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .client import BACKENDS, DEFAULT_BACKEND, Client
-from .display import events_table, job_summary, jobs_table, metrics_text
+from .display import (
+    SCALE_REPLACES,
+    events_table,
+    job_summary,
+    jobs_table,
+    metrics_text,
+    runtimes_table,
+)
 from .errors import InvalidSpecError, JupyterKFError
 from .jobs import Resources, RunPolicy
 from .jobs.explain import explain
@@ -75,8 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("script", help="the Python file every worker runs")
     p.add_argument("--name", required=True, help="the job's name (a DNS-1035 label)")
-    p.add_argument("--framework", default="pytorch", choices=sorted(FRAMEWORKS))
-    p.add_argument("--workers", type=int, default=1, help="training processes (default 1)")
+    p.add_argument(
+        "--framework",
+        choices=sorted(FRAMEWORKS),
+        help="a Training Operator v1 kind (without it or --runtime the cluster decides: a "
+        "PyTorchJob, or a TrainJob where only Trainer v2 is served)",
+    )
+    p.add_argument(
+        "--runtime",
+        metavar="NAME",
+        help="a Trainer v2 runtime (jupyter kf runtimes): the job is a TrainJob",
+    )
+    p.add_argument(
+        "--workers",
+        "--nodes",
+        dest="workers",
+        type=int,
+        default=1,
+        help="training processes, a TrainJob's nodes (default 1)",
+    )
     p.add_argument("--cpu", help="CPU per worker, e.g. 2 or 500m")
     p.add_argument("--memory", help="memory per worker, e.g. 4Gi")
     p.add_argument("--gpus", type=int, default=0, help="GPUs per worker")
@@ -118,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scale", help="resize a running job to N training processes")
     p.add_argument("name")
     p.add_argument("workers", type=int)
+    p.add_argument(
+        "-y",
+        "--yes",
+        "--replace",
+        dest="yes",
+        action="store_true",
+        help="go ahead where scaling replaces the job (a TrainJob: training restarts)",
+    )
+    p = sub.add_parser("runtimes", help="the Trainer v2 runtimes a TrainJob may name")
+    p.add_argument("--json", action="store_true")
     for verb, text in (
         ("suspend", "stop a job's replicas, keep the job"),
         ("resume", "start a suspended job again"),
@@ -143,6 +179,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         job = client.submit(
             name=args.name,
             framework=args.framework,
+            **({"runtime": args.runtime} if args.runtime else {}),
             workers=args.workers,
             script=args.script,
             args=script_args,
@@ -151,7 +188,10 @@ def run(args: argparse.Namespace, out=None) -> int:
             resources=Resources(**resources),
             **policies,
         )
-        print(f"submitted {job.kind} {job.name} ({job.workers} workers)", file=out)
+        noun = "nodes" if job.kind == "TrainJob" else "workers"
+        print(f"submitted {job.kind} {job.name} ({job.workers} {noun})", file=out)
+        if job.extra.get("notice"):
+            print(f"{job.name}: {job.extra['notice']}", file=sys.stderr)
         if args.follow:
             for line in client.logs(job.name, follow=True):
                 print(line, file=out, flush=True)
@@ -201,8 +241,27 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(metrics_text(points), file=out)
         return 0
     if cmd == "scale":
+        if client.get(args.name).kind == "TrainJob":
+            if not args.yes:
+                print(
+                    f"error: {args.name}: {SCALE_REPLACES}. To go ahead: "
+                    f"jupyter kf scale {args.name} {args.workers} --yes",
+                    file=sys.stderr,
+                )
+                return 2
+            print(f"{args.name}: {SCALE_REPLACES}...", file=sys.stderr, flush=True)
         job = client.scale(args.name, args.workers)
-        print(f"{job.name}: {job.workers} workers, {job.phase}", file=out)
+        noun = "nodes" if job.kind == "TrainJob" else "workers"
+        print(f"{job.name}: {job.workers} {noun}, {job.phase}", file=out)
+        if job.extra.get("notice"):
+            print(f"{job.name}: {job.extra['notice']}", file=out)
+        return 0
+    if cmd == "runtimes":
+        runtimes = client.runtimes()
+        if args.json:
+            print(json.dumps([r.to_dict() for r in runtimes], indent=1), file=out)
+        else:
+            print(runtimes_table(runtimes), file=out)
         return 0
     if cmd in ("suspend", "resume"):
         job = getattr(client, cmd)(args.name)

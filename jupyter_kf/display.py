@@ -18,6 +18,7 @@ from typing import Any
 
 from .jobs import Event, Job
 from .jobs.explain import explain
+from .jobs.runtimes import Runtime
 
 WINDOW = 20  # points a rate is measured over: recent speed, not the average since start
 
@@ -191,6 +192,34 @@ def jobs_table(jobs: Sequence[Job]) -> str:
         for j in jobs
     ]
     return table(rows, ["NAME", "KIND", "PHASE", "WORKERS", "BACKEND", "AGE"])
+
+
+def count(n: int | None, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# What scaling a TrainJob does, said by every front end before it does it (its numNodes is
+# immutable: the backends replace the job).
+SCALE_REPLACES = (
+    "a TrainJob cannot resize: it will be replaced and training restarts (from its last "
+    "checkpoint if your script keeps one)"
+)
+
+
+def runtimes_table(runtimes: Sequence[Runtime]) -> str:
+    """``%kftrain runtimes`` and ``jupyter kf runtimes``: what ``--runtime`` may name."""
+    if not runtimes:
+        return "no Trainer v2 runtimes (the cluster serves none: use --framework)"
+    rows = [
+        [
+            r.name,
+            "/".join(dict.fromkeys(x for x in (r.framework, r.ml_policy) if x)),
+            r.num_nodes,
+            r.image or "-",
+        ]
+        for r in runtimes
+    ]
+    return table(rows, ["NAME", "FRAMEWORK/PLUGIN", "NODES", "IMAGE"])
 
 
 def events_table(events: Sequence[Event]) -> str:

@@ -20,88 +20,32 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import (
-    MagicArgumentParser,
-    argument,
-    argument_group,
-    kwds,
-    magic_arguments,
-)
+from IPython.core.magic_arguments import MagicArgumentParser
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import client as client_module
 from .client import Client
 from .display import (
+    SCALE_REPLACES,
+    count,
     events_table,
     in_kernel,
     jobs_table,
     metrics_text,
+    runtimes_table,
     status_line,
 )
 from .errors import InvalidSpecError, JobFailedError, JupyterKFError
 from .jobs import Job, Resources, RunPolicy
 from .jobs.explain import culprit, explain
-from .jobs.kinds import KINDS, RESTART_POLICIES
-from .jobs.parts import DEFAULT_BACKOFF_LIMIT
-from .jobs.validation import parse_backoff_limit, parse_restart_policy
-
-FRAMEWORKS = ", ".join(info.framework for info in KINDS.values())
-USAGE_LINES = (
-    "%%kftrain [options] [-- script args]      the cell is the training script",
-    "%kftrain [options] path/to/train.py [script args]",
-    "%kftrain list | status NAME [--short] | logs NAME [-f] [--replica R] [--tail N]",
-    "         | events NAME | metrics NAME | monitor NAME | scale NAME N | suspend NAME",
-    "         | resume NAME | delete NAME  (each also takes --local/--cluster and --namespace NS)",
-    "%kftrain -h | %kftrain SUBCOMMAND -h",
+from .magic_args import (
+    DEFAULT,
+    FRAMEWORKS,
+    SHORT_USAGE,
+    SUBCOMMANDS,
+    launch_arguments,
+    subcommand_parser,
 )
-SHORT_USAGE = "\n".join("  " + line for line in USAGE_LINES)
-# For argparse, which %-formats the usage, and IPython's help, which puts "%" before it.
-USAGE = "\n  ".join(line.replace("%", "%%") for line in USAGE_LINES)[2:]
-
-# Subcommand: (positional arguments, one line of help)
-SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "list": ((), "list jobs"),
-    "status": (("name",), "the job: phase, conditions, replicas (--short: one line)"),
-    "logs": (("name",), "a replica's log (default: rank 0)"),
-    "events": (("name",), "what happened to a job"),
-    "metrics": (("name",), "the metric points a job reported"),
-    "monitor": (("name",), "the live JobMonitor widget of a job"),
-    "scale": (("name", "workers"), "resize a job to N training processes"),
-    "suspend": (("name",), "stop a job's processes, keep the job"),
-    "resume": (("name",), "start a suspended job again"),
-    "delete": (("name",), "stop and remove a job"),
-}
-
-
-def _env_pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
-    return key, value
-
-
-_DEFAULT: Any = object()  # --backoff-limit not given (None is "no limit")
-
-
-def _restart_policy(text: str) -> str:
-    try:
-        return parse_restart_policy(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _backoff_limit(text: str) -> int | None:
-    try:
-        return parse_backoff_limit(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _where(parser_or_group: Any) -> None:
-    where = parser_or_group.add_mutually_exclusive_group()
-    where.add_argument("--local", action="store_true", help="use the local backend")
-    where.add_argument("--cluster", action="store_true", help="use the Kubernetes cluster")
-    parser_or_group.add_argument("--namespace", metavar="NS", help="the jobs' namespace (cluster)")
 
 
 @magics_class
@@ -130,9 +74,18 @@ class KFTrainMagics(Magics):
         ),
     ).tag(config=True)
     framework = Unicode(
-        "pytorch", help=(f"The framework when --framework is not given: one of {FRAMEWORKS}.")
+        None,
+        allow_none=True,
+        help=(
+            f"The framework when neither --framework nor --runtime is given: one of "
+            f"{FRAMEWORKS}. None: the cluster decides (a PyTorchJob, or a TrainJob on a "
+            "cluster that serves only Trainer v2)."
+        ),
     ).tag(config=True)
-    workers = Int(1, help="Training processes when --workers is not given.").tag(config=True)
+    # The panel's launch form starts at 2 too: a distributed job, not a single process.
+    workers = Int(
+        2, help="Training processes (a TrainJob's nodes) when --workers is not given."
+    ).tag(config=True)
     image = Unicode(
         None,
         allow_none=True,
@@ -218,70 +171,7 @@ class KFTrainMagics(Magics):
         self._clients.clear()
 
     # -- the magic ----------------------------------------------------------------------------
-    @magic_arguments()
-    @kwds(
-        usage=USAGE,
-        epilog=f"Frameworks: {FRAMEWORKS}. Defaults come from "
-        "%config KFTrainMagics (list them with %config KFTrainMagics).",
-    )
-    @argument_group("the job")
-    @argument(
-        "--framework",
-        metavar="F",
-        help=f"one of {FRAMEWORKS} (default: KFTrainMagics.framework, pytorch)",
-    )
-    @argument(
-        "--workers",
-        metavar="N",
-        type=int,
-        help="training processes (default: KFTrainMagics.workers, 1)",
-    )
-    @argument("--gpus", metavar="G", type=int, help="GPUs per worker")
-    @argument("--cpu", metavar="C", help="CPUs per worker, e.g. 2 or 500m")
-    @argument("--memory", metavar="M", help="memory per worker, e.g. 4Gi")
-    @argument("--image", metavar="I", help="container image (cluster)")
-    @argument("--name", metavar="NAME", help="the job's name (default: made up)")
-    @argument(
-        "--env",
-        metavar="K=V",
-        type=_env_pair,
-        action="append",
-        default=[],
-        help="an environment variable for the workers (repeatable)",
-    )
-    @argument(
-        "--restart-policy",
-        metavar="P",
-        type=_restart_policy,
-        help=f"when a failed replica restarts: {', '.join(RESTART_POLICIES)} "
-        "(default: the framework's, OnFailure for pytorch)",
-    )
-    @argument(
-        "--backoff-limit",
-        metavar="N",
-        type=_backoff_limit,
-        default=_DEFAULT,
-        help=f"restarts before the job is Failed (default {DEFAULT_BACKOFF_LIMIT}; "
-        "'none': no limit)",
-    )
-    @argument_group("where and how")
-    @argument(
-        "--local",
-        action="store_true",
-        help="run on this machine (without --local or --cluster: KFTrainMagics.backend, "
-        "auto: the cluster when one is configured, else this machine)",
-    )
-    @argument("--cluster", action="store_true", help="run on the Kubernetes cluster")
-    @argument("--namespace", metavar="NS", help="the job's namespace (cluster)")
-    @argument("--wait", action="store_true", help="block until the job finishes")
-    @argument(
-        "--follow",
-        "-f",
-        action="store_true",
-        help="print rank 0's log as it comes, until the job finishes",
-    )
-    @argument("script", nargs="?", help="a Python file to run (line magic only)")
-    @argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script")
+    @launch_arguments
     @line_cell_magic
     def kftrain(self, line: str = "", cell: str | None = None):
         """Launch a distributed training job, or manage jobs.
@@ -297,12 +187,16 @@ class KFTrainMagics(Magics):
           events NAME          what happened (scheduling, restarts, ...)
           metrics NAME         reported metric points
           monitor NAME         the live JobMonitor widget
-          scale NAME N         resize to N training processes
+          scale NAME N         resize to N training processes (a TrainJob is replaced:
+                               training restarts; give --yes)
           suspend NAME | resume NAME | delete NAME
+          runtimes             the Trainer v2 runtimes --runtime may name
 
         Each subcommand also takes --local or --cluster and --namespace NS, and -h for its
-        help. Workers see the Training Operator's environment (MASTER_ADDR, RANK, WORLD_SIZE,
-        TF_CONFIG, ...), so a script that runs with --local runs unchanged with --cluster.
+        help. --runtime NAME makes a Trainer v2 TrainJob (--nodes N is --workers N); without
+        --framework or --runtime the cluster decides. Workers see the Training Operator's
+        environment (MASTER_ADDR, RANK, WORLD_SIZE, TF_CONFIG, ...), so a script that runs
+        with --local runs unchanged with --cluster.
         Report metrics with jupyter_kf.report(step=..., loss=...) or "loss=0.3" lines.
         """
         try:
@@ -356,20 +250,23 @@ class KFTrainMagics(Magics):
                 )
             script, script_args = args.script, [*args.script_args, *extra]
         client = self._client_for(args)
-        framework = args.framework or self.framework
+        # No framework and no runtime: None, and the backend runs what the cluster serves.
+        framework = args.framework or (None if args.runtime else self.framework)
         fields: dict[str, Any] = {
-            "name": args.name or _made_up_name(framework),
+            "name": args.name or _made_up_name(framework or (args.runtime or "job").split("-")[0]),
             "framework": framework,
             "workers": self.workers if args.workers is None else args.workers,
             "args": script_args,
         }
+        if args.runtime:
+            fields["runtime"] = args.runtime
         if args.image or self.image:
             fields["image"] = args.image or self.image
         if args.env:
             fields["env"] = dict(args.env)
         if args.restart_policy is not None:
             fields["restart_policy"] = args.restart_policy
-        if args.backoff_limit is not _DEFAULT:
+        if args.backoff_limit is not DEFAULT:
             fields["run_policy"] = RunPolicy(backoff_limit=args.backoff_limit)
         if args.cpu or args.memory or args.gpus:
             fields["resources"] = Resources(cpu=args.cpu, memory=args.memory, gpu=args.gpus or 0)
@@ -379,11 +276,13 @@ class KFTrainMagics(Magics):
             raise self._usage_error(str(exc)) from exc
         except (JupyterKFError, OSError) as exc:  # a taken name, a missing file, ...
             raise UsageError(str(exc)) from exc
+        if job.extra.get("notice"):
+            print(f"{job.name}: {job.extra['notice']}", flush=True)
         if not (args.wait or args.follow):
             return job
         where = job.backend if job.backend == "local" else f"{job.backend}/{job.namespace}"
         print(
-            f"submitted {job.kind} {job.name} ({_count(job.workers, 'worker')}, {where}); "
+            f"submitted {job.kind} {job.name} ({_workers(job)}, {where}); "
             f"{'following its log' if args.follow else 'waiting for it to finish'}...",
             flush=True,
         )
@@ -440,21 +339,7 @@ class KFTrainMagics(Magics):
     # -- managing -----------------------------------------------------------------------------
     def _subparser(self, verb: str) -> MagicArgumentParser:
         if verb not in self._parsers:
-            positionals, text = SUBCOMMANDS[verb]
-            p = MagicArgumentParser(prog=f"%kftrain {verb}", description=text)
-            p.allow_abbrev = False
-            for name in positionals:
-                p.add_argument(name, type=int if name == "workers" else str)
-            if verb == "status":
-                p.add_argument(
-                    "-s", "--short", action="store_true", help="print one line, return nothing"
-                )
-            if verb == "logs":
-                p.add_argument("-f", "--follow", action="store_true", help="keep printing")
-                p.add_argument("--replica", help="e.g. master-0, worker-1 (default: rank 0)")
-                p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
-            _where(p)
-            self._parsers[verb] = p
+            self._parsers[verb] = subcommand_parser(verb)
         return self._parsers[verb]
 
     def _subcommand(self, verb: str, argv: list[str]):
@@ -509,8 +394,20 @@ class KFTrainMagics(Magics):
         return JobMonitor(args.name, client, namespace=ns)
 
     def _do_scale(self, client: Client, ns, args) -> None:
+        if client.get(args.name, ns).kind == "TrainJob":
+            if not args.yes:
+                raise UsageError(
+                    f"{args.name}: {SCALE_REPLACES}. To go ahead: "
+                    f"%kftrain scale {args.name} {args.workers} --yes"
+                )
+            print(f"{args.name}: {SCALE_REPLACES}...", flush=True)
         job = client.scale(args.name, args.workers, ns)
-        print(f"{job.name}: {_count(job.workers, 'worker')}, {job.phase}")
+        print(f"{job.name}: {_workers(job)}, {job.phase}")
+        if job.extra.get("notice"):
+            print(f"{job.name}: {job.extra['notice']}")
+
+    def _do_runtimes(self, client: Client, ns, args) -> None:
+        print(runtimes_table(client.runtimes(ns)))
 
     def _do_suspend(self, client: Client, ns, args) -> None:
         print(f"{args.name}: {client.suspend(args.name, ns).phase}")
@@ -521,11 +418,6 @@ class KFTrainMagics(Magics):
     def _do_delete(self, client: Client, ns, args) -> None:
         client.delete(args.name, ns)
         print(f"deleted {args.name}")
-
-
-# --worker is not --workers: a misspelt option is an error, never a guessed abbreviation.
-# (MagicArgumentParser takes no allow_abbrev; argparse reads the attribute when it parses.)
-KFTrainMagics.kftrain.parser.allow_abbrev = False
 
 
 def _plain_help(doc: str) -> str:
@@ -543,8 +435,8 @@ def _plain_help(doc: str) -> str:
 KFTrainMagics.kftrain.__doc__ = _plain_help(KFTrainMagics.kftrain.__doc__ or "")
 
 
-def _count(n: int | None, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _workers(job: Job) -> str:
+    return count(job.workers, "node" if job.kind == "TrainJob" else "worker")
 
 
 def _made_up_name(framework: str) -> str:

@@ -54,7 +54,7 @@ def test_status_returns_the_job_and_short_is_one_line(shell, capsys, client, wor
         assert shell.run_line_magic("kftrain", "status papercut --short") is None
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3, lines
-    assert re.match(r"papercut: (Running|Succeeded) · 1 worker · elapsed \d+s · ", lines[0]), lines
+    assert re.match(r"papercut: (Running|Succeeded) · 2 workers · elapsed \d+s · ", lines[0]), lines
     assert re.search(r"\d+/200 steps", lines[-1]), lines
 
     listing = jobs_table(client.list())

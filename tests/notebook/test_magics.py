@@ -100,7 +100,7 @@ def test_name_in_use(shell, capsys, client, worker_script, stop_file):
 @pytest.mark.parametrize(
     "line, expected",
     [
-        ("--workers two x.py", "argument --workers: invalid int value: 'two'"),
+        ("--workers two x.py", "argument --workers/--nodes: invalid int value: 'two'"),
         ("--env NOEQUALS x.py", "'NOEQUALS' is not KEY=VALUE"),
         ("--bogus x.py", "unrecognized arguments: --bogus"),
         ("", "give a Python file to run"),

@@ -271,8 +271,15 @@ def pod_storage(
         pod_volumes.append({"name": OUTPUTS_VOLUME, "emptyDir": {}})
         mounts.append({"name": OUTPUTS_VOLUME, "mountPath": OUTPUT_DIR})
     else:
-        # The kubelet makes the sub-folder when it is missing, so the job finds it there.
-        mounts.append({"name": keeper[0], "mountPath": OUTPUT_DIR, "subPath": outputs_subpath(job)})
+        # A volume of its own on the same claim: a TrainJob's patch keys mounts by volume
+        # name, so one volume cannot be mounted twice there. The kubelet makes the
+        # sub-folder when it is missing, so the job finds it there.
+        pod_volumes.append(
+            {"name": OUTPUTS_VOLUME, "persistentVolumeClaim": {"claimName": keeper[1]}}
+        )
+        mounts.append(
+            {"name": OUTPUTS_VOLUME, "mountPath": OUTPUT_DIR, "subPath": outputs_subpath(job)}
+        )
     env.append({"name": ENV_OUTPUT_DIR, "value": OUTPUT_DIR})
     if shm is not None:
         pod_volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm}})

@@ -107,6 +107,7 @@ VOLUMES = [
     {"name": "jkf-home", "persistentVolumeClaim": {"claimName": "claim-alice"}},
     {"name": "jkf-vol-0", "persistentVolumeClaim": {"claimName": "data", "readOnly": True}},
     {"name": "jkf-vol-1", "persistentVolumeClaim": {"claimName": "ckpt"}},
+    {"name": "outputs", "persistentVolumeClaim": {"claimName": "claim-alice"}},
     {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
 ]
 MOUNTS = [
@@ -114,7 +115,7 @@ MOUNTS = [
     {"name": "jkf-vol-0", "mountPath": "/data", "readOnly": True},
     {"name": "jkf-vol-1", "mountPath": "/ckpt"},
     # The outputs: a sub-folder of the home volume, made by the kubelet.
-    {"name": "jkf-home", "mountPath": "/opt/jupyter-kf/outputs", "subPath": "jupyter-kf/outputs/j"},
+    {"name": "outputs", "mountPath": "/opt/jupyter-kf/outputs", "subPath": "jupyter-kf/outputs/j"},
     {"name": "dshm", "mountPath": "/dev/shm"},
 ]
 ENV = [

@@ -52,6 +52,21 @@ class SpecHandler(KFHandler):
         self.finish(OPENAPI_FILE.read_text(), set_content_type="text/x-yaml")
 
 
+class RuntimesHandler(KFHandler):
+    """The Trainer v2 runtimes a TrainJob may name, for the launch form's picker."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        runtimes = await self.call("runtimes", self.namespace)
+        self.write_json(
+            {
+                "namespace": self.namespace or self.kf.effective_namespace,
+                "runtimes": [r.to_dict() for r in runtimes],
+            }
+        )
+
+
 class JobsHandler(KFHandler):
     @web.authenticated
     @authorized
@@ -213,6 +228,7 @@ def _routes() -> list[tuple[str, type]]:
     return [
         (rf"{API}/config", ConfigHandler),
         (rf"{API}/spec.yaml", SpecHandler),
+        (rf"{API}/runtimes", RuntimesHandler),
         (rf"{API}/jobs/?", JobsHandler),
         (rf"{API}/jobs/{NAME}/?", JobHandler),
         (rf"{API}/jobs/{NAME}/scale", ScaleHandler),

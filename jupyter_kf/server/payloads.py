@@ -25,6 +25,9 @@ LAUNCH_KEYS = ("script", "cell", "notebook", "args", "profile")
 MAX_LINE_CHARS = 16 * 1024
 # Events in one GET .../events reply: the newest, with a count of the older ones left out.
 MAX_EVENTS = 1000
+# What a reply tells of ``Job.extra``: a TrainJob's runtime, its Trainer progress, a notice
+# (a scale that replaced the job, a job run as a TrainJob); the rest is backend bookkeeping.
+PUBLIC_EXTRA = ("runtime", "progress", "notice")
 
 
 def clip_line(line: str) -> str:
@@ -61,6 +64,7 @@ def job_payload(job: Job) -> dict[str, Any]:
     says why without asking again; each condition keeps the operator's own message."""
     data = job.to_dict()
     data["status"]["message"] = reason(job)
+    data["extra"] = {k: job.extra[k] for k in PUBLIC_EXTRA if job.extra.get(k) is not None}
     return data
 
 

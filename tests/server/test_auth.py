@@ -17,6 +17,7 @@ from .conftest import QUICK, SLOW
 ROUTES = [
     ("GET", ("config",)),
     ("GET", ("spec.yaml",)),
+    ("GET", ("runtimes",)),
     ("GET", ("jobs",)),
     ("POST", ("jobs",)),
     ("GET", ("jobs", "j")),

@@ -154,7 +154,7 @@ def test_a_user_runs_trainjobs_in_their_namespace_only(make_user):
 
 
 def test_cluster_runtimes_are_readable_where_bound_and_never_writable(
-    make_user, bind_runtime_reader, admin_api
+    make_user, bind_runtime_reader, admin_api, cluster
 ):
     alice, bob = make_user("alice"), make_user("bob")
     bind_runtime_reader(sa(alice))
@@ -163,7 +163,19 @@ def test_cluster_runtimes_are_readable_where_bound_and_never_writable(
     items = custom_a.list_cluster_custom_object(TRAINER, TRAINER_V, plural)["items"]
     assert {rt["metadata"]["name"] for rt in items} == set(STOCK_RUNTIMES)
     torch = custom_a.get_cluster_custom_object(TRAINER, TRAINER_V, plural, "torch-distributed")
-    refused(lambda: custom_b.list_cluster_custom_object(TRAINER, TRAINER_V, plural))
+    # Bob's ServiceAccount reads them through deploy/rbac's binding for every ServiceAccount
+    # (tests/cluster applies it, as an operator does); an identity outside it may not.
+    assert custom_b.list_cluster_custom_object(TRAINER, TRAINER_V, plural)["items"]
+    outsider = cluster.admin_client()
+    outsider.set_default_header("Impersonate-User", "jupyter-kf-test-outsider")
+    try:
+        refused(
+            lambda: k8s.CustomObjectsApi(outsider).list_cluster_custom_object(
+                TRAINER, TRAINER_V, plural
+            )
+        )
+    finally:
+        outsider.close()
     evil = copy.deepcopy(torch)
     evil["metadata"] = {"name": "evil-torch"}
     changed = copy.deepcopy(torch)

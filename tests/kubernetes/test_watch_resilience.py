@@ -90,7 +90,7 @@ def test_410_gone_relists_once(user):
             pod_annotations={"jupyter-kf.test/outcome": "run"},
         )
     )
-    informer = user.backend._ns(None).pods
+    informer = user.backend._ns(None).pods.informers[0]  # the v1 operator's pods
     wait_for(lambda: c.get("gone").phase == "Running")
     lists = informer.lists
     # Resume from a resourceVersion the API server no longer has (what compaction does to

@@ -235,9 +235,11 @@ EOF
   wait_for trainer-controller-manager curl -sf "http://127.0.0.1:$JKF_TRAINER_HEALTH_PORT/readyz"
 
   # The stock ClusterTrainingRuntimes, as the community install applies them, and
-  # jupyter-kf's reader of them (deploy/rbac), as an operator who installs jupyter-kf applies it.
+  # jupyter-kf's reader of them (deploy/rbac), as an operator who installs jupyter-kf applies
+  # it: under a name of the cluster's own, so tests/deploy can apply and delete deploy/'s.
   kc apply -k "$TM/trainer/overlays/runtimes" >/dev/null
-  kc apply -f "$HERE/../../deploy/rbac/runtime-reader.yaml" >/dev/null
+  sed 's/^  name: jupyter-kf-runtime-reader$/  name: jkf-cluster-runtime-reader/' \
+    "$HERE/../../deploy/rbac/runtime-reader.yaml" | kc apply -f - >/dev/null
 
   # Pods post their progress to https://kubeflow-trainer-controller-manager.<ns>.svc:<status
   # port> (the URL the TrainJobStatus plugin gives them). The Trainer runs on this machine,

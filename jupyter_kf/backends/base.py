@@ -128,11 +128,19 @@ class Backend(ABC):
             )
         if job.workers == workers:
             return job
+        was_suspended = job.phase == "Suspended"
         notice = self._request_scale(job, workers)
+        # A kind that resizes by suspend, resize, resume is done once it left Suspended
+        # again (unless it was suspended before): returning the job the cache saw between
+        # the resize and the resume would show a running job as Suspended.
         job = self._acknowledged(
             job,
             f"scaling to {workers} workers",
-            lambda j: j.workers == workers and j.phase != "Restarting",
+            lambda j: (
+                j.workers == workers
+                and j.phase != "Restarting"
+                and (was_suspended or j.phase != "Suspended")
+            ),
         )
         if notice:
             job = dataclasses.replace(job, extra={**job.extra, "notice": notice})

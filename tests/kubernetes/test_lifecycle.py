@@ -54,6 +54,8 @@ def test_scale_a_kind_without_one_restarts_the_world(user, admin_api):
     before = env_of(admin_api, user.namespace, "tf-worker-0", "tensorflow")["TF_CONFIG"]
     job = c.scale("tf", 3)
     assert job.workers == 3
+    # What scale returns is the state it led to: resumed, not the snapshot between.
+    assert job.phase != "Suspended", job.phase
     assert "every replica restarted" in job.extra["notice"]
     wait_for(
         lambda: (
@@ -71,6 +73,7 @@ def test_suspend_resume_and_delete_leave_nothing(user, admin_api):
     c.submit(JobSpec.create("pytorch", name="sr", workers=2, code=CODE, pod_annotations=RUN))
     wait_for(lambda: len(pods_of(admin_api, user.namespace, "sr")) == 2)
     job = c.suspend("sr")
+    assert job.phase == "Suspended"  # what suspend returns is the state it led to
     wait_for(lambda: c.get("sr").phase == "Suspended")
     wait_for(lambda: pods_of(admin_api, user.namespace, "sr") == [])
     c.resume("sr")

@@ -43,6 +43,22 @@ def duration(seconds: float) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m"
 
 
+def trainer_progress_text(progress: dict | None) -> str:
+    """A TrainJob's ``extra["progress"]`` (its ``status.trainerStatus``) in one line:
+    'Trainer: 40% · ETA 2m 10s · loss 0.31'; '' when the job posted none."""
+    if not progress:
+        return ""
+    parts = []
+    if progress.get("progressPercentage") is not None:
+        parts.append(f"{progress['progressPercentage']}%")
+    if progress.get("estimatedRemainingSeconds") is not None:
+        parts.append(f"ETA {duration(progress['estimatedRemainingSeconds'])}")
+    metrics = progress.get("metrics") or {}
+    if metrics:
+        parts.append(", ".join(f"{k} {v}" for k, v in metrics.items()))
+    return "Trainer: " + " · ".join(parts) if parts else ""
+
+
 class Progress:
     """How far a job is: rank 0's step, the job's total (``report(total_steps=)``) and the
     recent rate, from metric points. The rate is measured over the newest points, by their
@@ -150,10 +166,16 @@ def job_summary(job: Job) -> str:
         line = job.status.message
     if line:
         out.append(f"  {line}")
+    runtime = job.extra.get("runtime")
     out.append(
-        f"  workers: {job.workers if job.workers is not None else '-'}"
-        f"  created: {when(job.created)} ({age(job.created)} ago)"
+        f"  {'nodes' if job.kind == 'TrainJob' else 'workers'}: "
+        f"{job.workers if job.workers is not None else '-'}"
+        + (f"  runtime: {runtime}" if runtime else "")
+        + f"  created: {when(job.created)} ({age(job.created)} ago)"
     )
+    trainer = trainer_progress_text(job.extra.get("progress"))
+    if trainer:
+        out.append(f"  {trainer}")
     if job.status.conditions:  # the path the job took, each step with its time
         path = " -> ".join(
             f"{c.type} {when(c.last_transition_time)}"

@@ -35,7 +35,7 @@ import ipywidgets as W
 from traitlets import Int, Unicode
 
 from ..client import Client
-from ..display import Progress, epoch, job_summary
+from ..display import SCALE_REPLACES, Progress, epoch, job_summary
 from ..errors import JupyterKFError, NotFoundError
 from ..jobs import Cursor, Job, Update
 from ..jobs.metrics import REPORT_PREFIX
@@ -126,10 +126,11 @@ class JobMonitor(W.VBox):
             [self.confirm_text, self.confirm_button, self.cancel_button],
             layout=W.Layout(display="none"),
         )
-        self.scale_button.on_click(lambda _b: self.scale(self.workers_input.value))
+        self.scale_button.on_click(lambda _b: self._ask_scale(self.workers_input.value))
         self.suspend_button.on_click(self._on_suspend_button)
         self.delete_button.on_click(self._ask_delete)
-        self.confirm_button.on_click(lambda _b: self.delete())
+        self._confirmed: Callable[[], Any] = self.delete  # what "Yes" does
+        self.confirm_button.on_click(lambda _b: self._confirmed())
         self.cancel_button.on_click(lambda _b: self._hide_confirm())
 
         self.children = [
@@ -341,7 +342,11 @@ class JobMonitor(W.VBox):
         """Resize the job to ``workers`` training processes (in the background)."""
         return self._act(
             lambda: self.client.scale(self.job_name, int(workers), self.namespace),
-            lambda job: f"scaled to {job.workers} workers",
+            lambda job: (
+                f"scaled to {job.workers} "
+                + ("nodes" if job.kind == "TrainJob" else "workers")
+                + (f": {job.extra['notice']}" if job.extra.get("notice") else "")
+            ),
         )
 
     def suspend(self) -> Future:
@@ -400,6 +405,26 @@ class JobMonitor(W.VBox):
         self.confirm_text.value = (
             f"Delete job <b>{self.job_name}</b>? Its processes stop and its logs go too."
         )
+        self.confirm_button.description = "Yes, delete"
+        self._confirmed = self.delete
+        self.confirm_box.layout.display = None
+
+    def _ask_scale(self, workers: int) -> None:
+        """A TrainJob is replaced to resize: say so and scale on "Yes"; others at once."""
+        if self.job.kind != "TrainJob" or workers == self.job.workers:
+            self.scale(workers)
+            return
+        self.confirm_text.value = (
+            f"Scale <b>{escape(self.job_name)}</b> to {int(workers)} nodes? "
+            f"{escape(SCALE_REPLACES)}."
+        )
+        self.confirm_button.description = "Yes, replace"
+
+        def go() -> None:
+            self._hide_confirm()
+            self.scale(workers)
+
+        self._confirmed = go
         self.confirm_box.layout.display = None
 
     def _hide_confirm(self) -> None:

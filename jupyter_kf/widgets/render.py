@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from ..display import trainer_progress_text
 from ..jobs import Event, Job
 from ..jobs.explain import reason
 
@@ -45,10 +46,12 @@ def header(
     one-line reason (jobs/explain.py: how the job ended, or why it waits)."""
     workers = "-" if job.workers is None else job.workers
     state = "live" if live else "not updating"
+    runtime = job.extra.get("runtime")
     parts = [
         f"<b>{escape(job.kind)} {escape(job.name)}</b>",
+        *([f"runtime {escape(runtime)}"] if runtime else []),
         f"{escape(job.backend)}/{escape(job.namespace)}",
-        f"{workers} workers",
+        f"{workers} {'nodes' if job.kind == 'TrainJob' else 'workers'}",
         badge(phase or job.phase),
         f'<span style="opacity:.6">{state}</span>',
     ]
@@ -56,6 +59,12 @@ def header(
     message = note or reason(job, events)
     if message:
         out += f'<div style="opacity:.8">{escape(message)}</div>'
+    # A TrainJob's own progress (status.trainerStatus), beside the one from its metric points.
+    trainer = trainer_progress_text(job.extra.get("progress"))
+    if trainer:
+        out += f'<div class="jkf-trainer-progress" style="opacity:.8">{escape(trainer)}</div>'
+    if job.extra.get("notice"):
+        out += f'<div class="jkf-notice" style="opacity:.8">{escape(job.extra["notice"])}</div>'
     return f'<div class="jkf-header">{out}</div>'
 
 

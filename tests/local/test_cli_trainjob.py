@@ -45,6 +45,7 @@ def test_submit_a_trainjob_on_a_runtime(client, tmp_path):
         "node-0",
         "node-1",
     ]
+    assert "nodes: 2  runtime: torch-distributed" in kf(*LOCAL, "status", "tj").stdout
     node1 = kf(*LOCAL, "logs", "tj", "--replica", "node-1").stdout
     assert "node 1 of 2 args ['--lr', '0.1']" in node1
 

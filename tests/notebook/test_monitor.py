@@ -188,3 +188,66 @@ def test_the_monitor_follows_one_stream_and_never_rereads(
     m.updater.join(30)
     assert not m.updater.is_alive()
     assert snapshots == []
+
+
+def test_a_trainjob_shows_nodes_runtime_and_asks_before_scaling(client, monitors, stop_file):
+    """A TrainJob's monitor names its runtime and nodes; Scale says the job will be replaced
+    and waits for "Yes, replace"; the replacement's notice shows after."""
+    client.submit(
+        name="tjmon",
+        runtime="torch-distributed",
+        workers=2,
+        cell=(
+            "import os, time\n"
+            "while not os.path.exists(os.environ['STOP_FILE']):\n"
+            "    time.sleep(0.1)\n"
+        ),
+        env={"STOP_FILE": str(stop_file)},
+    )
+    m = JobMonitor("tjmon", client)
+    monitors.append(m)
+    wait_for(lambda: m.phase == "Running", what="Running")
+    assert "runtime torch-distributed" in m.header.value and "2 nodes" in m.header.value
+    assert m.replica_select.options == ("node-0", "node-1")
+
+    m.workers_input.value = 3
+    m.scale_button.click()
+    assert m.confirm_box.layout.display is None
+    assert "it will be replaced and training restarts" in m.confirm_text.value
+    assert m.confirm_button.description == "Yes, replace"
+    m.cancel_button.click()
+    assert client.get("tjmon").workers == 2  # Cancel: nothing happened
+    m.scale_button.click()
+    m.confirm_button.click()
+    wait_for(lambda: client.get("tjmon").workers == 3, what="replaced job")
+    wait_for(lambda: "was replaced by the same job on 3 nodes" in m.message.value, what="notice")
+    stop_file.touch()
+
+
+def test_the_trainers_progress_shows_in_the_header():
+    """``extra["progress"]`` (a TrainJob's status.trainerStatus, which a cluster backend reads)
+    is a line under the status: percentage, ETA and the metrics it posted."""
+    from jupyter_kf.jobs import Job, JobStatus
+    from jupyter_kf.widgets import render
+
+    progress = {
+        "progressPercentage": 40,
+        "estimatedRemainingSeconds": 130,
+        "metrics": {"loss": "0.31"},
+    }
+    job = Job(
+        name="p",
+        namespace="ns",
+        kind="TrainJob",
+        status=JobStatus(phase="Running"),
+        backend="kubernetes",
+        workers=2,
+        extra={"runtime": "torch-distributed", "progress": progress},
+    )
+    html = render.header(job, live=True)
+    assert "Trainer: 40% · ETA 2m 10s · loss 0.31" in html
+    assert "2 nodes" in html and "runtime torch-distributed" in html
+    assert "Trainer:" not in render.header(
+        Job(name="q", namespace="ns", kind="PyTorchJob", status=JobStatus(phase="Running")),
+        live=True,
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 from .backends.base import Backend
 from .errors import InvalidSpecError
-from .jobs import Change, Code, Cursor, Event, Job, JobSpec, Update
+from .jobs import Change, Code, Cursor, Event, Job, JobSpec, Resources, Update
 from .jobs.runtimes import Runtime
 from .outputs import Outputs
 from .packaging import code_from_cell, code_from_file, code_from_function
@@ -52,6 +52,45 @@ def make_backend(name: str = DEFAULT_BACKEND, **options: Any) -> Backend:
 
         return KubernetesBackend(**options)
     raise InvalidSpecError(f"unknown backend {name!r}; use one of: auto, {', '.join(BACKENDS)}")
+
+
+# The kubeflow SDK's default runtime for a CustomTrainer (its DEFAULT_TRAINING_RUNTIME).
+SDK_DEFAULT_RUNTIME = "torch-distributed"
+# resources_per_node keys as the SDK reads them, and the Resources field each one fills.
+SDK_RESOURCE_KEYS = {"cpu": "cpu", "memory": "memory", "gpu": "gpu", "nvidia.com/gpu": "gpu"}
+
+
+def custom_trainer_fields(trainer: Any) -> tuple[Callable[..., Any], Any, dict[str, Any]]:
+    """The function, its keyword arguments and the job's fields of a kubeflow SDK
+    ``CustomTrainer`` (read by attribute name: the SDK lives in its own environment)."""
+    if getattr(trainer, "packages_to_install", None):
+        raise InvalidSpecError(
+            "CustomTrainer.packages_to_install is not supported: jupyter-kf runs the function "
+            "in the job's image (the notebook's own by default), with no pip install; use an "
+            "image that has the packages (CustomTrainer(image=...) or image=...)"
+        )
+    fields: dict[str, Any] = {"runtime": SDK_DEFAULT_RUNTIME}
+    if getattr(trainer, "num_nodes", None):
+        fields["workers"] = trainer.num_nodes
+    if getattr(trainer, "image", None):
+        fields["image"] = trainer.image
+    if getattr(trainer, "env", None):
+        fields["env"] = dict(trainer.env)
+    per_node = getattr(trainer, "resources_per_node", None) or {}
+    unknown = sorted(set(per_node) - set(SDK_RESOURCE_KEYS))
+    if unknown:
+        raise InvalidSpecError(
+            f"CustomTrainer.resources_per_node: {', '.join(map(repr, unknown))} not supported; "
+            f"use {', '.join(SDK_RESOURCE_KEYS)}"
+        )
+    if per_node:
+        values = {SDK_RESOURCE_KEYS[k]: v for k, v in per_node.items()}
+        fields["resources"] = Resources(
+            cpu=None if values.get("cpu") is None else str(values["cpu"]),
+            memory=None if values.get("memory") is None else str(values["memory"]),
+            gpu=int(values.get("gpu") or 0),
+        )
+    return trainer.func, getattr(trainer, "func_args", None), fields
 
 
 class Client:
@@ -105,20 +144,31 @@ class Client:
 
     def train(
         self,
-        func: Callable[..., Any],
+        func: Callable[..., Any] | Any,
         *,
         name: str,
         args: Sequence[Any] = (),
         kwargs: Mapping[str, Any] | None = None,
         framework: str | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         namespace: str | None = None,
         **fields: Any,
     ) -> Job:
         """Run ``func(*args, **kwargs)`` on every worker of a new job (every node of a TrainJob
-        when ``runtime`` is given)."""
+        when ``runtime`` is given).
+
+        ``func`` may also be the kubeflow SDK's ``CustomTrainer`` (or any object with its
+        fields): the TrainJob ``TrainerClient.train(trainer=...)`` would make, on
+        torch-distributed unless ``runtime`` says otherwise, plus the function's local
+        modules shipped with it. Keywords given here win over the trainer's fields.
+        """
+        if not callable(func) and callable(getattr(func, "func", None)):
+            func, trainer_kwargs, trainer_fields = custom_trainer_fields(func)
+            kwargs = trainer_kwargs if kwargs is None else kwargs
+            workers = trainer_fields.pop("workers", None) if workers is None else workers
+            fields = {**trainer_fields, **fields}
         code = code_from_function(func, args=args, kwargs=kwargs)
-        spec = JobSpec.create(framework, name=name, workers=workers, code=code, **fields)
+        spec = JobSpec.create(framework, name=name, workers=workers or 1, code=code, **fields)
         return self.backend.submit(spec, self._ns(namespace))
 
     @staticmethod

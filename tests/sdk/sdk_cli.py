@@ -40,6 +40,7 @@ def run(client, op: str, a: dict):
             image=a.get("image"),
             num_nodes=a.get("num_nodes"),
             env=a.get("env"),
+            resources_per_node=a.get("resources_per_node"),
         )
         options = [Name(a["name"])] if a.get("name") else None
         return client.train(runtime=a.get("runtime"), trainer=trainer, options=options)

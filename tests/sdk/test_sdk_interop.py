@@ -10,12 +10,17 @@ which stands in for an image with the SDK installed.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from kubernetes import client as k8s
 
 from jupyter_kf import NotFoundError
 from jupyter_kf.jobs.explain import explain
-from tests.sdk.sdk import SdkError
+from tests.sdk.sdk import ROOT, SdkError
 from tests.support.images import PYTHON_IMAGE
 from tests.support.waiting import wait_for
 
@@ -138,3 +143,68 @@ def test_progress_crosses_both_ways(real_user, sdk_of, sdk_site):
     assert c.get("ours-progress").extra["progress"]["progressPercentage"] == 100
     assert sdk("get", name="ours-progress")["status"] == "Complete"
     assert sdk("job_fields") == SDK_TRAINJOB_FIELDS
+
+
+def ours_train(real_user, sdk, sdk_site, name: str, fields: dict) -> tuple[str, dict]:
+    """tests/sdk/train_custom_trainer.py: our ``Client.train`` given the SDK's own
+    ``CustomTrainer`` built from ``fields``."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "sdk" / "train_custom_trainer.py"),
+            str(sdk.kubeconfig),
+            real_user.namespace,
+            name,
+            json.dumps(fields),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": sdk_site},
+    )
+    for line in proc.stdout.splitlines():
+        tag, _, rest = line.partition(" ")
+        if tag in ("TRAINED", "REFUSED"):
+            return tag, json.loads(rest)
+    raise AssertionError(f"train_custom_trainer.py said nothing:\n{proc.stdout}\n{proc.stderr}")
+
+
+def test_our_client_takes_the_sdks_custom_trainer(real_user, sdk_of, sdk_site, admin_api):
+    """``Client.train(CustomTrainer(...))`` makes the TrainJob ``TrainerClient.train`` makes
+    for the same trainer (runtime, nodes, image, env, resources), and runs it."""
+    c, sdk = real_user.client, sdk_of(real_user)
+    fields = {
+        "func": "hello",
+        "func_args": {"greeting": "twin"},
+        "image": PYTHON_IMAGE,
+        "num_nodes": 2,
+        "env": {"TWIN": "1"},
+        "resources_per_node": {"cpu": "250m", "memory": "1Gi"},
+    }
+    assert ours_train(real_user, sdk, sdk_site, "ours-twin", fields) == (
+        "TRAINED",
+        {"kind": "TrainJob", "name": "ours-twin"},
+    )
+    assert sdk("train", name="sdk-twin", **fields) == "sdk-twin"
+    custom = k8s.CustomObjectsApi(admin_api)
+    ours, theirs = (
+        custom.get_namespaced_custom_object(*TRAINER, real_user.namespace, "trainjobs", n)["spec"]
+        for n in ("ours-twin", "sdk-twin")
+    )
+    assert ours["runtimeRef"] == theirs["runtimeRef"]
+    for key in ("numNodes", "image", "resourcesPerNode"):
+        assert ours["trainer"][key] == theirs["trainer"][key], key
+    assert {e["name"]: e["value"] for e in theirs["trainer"]["env"]}.items() <= {
+        e["name"]: e["value"] for e in ours["trainer"]["env"]
+    }.items()
+    job = c.wait("ours-twin", conditions=ENDED, timeout=300)
+    assert job.phase == "Succeeded", explain(job, c.events("ours-twin"))
+    assert "twin from node 1" in list(c.logs("ours-twin", replica="node-1"))
+    # What we cannot do as the SDK does is refused with the way out, before anything is made.
+    tag, refused = ours_train(
+        real_user, sdk, sdk_site, "ours-pip", {"func": "hello", "packages_to_install": ["numpy"]}
+    )
+    assert tag == "REFUSED" and refused["error"] == "InvalidSpecError", refused
+    assert "packages_to_install" in refused["message"] and "image" in refused["message"]
+    assert "ours-pip" not in {j.name for j in c.list()}

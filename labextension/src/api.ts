@@ -45,6 +45,17 @@ export interface IServerConfig {
   message: string;
 }
 
+/** A Trainer v2 runtime a TrainJob may name (GET /kf/api/runtimes; jupyter_kf.jobs.runtimes). */
+export interface IRuntime {
+  name: string;
+  scope: string;
+  namespace: string | null;
+  framework: string;
+  mlPolicy: string;
+  numNodes: number;
+  image: string | null;
+}
+
 function query(params: Record<string, string | number | undefined | null>): string {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '');
   if (!entries.length) {
@@ -69,6 +80,11 @@ export class KFApi {
 
   config(): Promise<IServerConfig> {
     return requestAPI<IServerConfig>('config', {}, this.settings);
+  }
+
+  async runtimes(): Promise<IRuntime[]> {
+    const reply = await requestAPI<{ runtimes: IRuntime[] }>('runtimes' + this.ns(), {}, this.settings);
+    return reply.runtimes;
   }
 
   async list(): Promise<IJobSummary[]> {

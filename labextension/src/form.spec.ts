@@ -1,9 +1,12 @@
 import {
   DEFAULT_BACKOFF_LIMIT,
   backoffLimit,
+  chooseKind,
   cloneForm,
   createBody,
   emptyForm,
+  kindChoices,
+  kindValue,
   formProblems,
   splitArgs,
   suggestName
@@ -140,5 +143,48 @@ describe('clone and re-run', () => {
     const form = cloneForm({ ...job, spec: { code: { source: 'x' } } }, frameworks, []);
     expect(form.backoffLimit).toBe(String(DEFAULT_BACKOFF_LIMIT));
     expect(form.name).toBe('mnist-2');
+  });
+});
+
+describe('the runtime picker', () => {
+  const frameworks = [
+    { framework: 'pytorch', kind: 'PyTorchJob' },
+    { framework: 'jax', kind: 'JAXJob' }
+  ];
+  const runtimes = [{ name: 'torch-distributed' }, { name: 'jax-distributed' }];
+
+  it('offers the v1 kinds and the runtimes in one list', () => {
+    expect(kindChoices(frameworks, runtimes)).toEqual([
+      { value: 'pytorch', label: 'pytorch (PyTorchJob)' },
+      { value: 'jax', label: 'jax (JAXJob)' },
+      { value: 'runtime:torch-distributed', label: 'torch-distributed (TrainJob)' },
+      { value: 'runtime:jax-distributed', label: 'jax-distributed (TrainJob)' }
+    ]);
+    expect(kindChoices(frameworks, [])).toHaveLength(2);
+  });
+
+  it('a picked runtime makes a TrainJob body with its nodes, a v1 kind a framework body', () => {
+    const form = { ...emptyForm(), name: 'tj', script: 'train.py', ...chooseKind('runtime:torch-distributed') };
+    expect(kindValue(form)).toBe('runtime:torch-distributed');
+    expect(createBody(form)).toEqual({ name: 'tj', runtime: 'torch-distributed', workers: 2, script: 'train.py' });
+    const back = { ...form, ...chooseKind('jax') };
+    expect(back.runtime).toBe('');
+    expect(createBody(back)).toEqual({ name: 'tj', framework: 'jax', workers: 2, script: 'train.py' });
+  });
+
+  it('a cloned TrainJob runs again on its runtime', () => {
+    const job = {
+      name: 'ddp',
+      kind: 'TrainJob',
+      workers: 3,
+      extra: { runtime: 'torch-distributed' },
+      spec: { code: { source: 'print(1)' }, runtime: 'torch-distributed' }
+    };
+    const form = cloneForm(job, frameworks, []);
+    expect(form.runtime).toBe('torch-distributed');
+    expect(createBody(form)).toMatchObject({ name: 'ddp-2', runtime: 'torch-distributed', workers: 3 });
+    expect(createBody(form)).not.toHaveProperty('framework');
+    // Read back from the spec when the server sent no extra.
+    expect(cloneForm({ ...job, extra: undefined }, frameworks, []).runtime).toBe('torch-distributed');
   });
 });

@@ -4,7 +4,10 @@
 
 export interface ILaunchForm {
   name: string;
+  /** A Training Operator v1 framework ('' when a runtime is chosen). */
   framework: string;
+  /** A Trainer v2 runtime: the job is a TrainJob ('' for a v1 kind). */
+  runtime: string;
   workers: number;
   gpus: number;
   cpu: string;
@@ -31,6 +34,7 @@ export function emptyForm(framework = 'pytorch', workers = 2): ILaunchForm {
   return {
     name: '',
     framework,
+    runtime: '',
     workers,
     gpus: 0,
     cpu: '',
@@ -45,6 +49,32 @@ export function emptyForm(framework = 'pytorch', workers = 2): ILaunchForm {
     restartPolicy: '',
     backoffLimit: String(DEFAULT_BACKOFF_LIMIT)
   };
+}
+
+/** The one picker's value for a runtime: v1 frameworks and runtimes share it. */
+const RUNTIME = 'runtime:';
+
+/** The kind picker: the v1 frameworks ("pytorch (PyTorchJob)") and the runtimes the server
+ * lists ("torch-distributed (TrainJob)"), each value telling which it is. */
+export function kindChoices(
+  frameworks: Array<{ framework: string; kind: string }>,
+  runtimes: Array<{ name: string }>
+): Array<{ value: string; label: string }> {
+  return [
+    ...frameworks.map(f => ({ value: f.framework, label: `${f.framework} (${f.kind})` })),
+    ...runtimes.map(r => ({ value: RUNTIME + r.name, label: `${r.name} (TrainJob)` }))
+  ];
+}
+
+/** The picker's value of a form, and the form fields a picked value sets. */
+export function kindValue(form: Pick<ILaunchForm, 'framework' | 'runtime'>): string {
+  return form.runtime ? RUNTIME + form.runtime : form.framework;
+}
+
+export function chooseKind(value: string): Pick<ILaunchForm, 'framework' | 'runtime'> {
+  return value.startsWith(RUNTIME)
+    ? { framework: '', runtime: value.slice(RUNTIME.length) }
+    : { framework: value, runtime: '' };
 }
 
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -108,7 +138,7 @@ export function splitArgs(text: string): string[] {
 export function createBody(form: ILaunchForm): Record<string, unknown> {
   const body: Record<string, unknown> = {
     name: form.name.trim(),
-    framework: form.framework,
+    ...(form.runtime ? { runtime: form.runtime } : { framework: form.framework }),
     workers: form.workers
   };
   if (form.source === 'script') {
@@ -179,14 +209,17 @@ export function cloneForm(
     image?: string | null;
     resources?: { cpu?: string; memory?: string; gpu?: number };
     spec: Record<string, any> | null;
+    extra?: { runtime?: string };
   },
   frameworks: Array<{ framework: string; kind: string }>,
   taken: string[]
 ): ILaunchForm {
   const spec = job.spec ?? {};
   const code = spec.code ?? {};
-  const framework = frameworks.find(f => f.kind === job.kind)?.framework ?? 'pytorch';
-  const form = emptyForm(framework, job.workers ?? 1);
+  // A TrainJob runs again on its runtime (the server's extra, else the spec read back).
+  const runtime = job.kind === 'TrainJob' ? job.extra?.runtime ?? spec.runtime ?? '' : '';
+  const framework = runtime ? '' : frameworks.find(f => f.kind === job.kind)?.framework ?? 'pytorch';
+  const form = { ...emptyForm(framework, job.workers ?? 1), runtime };
   const base = job.name.replace(/-\d+$/, '');
   let n = 2;
   while (taken.includes(`${base}-${n}`)) {

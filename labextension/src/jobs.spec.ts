@@ -20,7 +20,9 @@ import {
   phaseTone,
   polyline,
   replicaSummary,
-  sortJobs
+  sortJobs,
+  trainerProgressText,
+  workersNoun
 } from './jobs';
 
 function job(name: string, phase: string, created: string | null = null, extra: Partial<IJobSummary> = {}): IJobSummary {
@@ -312,5 +314,21 @@ describe('the log viewer', () => {
   it('finds lines by a search, any case', () => {
     expect(matchingLines(['Epoch 1', 'loss', 'epoch 2'], 'EPOCH')).toEqual([0, 2]);
     expect(matchingLines(['a', 'b'], '')).toEqual([0, 1]);
+  });
+});
+
+describe('a TrainJob in the panel', () => {
+  it("reads the Trainer's progress: percentage, ETA and metrics", () => {
+    expect(
+      trainerProgressText({ progressPercentage: 40, estimatedRemainingSeconds: 130, metrics: { loss: '0.31' } })
+    ).toBe('Trainer: 40% · ETA 2m 10s · loss 0.31');
+    expect(trainerProgressText({ progressPercentage: 100 })).toBe('Trainer: 100%');
+    expect(trainerProgressText(undefined)).toBe('');
+    expect(trainerProgressText({})).toBe('');
+  });
+
+  it('counts nodes, not workers', () => {
+    expect(workersNoun('TrainJob')).toBe('nodes');
+    expect(workersNoun('PyTorchJob')).toBe('workers');
   });
 });

@@ -57,6 +57,49 @@ export interface IJobSummary {
   image?: string | null;
   resources?: { cpu?: string; memory?: string; gpu?: number };
   suspended?: boolean;
+  extra?: IJobExtra;
+}
+
+/** What the server tells of a job beyond spec and status (openapi.yaml, JobExtra). */
+export interface IJobExtra {
+  /** A TrainJob's runtime. */
+  runtime?: string;
+  /** A TrainJob's status.trainerStatus. */
+  progress?: {
+    progressPercentage?: number | null;
+    estimatedRemainingSeconds?: number | null;
+    metrics?: Record<string, string>;
+  };
+  /** What happened that was not asked for (a scale that replaced a TrainJob, ...). */
+  notice?: string;
+}
+
+/** What scaling a TrainJob does (jupyter_kf.display.SCALE_REPLACES: every front end says it first). */
+export const SCALE_REPLACES =
+  'a TrainJob cannot resize: it will be replaced and training restarts (from its last checkpoint if your script keeps one)';
+
+/** "Trainer: 40% · ETA 2m 10s · loss 0.31" from a TrainJob's progress; '' when it posted none. */
+export function trainerProgressText(progress: IJobExtra['progress']): string {
+  if (!progress) {
+    return '';
+  }
+  const parts: string[] = [];
+  if (typeof progress.progressPercentage === 'number') {
+    parts.push(`${progress.progressPercentage}%`);
+  }
+  if (typeof progress.estimatedRemainingSeconds === 'number') {
+    parts.push(`ETA ${formatDuration(progress.estimatedRemainingSeconds)}`);
+  }
+  const metrics = Object.entries(progress.metrics ?? {});
+  if (metrics.length) {
+    parts.push(metrics.map(([k, v]) => `${k} ${v}`).join(', '));
+  }
+  return parts.length ? `Trainer: ${parts.join(' · ')}` : '';
+}
+
+/** "workers" or, for a TrainJob, "nodes". */
+export function workersNoun(kind: string): string {
+  return kind === 'TrainJob' ? 'nodes' : 'workers';
 }
 
 /** GET /kf/api/jobs/{name}: the summary's fields plus the spec. */

@@ -7,7 +7,7 @@ import { ReactWidget, SidePanel, ToolbarButton, UseSignal, addIcon, refreshIcon 
 import { Panel } from '@lumino/widgets';
 import * as React from 'react';
 
-import { IJob, IJobSummary } from './api';
+import { IJob, IJobSummary, workersNoun } from './api';
 import { JobDetail } from './components/JobDetail';
 import { JobList } from './components/JobList';
 import { LaunchForm } from './components/LaunchForm';
@@ -89,7 +89,12 @@ export class KFPanel extends SidePanel {
       this._showForm = false;
       this.model.upsert(job);
       this.model.select(job.name);
-      Notification.success(`Launched ${job.name} (${job.kind}, ${job.workers} workers)`, { autoClose: 3000 });
+      Notification.success(`Launched ${job.name} (${job.kind}, ${job.workers} ${workersNoun(job.kind)})`, {
+        autoClose: 3000
+      });
+      if (job.extra?.notice) {
+        Notification.info(`${job.name}: ${job.extra.notice}`, { autoClose: false });
+      }
       return '';
     } catch (error) {
       return describe(error);
@@ -148,6 +153,7 @@ export class KFPanel extends SidePanel {
           key={this._formKey}
           config={model.config}
           defaults={{ framework: this.settings.defaultFramework, workers: this.settings.defaultWorkers }}
+          loadRuntimes={() => model.api.runtimes()}
           initial={this._formInitial}
           onLaunch={body => this._launch(body)}
           onCancel={() => {

@@ -61,3 +61,13 @@ def test_cli_help_names_every_option_and_command(capsys):
     for name in ("auto", *client.BACKENDS):
         assert name in backend_help, name  # was "auto (default) or local"
     assert "kubernetes" in top
+
+
+def test_every_front_end_says_the_same_about_scaling_a_trainjob():
+    """The magic, the CLI and the widget use display.SCALE_REPLACES; the panel its copy."""
+    from pathlib import Path
+
+    from jupyter_kf.display import SCALE_REPLACES
+
+    jobs_ts = (Path(__file__).parents[2] / "labextension" / "src" / "jobs.ts").read_text()
+    assert f"'{SCALE_REPLACES}'" in jobs_ts

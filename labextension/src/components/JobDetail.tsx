@@ -1,3 +1,4 @@
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -6,13 +7,16 @@ import {
   IJob,
   IJobSummary,
   KFApi,
+  SCALE_REPLACES,
   allowedActions,
   cameBack,
   formatAge,
   jobProgress,
   progressText,
   readableLines,
-  toYaml
+  toYaml,
+  trainerProgressText,
+  workersNoun
 } from '../api';
 import { describe } from '../model';
 import { followJob } from '../stream';
@@ -50,6 +54,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const [logNote, setLogNote] = React.useState('');
   const [error, setError] = React.useState('');
   const [busy, setBusy] = React.useState('');
+  // The server's word on what an action did beyond what was asked (a TrainJob replaced).
+  const [notice, setNotice] = React.useState('');
   const [workers, setWorkers] = React.useState(summary.workers ?? 1);
   const replicaNames = summary.replicas.map(r => r.name);
   // Rank 0's log is the job's: the server says which replica that is.
@@ -140,6 +146,24 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       setBusy('');
     }
   };
+  // A TrainJob cannot resize: it is replaced (training restarts), so that is said first.
+  const scale = async () => {
+    if (summary.kind === 'TrainJob' && workers !== summary.workers) {
+      const result = await showDialog({
+        title: `Scale ${name} to ${workers} nodes?`,
+        body: `${SCALE_REPLACES[0].toUpperCase()}${SCALE_REPLACES.slice(1)}.`,
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Replace' })]
+      });
+      if (!result.button.accept) {
+        return;
+      }
+    }
+    await act('scale', async () => {
+      const scaled = await api.scale(name, workers);
+      setNotice(scaled.extra?.notice ?? '');
+      return scaled;
+    });
+  };
   const remove = async () => {
     if (!(await props.confirmDelete(name))) {
       return;
@@ -163,6 +187,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   };
   const can = allowedActions(summary);
   const progress = progressText(jobProgress(summary, metrics, now, arrived.current));
+  const trainer = trainerProgressText(summary.extra?.progress ?? job?.extra?.progress);
+  const runtime = summary.extra?.runtime ?? job?.extra?.runtime;
   const replicas = summary.replicas;
 
   return (
@@ -176,10 +202,16 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       </div>
       <div className="jp-kf-job-meta">
         <span>{summary.kind}</span>
+        {runtime ? <span title="The Trainer v2 runtime it runs on">{runtime}</span> : null}
+        <span>
+          {summary.workers ?? '-'} {workersNoun(summary.kind)}
+        </span>
         <span>{summary.namespace === summary.backend ? summary.backend : `${summary.backend} · ${summary.namespace}`}</span>
         <span>{formatAge(summary.created, now)} old</span>
       </div>
       {progress ? <div className="jp-kf-progress">{progress}</div> : null}
+      {trainer ? <div className="jp-kf-progress jp-kf-trainer-progress">{trainer}</div> : null}
+      {notice ? <div className="jp-kf-message jp-kf-notice">{notice}</div> : null}
       {summary.status.message ? <div className="jp-kf-message">{summary.status.message}</div> : null}
       {error ? (
         <div className="jp-kf-error" role="alert">
@@ -196,9 +228,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           value={String(workers)}
           disabled={!can.scale}
           onChange={e => setWorkers(parseInt(e.currentTarget.value, 10) || 0)}
-          aria-label="Workers"
+          aria-label={summary.kind === 'TrainJob' ? 'Nodes' : 'Workers'}
         />
-        <Button small disabled={!can.scale || !!busy} onClick={() => act('scale', () => api.scale(name, workers))}>
+        <Button small disabled={!can.scale || !!busy} onClick={scale}>
           {busy === 'scale' ? 'Scaling…' : 'Scale'}
         </Button>
         {can.resume ? (

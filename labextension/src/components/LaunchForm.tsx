@@ -1,12 +1,24 @@
 import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IServerConfig } from '../api';
-import { ILaunchForm, RESTART_POLICIES, createBody, emptyForm, formProblems, suggestName } from '../form';
+import { IRuntime, IServerConfig } from '../api';
+import {
+  ILaunchForm,
+  RESTART_POLICIES,
+  chooseKind,
+  createBody,
+  emptyForm,
+  formProblems,
+  kindChoices,
+  kindValue,
+  suggestName
+} from '../form';
 
 export interface ILaunchFormProps {
   config: IServerConfig | null;
   defaults: { framework: string; workers: number };
+  /** The Trainer v2 runtimes the picker offers beside the v1 kinds (none where it fails). */
+  loadRuntimes?: () => Promise<IRuntime[]>;
   /** Submit a body; resolves to a user-facing error message, or '' on success. */
   onLaunch: (body: Record<string, unknown>) => Promise<string>;
   onCancel: () => void;
@@ -44,10 +56,24 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
     setForm(f => ({ ...f, ...patch }));
   };
   const problems = tried ? formProblems(form) : [];
-  // What the server runs, by framework and the kind it becomes ("pytorch (PyTorchJob)").
-  const frameworks = props.config?.frameworks.map(f => ({ value: f.framework, label: `${f.framework} (${f.kind})` })) ?? [
-    'pytorch'
-  ];
+  const [runtimes, setRuntimes] = React.useState<IRuntime[]>([]);
+  React.useEffect(() => {
+    let live = true;
+    // A server without Trainer v2 (or a refused list) still launches the v1 kinds.
+    props
+      .loadRuntimes?.()
+      .then(found => live && setRuntimes(found))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  // What the server runs: "pytorch (PyTorchJob)", ..., "torch-distributed (TrainJob)".
+  const kinds = kindChoices(props.config?.frameworks ?? [{ framework: 'pytorch', kind: 'PyTorchJob' }], runtimes);
+  if (form.runtime && !runtimes.some(r => r.name === form.runtime)) {
+    // A clone's runtime before the list comes (or one the list no longer has): still shown.
+    kinds.push({ value: kindValue(form), label: `${form.runtime} (TrainJob)` });
+  }
   const profiles = props.config?.profiles ?? [];
 
   const browse = async () => {
@@ -93,16 +119,16 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
           onChange={e => set({ name: e.currentTarget.value })}
         />
       </Field>
-      <Field label="Framework">
+      <Field label="Framework or runtime">
         <HTMLSelect
           name="framework"
-          value={form.framework}
-          options={frameworks}
-          onChange={e => set({ framework: e.currentTarget.value })}
+          value={kindValue(form)}
+          options={kinds}
+          onChange={e => set(chooseKind(e.currentTarget.value))}
         />
       </Field>
       <div className="jp-kf-row">
-        <Field label="Workers">
+        <Field label={form.runtime ? 'Nodes' : 'Workers'}>
           <InputGroup
             name="workers"
             type="number"

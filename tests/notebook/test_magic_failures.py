@@ -18,7 +18,7 @@ CRASH = "print('loading data', flush=True)\nraise ValueError('boom')\n"
 @pytest.mark.parametrize("how", ["--wait", "--follow"])
 def test_wait_and_follow_of_a_crash_return_failed_with_the_reason(shell, capsys, client, how):
     start = time.monotonic()
-    error, job = run(shell, f"--name crash {how}", CRASH)
+    error, job = run(shell, f"--name crash --workers 1 {how}", CRASH)
     took = time.monotonic() - start
     assert error is None, error
     assert job.phase == "Failed" and took < 20, f"{job.phase} after {took:.1f} s"

@@ -137,7 +137,11 @@ def test_kftrain_cell_trains_on_real_pods(tmp_path, cluster, real_user):
     nbformat.write(nb, ARTIFACTS / "notebook.ipynb")  # what the user would reopen, for CI
 
     submit, rank0, rank1, failing = nbformat.read(path, as_version=4).cells[1:]
-    texts = ["".join(_text(o) for o in c.outputs) for c in (submit, rank0, rank1, failing)]
+    # Each output on lines of its own (a display's text/plain has no final newline).
+    texts = [
+        "".join(t if t.endswith("\n") or not t else t + "\n" for t in map(_text, c.outputs))
+        for c in (submit, rank0, rank1, failing)
+    ]
     text = texts[0]
     assert f"submitted PyTorchJob ddp (2 workers, kubernetes/{ns}); waiting" in text, text
     assert "ddp: Succeeded\n" in text, text

@@ -224,10 +224,17 @@ class ConditionWatch:
     a watcher, the earliest any client can know it. ``condition=None``: the job's first
     event at all (its ADDED: when its creation reached a watcher)."""
 
-    def __init__(self, api, namespace: str, condition: str | None = "Succeeded"):
+    def __init__(
+        self,
+        api,
+        namespace: str,
+        condition: str | None = "Succeeded",
+        resource: tuple[str, str, str] = (GROUP, VERSION, PLURAL),
+    ):
         from kubernetes import client
 
         self.custom = client.CustomObjectsApi(api)
+        self.resource = resource  # (group, version, plural): PyTorchJobs unless told
         self.namespace, self.condition = namespace, condition
         self.first: dict[str, float] = {}
         self.event_type: dict[str, str] = {}
@@ -265,7 +272,7 @@ class ConditionWatch:
         try:
             listed = json.loads(
                 self.custom.list_namespaced_custom_object(
-                    GROUP, VERSION, self.namespace, PLURAL, _preload_content=False
+                    *self.resource[:2], self.namespace, self.resource[2], _preload_content=False
                 ).data
             )
             rv = listed["metadata"]["resourceVersion"]
@@ -273,10 +280,9 @@ class ConditionWatch:
                 self._seen(obj, "LIST")
             while not self._stop.is_set():
                 response = self.custom.list_namespaced_custom_object(
-                    GROUP,
-                    VERSION,
+                    *self.resource[:2],
                     self.namespace,
-                    PLURAL,
+                    self.resource[2],
                     watch=True,
                     resource_version=rv,
                     allow_watch_bookmarks=True,

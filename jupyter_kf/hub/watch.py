@@ -10,9 +10,10 @@ disconnected. On top of that, this module:
 - wakes the spawners waiting on a pod: the watch threads note which pods changed and
   hand the loop one callback per batch (``call_soon_threadsafe`` only when none is
   pending), so a burst of a thousand watch events costs the hub's event loop a few
-  callbacks, not a thousand; the loop never blocks on the API; the woken spawns resume a
-  few per turn of the loop, so a hundred pods turning ready together do not hold it for
-  seconds;
+  callbacks, not a thousand; the loop never blocks on the API; every waiter due (a pod
+  changed, its timeout passed, the cache came back) joins one queue that resumes a few
+  per turn of the loop, so a hundred pods turning ready together, or a hundred spawns
+  whose timeouts fell due together, do not hold it for seconds;
 - supervises both caches from the event loop: a watch thread that died is replaced, and a
   connection that has said nothing (not even a bookmark) for ``stall_seconds`` is cut so
   the informer reconnects — a half-open TCP connection looks "synced" forever otherwise;
@@ -24,6 +25,7 @@ disconnected. On top of that, this module:
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import threading
@@ -38,7 +40,7 @@ from jupyter_kf.k8s import Informer
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (namespace, pod name)
-WAKE_BATCH = 8  # waiting spawns resumed per turn of the event loop (see _wake_keys)
+WAKE_BATCH = 4  # waiting spawns resumed per turn of the event loop (see _drain)
 
 
 def slim_pod(pod: dict) -> dict:
@@ -135,6 +137,9 @@ class PodWatch:
         self._lock = threading.Lock()
         self._events: dict[Key, dict[str, dict]] = {}
         self._waiters: dict[Key, set[asyncio.Future]] = {}  # touched on the loop only
+        self._due: collections.deque[asyncio.Future] = collections.deque()  # loop only
+        self._draining = False  # a _drain is scheduled (loop only)
+        self._was_synced = False  # the pods cache's state at the last health check
         self._changed: set[Key] = set()  # pods changed since the loop last woke waiters
         self._flush_pending = False  # both under self._lock
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -250,7 +255,12 @@ class PodWatch:
                 self.stalls += 1
                 informer.last_seen = time.monotonic()
                 informer.reconnect()
-        self._wake_all()
+        # Waiters look again when the cache comes or goes (a spawn reads the pod with a GET
+        # while it is out of step), not at every check: 200 waiting spawns woken every few
+        # seconds for nothing is loop work in the middle of a herd.
+        if self.synced != self._was_synced:
+            self._was_synced = self.synced
+            self._wake_all()
 
     def stop(self) -> None:
         if self._supervisor is not None:
@@ -297,10 +307,13 @@ class PodWatch:
         One future and one timer (``asyncio.wait_for`` would add a task per wait: with
         hundreds of spawns waiting, that is loop work for nothing)."""
         loop = asyncio.get_running_loop()
+        self._loop = self._loop or loop
         waiter = loop.create_future()
         key = (namespace, name)
         self._waiters.setdefault(key, set()).add(waiter)
-        timer = loop.call_later(timeout, _resolve, waiter)
+        # At its timeout the waiter joins the queue like any other: spawns that began
+        # together time out together, and would otherwise all resume in one turn.
+        timer = loop.call_later(timeout, self._enqueue, [waiter])
         try:
             await waiter
         finally:
@@ -314,32 +327,38 @@ class PodWatch:
     def poke(self, namespace: str, name: str) -> None:
         """On the loop: wake whoever waits on this pod now (a spawn's own step is news to
         its progress stream, though nothing changed in the cluster)."""
-        self._wake((namespace, name))
-
-    def _wake(self, key: Key) -> int:
-        woken = 0
-        for waiter in self._waiters.get(key, ()):
-            woken += _resolve(waiter)
-        return woken
+        for waiter in self._waiters.get((namespace, name), ()):
+            _resolve(waiter)
 
     def _wake_all(self) -> None:
         self._wake_keys(list(self._waiters))
 
     def _wake_keys(self, keys: list[Key]) -> None:
-        """Wake the waiters of ``keys``, at most ``WAKE_BATCH`` per turn of the loop.
+        self._enqueue([w for key in keys for w in self._waiters.get(key, ())])
+
+    def _enqueue(self, waiters: list[asyncio.Future]) -> None:
+        self._due.extend(waiters)
+        if not self._draining and self._due and self._loop is not None:
+            self._draining = True
+            self._loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        """Resume at most ``WAKE_BATCH`` due waiters in this turn of the loop.
 
         A watch batch can hold a hundred pods that just became ready; each woken spawn
         then runs JupyterHub's own end of a spawn (a database commit, the proxy's route)
         before it next awaits. Woken all at once, that is one block of the loop lasting
-        seconds in a herd, and every other request waits behind it; in batches, the loop
-        serves others between them. The rest follow on the next turns: no timer, no delay
-        when the loop is idle.
+        seconds in a herd, and every other request waits behind it; a few per turn, the
+        loop serves others between them. The rest follow on the next turns: no timer, no
+        delay when the loop is idle.
         """
         woken = 0
-        while keys and woken < WAKE_BATCH:
-            woken += self._wake(keys.pop())
-        if keys and self._loop is not None:
-            self._loop.call_soon(self._wake_keys, keys)
+        while self._due and woken < WAKE_BATCH:
+            woken += _resolve(self._due.popleft())
+        if self._due and self._loop is not None:
+            self._loop.call_soon(self._drain)
+        else:
+            self._draining = False
 
     def _notify(self, key: Key) -> None:
         """From a watch thread: the pod ``key`` changed. Wakes its waiters on the loop,

@@ -140,3 +140,59 @@ def test_a_batch_of_changes_resumes_its_waiters_a_few_per_turn_of_the_loop():
         assert not watch._waiters
 
     asyncio.run(main())
+
+
+def test_waiters_whose_timeouts_fall_due_together_resume_a_few_per_turn():
+    # Spawns that began together wait with the same timeout: their timers fire in one
+    # turn, and each resumed spawn reads its pod and runs its checks before it next awaits.
+    async def main():
+        watch = _watch()
+        loop = watch._loop = asyncio.get_running_loop()
+        resumed_at: list[int] = []
+        turns = [0]
+
+        def count_turns():  # runs once in every turn of the loop
+            turns[0] += 1
+            loop.call_soon(count_turns)
+
+        async def spawn(i):
+            await watch.wait_change("ns", f"p{i}", 0.05)
+            resumed_at.append(turns[0])
+
+        tasks = [asyncio.ensure_future(spawn(i)) for i in range(60)]
+        count_turns()
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert time.monotonic() - started < 1
+        per_turn = [resumed_at.count(t) for t in set(resumed_at)]
+        assert max(per_turn) <= WAKE_BATCH
+        assert len(resumed_at) == 60
+        assert not watch._waiters and not watch._due
+
+    asyncio.run(main())
+
+
+def test_the_health_check_wakes_waiters_only_when_the_cache_comes_or_goes():
+    # Every few seconds the supervisor checks the caches; waking every waiting spawn at
+    # each check would be loop work for nothing while the cache stays in step.
+    async def main():
+        watch = _watch()
+        watch._loop = asyncio.get_running_loop()
+        waiting = asyncio.ensure_future(watch.wait_change("ns", "p", 30))
+        await asyncio.sleep(0)
+        watch.check_health()  # not synced, as before: nothing to tell
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        watch.pods.synced, watch.pods.last_seen = True, time.monotonic()
+        watch.check_health()  # the cache came: look at it
+        await asyncio.wait_for(waiting, 5)
+        again = asyncio.ensure_future(watch.wait_change("ns", "p", 30))
+        await asyncio.sleep(0)
+        watch.check_health()  # still in step
+        await asyncio.sleep(0.05)
+        assert not again.done()
+        watch.pods.synced = False
+        watch.check_health()  # it went: read the pod with a GET instead
+        await asyncio.wait_for(again, 5)
+
+    asyncio.run(main())

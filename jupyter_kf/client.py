@@ -18,6 +18,7 @@ from typing import Any
 from .backends.base import Backend
 from .errors import InvalidSpecError
 from .jobs import Change, Code, Cursor, Event, Job, JobSpec, Resources, Update
+from .jobs.profiles import ENV_JOB_PROFILES, JobProfile, JobProfiles, apply_profile
 from .jobs.runtimes import Runtime
 from .outputs import Outputs
 from .packaging import code_from_cell, code_from_file, code_from_function
@@ -106,12 +107,15 @@ class Client:
         backend: str | Backend = DEFAULT_BACKEND,
         *,
         namespace: str | None = None,
+        job_profiles: JobProfiles | None = None,
         **backend_options: Any,
     ):
         self.backend = (
             backend if isinstance(backend, Backend) else make_backend(backend, **backend_options)
         )
         self.namespace = namespace
+        # Default: the ones the spawner gave this notebook pod (jobs/profiles.py).
+        self._job_profiles = job_profiles
 
     def _ns(self, namespace: str | None) -> str | None:
         return namespace or self.namespace
@@ -138,7 +142,7 @@ class Client:
             spec = JobSpec.from_dict(spec)
         elif not isinstance(spec, JobSpec):
             raise InvalidSpecError(f"submit() takes a JobSpec or a dict, not {type(spec).__name__}")
-        return self.backend.submit(spec, self._ns(namespace))
+        return self.backend.submit(apply_profile(spec, self.job_profiles), self._ns(namespace))
 
     create_job = submit
 
@@ -169,7 +173,7 @@ class Client:
             fields = {**trainer_fields, **fields}
         code = code_from_function(func, args=args, kwargs=kwargs)
         spec = JobSpec.create(framework, name=name, workers=workers or 1, code=code, **fields)
-        return self.backend.submit(spec, self._ns(namespace))
+        return self.backend.submit(apply_profile(spec, self.job_profiles), self._ns(namespace))
 
     @staticmethod
     def _spec_from_fields(*, script, cell, args, **fields: Any) -> JobSpec:
@@ -335,6 +339,19 @@ class Client:
         """The Trainer v2 runtimes a TrainJob may name (``runtime=``): name, framework,
         default node count, image. Locally, the stock runtimes this machine can run."""
         return self.backend.runtimes(self._ns(namespace))
+
+    @property
+    def job_profiles(self) -> JobProfiles:
+        """The job profiles this notebook may use, and whether a job must name one."""
+        if self._job_profiles is None:
+            self._job_profiles = JobProfiles.from_env(os.environ.get(ENV_JOB_PROFILES))
+        return self._job_profiles
+
+    def profiles(self) -> builtins.list[JobProfile]:
+        """The job profiles the hub admin lets this user launch with (``profile=NAME``):
+        image, resources per replica (defaults and the most a job may ask for), GPUs and
+        where the pods run. Empty when none are configured."""
+        return builtins.list(self.job_profiles.profiles)
 
     def close(self) -> None:
         self.backend.close()

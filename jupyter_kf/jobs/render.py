@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .kinds import API_VERSION, kind_info
+from .scheduling import pod_scheduling
 from .spec import CODE_MOUNT, JobSpec
 from .storage import HomeVolume, PodStorage, pod_storage
 
@@ -185,6 +186,7 @@ def _pod_template(
     # until the grace period's SIGKILL (30 s). As its own process's, SIGTERM stops it at once,
     # as it does a local worker (backends/local/supervisor.py).
     pod: dict[str, Any] = {"shareProcessNamespace": True, "containers": [container]}
+    pod.update(pod_scheduling(spec.node_selector, spec.tolerations, spec.priority_class))
     if spec.code is not None:
         # A job without code keeps its image's working directory.
         container["workingDir"] = WORK_DIR

@@ -72,6 +72,13 @@ class JobSpec:
     home: bool = False
     shm: str | None = None
     secret_env: Mapping[str, str] = field(default_factory=dict)
+    # Where the pods may run (jobs/scheduling.py), usually filled from a job profile
+    # (jobs/profiles.py), whose name ``profile`` keeps. Cluster only: the local backend
+    # runs every worker on the notebook's machine.
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    priority_class: str | None = None
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         # Normalise what is unambiguous, then let validation report everything else.
@@ -83,6 +90,12 @@ class JobSpec:
             object.__setattr__(self, "replicas", frozen_map(self._canonical_roles()))
         object.__setattr__(self, "command", tuple(str(c) for c in self.command or ()))
         object.__setattr__(self, "volumes", _volumes(self.volumes))
+        if isinstance(self.tolerations, (list, tuple)):
+            object.__setattr__(
+                self,
+                "tolerations",
+                tuple(frozen_map(t) if isinstance(t, Mapping) else t for t in self.tolerations),
+            )
         for name in (
             "env",
             "labels",
@@ -90,6 +103,7 @@ class JobSpec:
             "pod_labels",
             "pod_annotations",
             "secret_env",
+            "node_selector",
         ):
             value = getattr(self, name)
             if isinstance(value, Mapping):
@@ -209,12 +223,24 @@ class JobSpec:
             "runtime",
             "runtime_kind",
             "shm",
+            "priority_class",
+            "profile",
         ):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        for key in ("env", "labels", "annotations", "pod_labels", "pod_annotations", "secret_env"):
+        for key in (
+            "env",
+            "labels",
+            "annotations",
+            "pod_labels",
+            "pod_annotations",
+            "secret_env",
+            "node_selector",
+        ):
             if getattr(self, key):
                 out[key] = dict(getattr(self, key))
+        if self.tolerations:
+            out["tolerations"] = [dict(t) for t in self.tolerations]
         if self.kind_auto:
             out["kind_auto"] = True
         if self.volumes:

@@ -31,6 +31,7 @@ from .render import (
     resources_of,
     storage_of,
 )
+from .scheduling import pod_scheduling
 from .spec import CODE_MOUNT, JobSpec
 from .status import Condition, JobStatus, ReplicaCounts
 from .storage import HomeVolume, PodStorage
@@ -158,7 +159,10 @@ def _runtime_patch(
     pod_meta: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
     if spec.pod_annotations:
         pod_meta["annotations"] = dict(spec.pod_annotations)
-    pod_spec: dict[str, Any] = {}
+    # The profile's placement (jobs/scheduling.py): a TrainJob has no pod template of its
+    # own, so it reaches the nodes' pods through the patch like everything else here. The
+    # patch has no priorityClassName (Trainer v2.3): validation refuses one on a TrainJob.
+    pod_spec: dict[str, Any] = pod_scheduling(spec.node_selector, spec.tolerations, None)
     if spec.code is not None:
         pod_spec["volumes"] = [
             {

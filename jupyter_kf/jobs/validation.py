@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from .kinds import (
     ALL_KINDS,
@@ -24,6 +24,7 @@ from .kinds import (
 )
 from .parts import Code, ElasticPolicy, Resources, RunPolicy
 from .quantities import parse_quantity
+from .scheduling import node_selector_problems, priority_class_problems, toleration_problems
 from .storage import (
     RESERVED_PREFIX,
     Volume,
@@ -99,6 +100,14 @@ class SpecFields(Protocol):
     def shm(self) -> str | None: ...
     @property
     def secret_env(self) -> Mapping[str, str]: ...
+    @property
+    def node_selector(self) -> Mapping[str, str]: ...
+    @property
+    def tolerations(self) -> tuple[Mapping[str, Any], ...]: ...
+    @property
+    def priority_class(self) -> str | None: ...
+    @property
+    def profile(self) -> str | None: ...
 
 
 def _is_int(value: object) -> bool:
@@ -128,6 +137,16 @@ def problems_of(spec: SpecFields) -> list[str]:
     _check_resources(spec, problems)
     _check_policies(spec, problems)
     _check_metadata(spec, problems)
+    problems.extend(node_selector_problems(spec.node_selector))
+    problems.extend(toleration_problems(spec.tolerations))
+    problems.extend(priority_class_problems(spec.priority_class))
+    if spec.kind == "TrainJob" and spec.priority_class:
+        problems.append(
+            "a TrainJob runs with its runtime's priority class (a runtime patch cannot set "
+            "one): leave priority_class out, or run a v1 kind such as PyTorchJob"
+        )
+    if spec.profile is not None and not isinstance(spec.profile, str):
+        problems.append(f"profile must be a profile's name, not {spec.profile!r}")
     if not isinstance(spec.kind_auto, bool):
         problems.append("kind_auto must be true or false")
     return problems

@@ -52,7 +52,8 @@ from support.k8s_bench import (
     peer_version,
     percentile,
 )
-from support.peer import stats, write_result
+from support.peer import stats
+from support.verdict import Run
 
 NAME = "list_jobs"
 
@@ -144,6 +145,7 @@ def main() -> int:
     args = parser.parse_args()
     rounds = args.rounds or (10 if args.quick else 60)
 
+    run = Run(NAME, quick=args.quick)
     ensure_peer()
     peer_name = peer_version()
     log(f"peer: {peer_name}")
@@ -281,7 +283,6 @@ def main() -> int:
             "list_ms_median": round(o["median"] / p["median"], 4),
         },
         "goal": {"list_ms": f"ours p99 under 20 ms with {args.jobs} jobs, from the cache"},
-        "met": o["p99"] < 20,
         "setup": {
             "jobs": args.jobs,
             "namespace_reused": bool(existing),
@@ -310,8 +311,10 @@ def main() -> int:
         f"{result['ratio']['list_ms_p50']} p99 {result['ratio']['list_ms_p99']}",
         flush=True,
     )
-    write_result(NAME, result)
-    return 0
+    return run.finish(
+        result,
+        "the same, 10 rounds (full: 60); its p99 is then nearly the maximum",
+    )
 
 
 if __name__ == "__main__":

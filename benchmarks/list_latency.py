@@ -6,9 +6,15 @@ every request looks at 500 job folders (a stat of spec, status and meta each; th
 parsed again only when they changed — the folders stay the truth) and answers their
 summaries.
 
-Peer: jupyter-server's own contents API listing the same folder (GET /api/contents/jobs,
-the server's root being $JUPYTER_KF_HOME): the cheapest listing the same server does of
-the same 500 folders, one stat per entry. Requests alternate ours, peer, ours, peer...
+Reference, not a peer product: jupyter-server's own contents API listing the same folder
+(GET /api/contents/jobs, the server's root being $JUPYTER_KF_HOME), the cheapest listing the
+same server does of the same 500 folders, one stat per entry. No product lists local
+training jobs across processes (the kubeflow SDK's LocalProcessBackend keeps its jobs in
+the client object), so the goal is absolute and the ratio only says what our summaries
+cost over a bare directory listing. Requests alternate ours, reference, ours, ...
+
+``--quick`` measures the same thing with 60 requests each instead of 300 (its p99 is then
+the second-largest sample).
 
     python benchmarks/list_latency.py [--quick] [--requests N] [--jobs N]
 """
@@ -28,7 +34,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from support.peer import stats, write_result
+from support.peer import stats
+from support.verdict import Run
 
 NAME = "list_latency"
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,6 +141,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=500)
     args = parser.parse_args()
     requests = 60 if args.quick else args.requests
+    run = Run(NAME, quick=args.quick)
 
     home = Path(tempfile.mkdtemp(prefix="jkf-bench-list-"))
     make_jobs(home, args.jobs)
@@ -168,26 +176,30 @@ def main() -> int:
     ours_ms, peer_ms = summary(ours), summary(peer)
     result = {
         "ours": {"list_ms": ours_ms, "jobs": args.jobs},
-        "peer": {"jupyter-server contents API": {"list_ms": peer_ms, "entries": args.jobs}},
+        "peer": {
+            "reference (not a product): jupyter-server contents API, same folders": {
+                "list_ms": peer_ms,
+                "entries": args.jobs,
+            }
+        },
         "ratio": {
             "list_ms_p50": round(ours_ms["p50"] / peer_ms["p50"], 2),
             "list_ms_p99": round(ours_ms["p99"] / peer_ms["p99"], 2),
         },
         "goal": {"list_ms": "p50 under 250 ms and p99 under 1 s with 500 jobs"},
-        "met": ours_ms["p50"] < 250 and ours_ms["p99"] < 1000,
         "notes": (
             "times in ms, client-side, loopback; ours stats 3 JSON files per job and "
             "parses them again only when they changed (the folders stay the truth), "
-            "the peer stats each entry. Cluster not measured here."
+            "the reference (a directory listing, not a job list) stats each entry. "
+            "Cluster: benchmarks/list_jobs.py."
         ),
     }
     print(
         f"ours p50 {ours_ms['p50']} ms p99 {ours_ms['p99']} ms; "
-        f"peer p50 {peer_ms['p50']} ms p99 {peer_ms['p99']} ms",
+        f"reference p50 {peer_ms['p50']} ms p99 {peer_ms['p99']} ms",
         flush=True,
     )
-    write_result(NAME, result)
-    return 0
+    return run.finish(result, "the same, with 60 requests each (full: 300)")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,11 @@ DistributedDataParallel step of a tiny model, gloo on CPU) minus the moment the 
 
 The pairs run alternately (ours, peer, ours, peer, ...) after a warm-up; each figure is the
 median, min and max over the rounds, and each ratio is ours / peer of the medians. Every
-launcher gets OMP_NUM_THREADS=1 (torchrun's own default for several processes), so the work
-is the same. Our jobs live in a temporary JUPYTER_KF_HOME, so the user's jobs are untouched.
+launcher runs at its own default thread count, none set by this script: torchrun gives each
+of several processes OMP_NUM_THREADS=1, jupyter-kf gives each replica its share of the
+cores (cores / replicas), and the kubeflow SDK's job gets only ``CustomTrainer.env`` (no
+thread count here, so torch's own default). Our jobs live in a temporary JUPYTER_KF_HOME, so
+the user's jobs are untouched.
 
 The peer is installed by this script at the version pinned in
 benchmarks/requirements-kubeflow-sdk.txt, into .venv-bench/ (never into the project's .venv).
@@ -33,8 +36,10 @@ here) instead of the network, which stands in for a warm pip cache: this registr
 headers, so pip's own cache never fills. See the driver's docstring for how the SDK runs a job.
 
 The results go to benchmarks/results/local_launch.json; the last line printed is
-``RESULT local_launch {...}``. Goals: ours within 1.2x of torchrun at 4 workers, at least 10x
-faster than the kubeflow SDK's local backend at 1 worker, supervisor RSS under 40 MB.
+``RESULT local_launch {...}``. Goals (benchmarks/support/verdict.py): ours within 1.2x of
+torchrun at 4 workers, at least 10x faster than the kubeflow SDK's local backend at 1
+worker, supervisor RSS under 40 MB; the exit status is 1 when one is missed. ``--quick``
+measures the same pairs with one round each and a shorter warm-up (only ours at 1 worker).
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+from support.verdict import Run
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 SUPPORT = BENCH / "support"
@@ -64,12 +71,8 @@ DRIVER = SUPPORT / "kubeflow_sdk_driver.py"
 REQUIREMENTS = BENCH / "requirements-kubeflow-sdk.txt"
 PEER_VENV = ROOT / ".venv-bench"
 WHEELS = PEER_VENV / "wheels"
-RESULTS = BENCH / "results" / "local_launch.json"
 
 NAME = "local_launch"
-GOAL_TORCHRUN = 1.2  # ours / torchrun at 4 workers, at most
-GOAL_SDK = 0.1  # ours / kubeflow SDK at 1 worker, at most (10x faster)
-GOAL_RSS_MB = 40.0  # the supervisor's peak RSS, under (MB = 10**6 bytes)
 PHASES = ("proc", "script", "imported", "init", "step")
 FIRST_STEP_RE = re.compile(r"FIRST_STEP (\d+) (\d+\.\d+)")
 TIMES_RE = re.compile(r"TIMES (\{[^{}]*\})")
@@ -397,12 +400,11 @@ def main() -> int:
     sdk_rounds = args.sdk_rounds if args.sdk_rounds is not None else (1 if args.quick else 3)
 
     started = time.time()
-    load_at_start = [round(x, 2) for x in os.getloadavg()]
-    os.environ["OMP_NUM_THREADS"] = "1"  # torchrun's default for several processes, for all
+    run = Run(NAME, quick=args.quick)
     home = Path(tempfile.mkdtemp(prefix="jkf-bench-"))
     os.environ["JUPYTER_KF_HOME"] = str(home)  # our jobs never touch the user's job folder
     scratch = Path(tempfile.mkdtemp(prefix="kubeflow-sdk-bench-"))
-    result: dict = {"ours": {}, "peer": {}, "ratio": {}, "goal": {}, "met": False}
+    result: dict = {"ours": {}, "peer": {}, "ratio": {}, "goal": {}}
     failures: list[str] = []
     try:
         peer_info = setup_peer()
@@ -495,7 +497,7 @@ def main() -> int:
                 "how": (
                     "TrainerClient(backend_config=LocalProcessBackendConfig()).train("
                     "runtime='torch-distributed', trainer=CustomTrainer(func=first_step, "
-                    f"packages_to_install=['{torch_req}'], env={{'OMP_NUM_THREADS': '1', "
+                    f"packages_to_install=['{torch_req}'], env={{"
                     "'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '.venv-bench/wheels'}))"
                 ),
                 "why_packages_to_install": (
@@ -523,20 +525,10 @@ def main() -> int:
             "ours_over_kubeflow_sdk_1_worker": paired(ours1, sdk1),
         }
         result["goal"] = {
-            "ours_over_torchrun_4_workers": f"<= {GOAL_TORCHRUN}",
-            "ours_over_kubeflow_sdk_1_worker": f"<= {GOAL_SDK}",
-            "supervisor_rss_mb": f"< {GOAL_RSS_MB} (peak over every run)",
+            "ours_over_torchrun_4_workers": "<= 1.2",
+            "ours_over_kubeflow_sdk_1_worker": "<= 0.1",
+            "supervisor_rss_mb": "< 40 (peak over every run)",
         }
-        r4 = result["ratio"]["ours_over_torchrun_4_workers"]
-        r1 = result["ratio"]["ours_over_kubeflow_sdk_1_worker"]
-        peak = result["ours"]["supervisor_rss_mb"]["max"]
-        checks = {
-            "torchrun": r4 is not None and r4 <= GOAL_TORCHRUN,
-            "kubeflow_sdk": r1 is not None and r1 <= GOAL_SDK,
-            "supervisor_rss": peak is not None and peak < GOAL_RSS_MB,
-        }
-        result["met"] = all(checks.values()) and not failures
-        result["checks"] = checks
     except SystemExit as exc:
         failures.append(f"setup: {exc}")
     except subprocess.CalledProcessError as exc:
@@ -546,42 +538,12 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     result["failures"] = failures
-    result["mode"] = "quick" if args.quick else "full"
     result["rounds"] = {"pytorch_4_workers": rounds, "pytorch_1_worker": sdk_rounds}
-    result["machine"] = {
-        "cpus": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "torch": metadata.version("torch"),
-        "load_avg_at_start": load_at_start,
-        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
-    }
-    result["wall_s"] = round(time.time() - started, 1)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
-
-    line = {k: result[k] for k in ("ours", "peer", "ratio", "goal", "met")}
-    line["ours"] = {
-        k: (v["first_step_s"] if "first_step_s" in v else v)
-        for k, v in result["ours"].items()
-        if k != "supervisor_cpu_s_per_job"
-    }
-    line["peer"] = {
-        p: {
-            "version" if k == "package" else k: (
-                v["first_step_s"] if isinstance(v, dict) and "first_step_s" in v else v
-            )
-            for k, v in d.items()
-            if k in ("package", "pytorch_4_workers", "pytorch_1_worker")
-        }
-        for p, d in result["peer"].items()
-    }
-    if failures:
-        line["failures"] = len(failures)
-        for f in failures:
-            print(f"FAILED {f}", file=sys.stderr, flush=True)
-    log(f"wrote {RESULTS.relative_to(ROOT)} ({result['wall_s']} s in all)")
-    print(f"RESULT {NAME} {json.dumps(line, separators=(',', ':'))}", flush=True)
-    return 1 if failures else 0
+    result["versions"] = {"python": sys.version.split()[0], "torch": metadata.version("torch")}
+    for f in failures:
+        print(f"FAILED {f}", file=sys.stderr, flush=True)
+    log(f"{time.time() - started:.1f} s in all")
+    return run.finish(result, "the same pairs, one round each, a shorter warm-up")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ from support.k8s_bench import (
     log,
     peer_version,
 )
-from support.peer import stats, write_result
+from support.peer import stats
+from support.verdict import Run
 
 NAME = "status_propagation"
 SIDES = {  # name: (driver side, polling interval)
@@ -184,6 +185,7 @@ def main() -> int:
     rounds = args.rounds or (2 if args.quick else 3)
     lo, hi = (5.0, 10.0) if args.quick else (15.0, 45.0)
 
+    run = Run(NAME, quick=args.quick)
     ensure_peer()
     peer_name = peer_version()
     log(f"peer: {peer_name}")
@@ -215,7 +217,6 @@ def main() -> int:
     req_ratio = ratio(
         ours["requests_per_job_minute"]["median"], p15["requests_per_job_minute"]["median"]
     )
-    met = lat_ratio <= 0.1 and req_ratio < 1
     peer_key = f"{peer_name.split(' (')[0]} TrainingClient"
     result = {
         "ours": {
@@ -241,7 +242,6 @@ def main() -> int:
             "latency": "ours median <= 0.1 x peer@1 median",
             "requests": "ours requests/job-minute < peer@15 (its default)",
         },
-        "met": met,
         "setup": {
             "jobs_per_batch": count,
             "rounds": rounds,
@@ -274,8 +274,10 @@ def main() -> int:
         f"{p1['requests_per_job_minute']['median']:.2f} (ours/peer@15 = {req_ratio})",
         flush=True,
     )
-    write_result(NAME, result)
-    return 0
+    return run.finish(
+        result,
+        "a shorter workload: pods succeed 5-10 s after starting (full: 15-45 s), 2 rounds (full: 3); fewer job-minutes per batch, so ours' fixed per-namespace requests weigh more per job-minute",
+    )
 
 
 if __name__ == "__main__":

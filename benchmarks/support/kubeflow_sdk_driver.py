@@ -49,10 +49,9 @@ def main() -> int:
     from kubeflow.trainer import CustomTrainer, LocalProcessBackendConfig, TrainerClient
 
     client = TrainerClient(backend_config=LocalProcessBackendConfig())
-    # The SDK replaces the job's whole environment with CustomTrainer.env. torchrun sets
-    # OMP_NUM_THREADS=1 when it starts several processes; the benchmark gives every launcher
-    # that value, so the work is the same.
-    env = {"OMP_NUM_THREADS": "1"}
+    # The SDK replaces the job's whole environment with CustomTrainer.env. No thread count
+    # is set: each launcher runs at its own default, as a user gets it.
+    env: dict[str, str] = {}
     if args.wheels:
         # pip's cache stands in for a local mirror: the job's `pip install` reads these
         # wheels and never the network (pip reads PIP_* variables as its options).

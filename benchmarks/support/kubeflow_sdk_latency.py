@@ -32,7 +32,7 @@ def main() -> int:
     from kubeflow.trainer import CustomTrainer, LocalProcessBackendConfig, TrainerClient
 
     client = TrainerClient(backend_config=LocalProcessBackendConfig())
-    trainer = CustomTrainer(func=train_func, env={"OMP_NUM_THREADS": "1"})
+    trainer = CustomTrainer(func=train_func)
     out: dict = {"version": getattr(kubeflow, "__version__", None), "mode": mode}
     if mode == "submit":
         t0 = time.perf_counter()

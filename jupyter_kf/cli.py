@@ -6,6 +6,8 @@
     jupyter kf logs NAME [-f] [--replica worker-1] [--tail 100]
     jupyter kf events NAME | metrics NAME
     jupyter kf submit train.py --name ddp --runtime torch-distributed --nodes 2
+    jupyter kf submit train.py --name big --volume data:/data:ro --home --shm 2Gi \
+        --secret-env WANDB_API_KEY=wandb:token
     jupyter kf runtimes [--json]
     jupyter kf scale NAME N [--yes] | suspend NAME | resume NAME | delete NAME
 
@@ -37,6 +39,7 @@ from .jobs import Resources, RunPolicy
 from .jobs.explain import explain
 from .jobs.kinds import FRAMEWORKS, RESTART_POLICIES
 from .jobs.parts import DEFAULT_BACKOFF_LIMIT
+from .jobs.storage import parse_secret_env, parse_volume
 from .jobs.validation import parse_backoff_limit, parse_restart_policy
 
 
@@ -123,6 +126,29 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"restarts before the job is Failed (default {DEFAULT_BACKOFF_LIMIT}; "
         "'none': no limit)",
     )
+    data = p.add_argument_group("data (cluster: your namespace's claims and Secrets)")
+    data.add_argument(
+        "--volume",
+        type=_checked(parse_volume),
+        action="append",
+        default=[],
+        metavar="CLAIM:/PATH",
+        help="mount a PersistentVolumeClaim at PATH in every worker, read-only with a :ro "
+        "suffix (repeatable; locally: the folder PATH of this machine)",
+    )
+    data.add_argument(
+        "--home", action="store_true", help="mount the notebook's home volume where it has it"
+    )
+    data.add_argument("--shm", metavar="SIZE", help="size of /dev/shm for data loaders, e.g. 2Gi")
+    data.add_argument(
+        "--secret-env",
+        type=_checked(parse_secret_env),
+        action="append",
+        default=[],
+        metavar="VAR=SECRET:KEY",
+        help="a variable from a key of a Secret in the job's namespace (repeatable; locally: "
+        "this shell's own VAR)",
+    )
     p.add_argument("--wait", action="store_true", help="wait until the job finishes")
     p.add_argument("--follow", "-f", action="store_true", help="stream rank 0's log until the end")
     p.add_argument("--json", action="store_true", help="print the job as JSON")
@@ -186,6 +212,10 @@ def run(args: argparse.Namespace, out=None) -> int:
             image=args.image,
             env=dict(args.env),
             resources=Resources(**resources),
+            volumes=args.volume,
+            home=args.home,
+            shm=args.shm,
+            secret_env=dict(args.secret_env),
             **policies,
         )
         noun = "nodes" if job.kind == "TrainJob" else "workers"

@@ -17,6 +17,7 @@ from IPython.core.magic_arguments import (
 
 from .jobs.kinds import KINDS, RESTART_POLICIES
 from .jobs.parts import DEFAULT_BACKOFF_LIMIT
+from .jobs.storage import parse_secret_env, parse_volume
 from .jobs.validation import parse_backoff_limit, parse_restart_policy
 
 FRAMEWORKS = ", ".join(info.framework for info in KINDS.values())
@@ -132,6 +133,31 @@ _LAUNCH: tuple[Callable[[Any], Any], ...] = (
         help=f"restarts before the job is Failed (default {DEFAULT_BACKOFF_LIMIT}; "
         "'none': no limit)",
     ),
+    argument_group("data (cluster: your namespace's claims and Secrets)"),
+    argument(
+        "--volume",
+        metavar="CLAIM:/PATH",
+        type=checked(parse_volume),
+        action="append",
+        default=[],
+        help="mount a PersistentVolumeClaim at PATH in every worker, read-only with a :ro "
+        "suffix (repeatable; locally: the folder PATH of this machine)",
+    ),
+    argument(
+        "--home",
+        action="store_true",
+        help="mount the notebook's home volume where the notebook has it",
+    ),
+    argument("--shm", metavar="SIZE", help="size of /dev/shm for data loaders, e.g. 2Gi"),
+    argument(
+        "--secret-env",
+        metavar="VAR=SECRET:KEY",
+        type=checked(parse_secret_env),
+        action="append",
+        default=[],
+        help="a variable from a key of a Secret in the job's namespace (repeatable; locally: "
+        "the notebook's own VAR)",
+    ),
     argument_group("where and how"),
     argument(
         "--local",
@@ -151,6 +177,21 @@ _LAUNCH: tuple[Callable[[Any], Any], ...] = (
     argument("script", nargs="?", help="a Python file to run (line magic only)"),
     argument("script_args", nargs=argparse.REMAINDER, help="arguments for the script"),
 )
+
+
+def data_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The submit fields of --volume, --home, --shm and --secret-env (only those given, so a
+    job without them is the same job as before they existed). The spec checks them."""
+    fields: dict[str, Any] = {}
+    if args.volume:
+        fields["volumes"] = args.volume
+    if args.home:
+        fields["home"] = True
+    if args.shm is not None:
+        fields["shm"] = args.shm
+    if args.secret_env:
+        fields["secret_env"] = dict(args.secret_env)
+    return fields
 
 
 def launch_arguments(func: Any) -> Any:

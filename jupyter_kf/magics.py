@@ -43,6 +43,7 @@ from .magic_args import (
     FRAMEWORKS,
     SHORT_USAGE,
     SUBCOMMANDS,
+    data_fields,
     launch_arguments,
     subcommand_parser,
 )
@@ -270,6 +271,7 @@ class KFTrainMagics(Magics):
             fields["run_policy"] = RunPolicy(backoff_limit=args.backoff_limit)
         if args.cpu or args.memory or args.gpus:
             fields["resources"] = Resources(cpu=args.cpu, memory=args.memory, gpu=args.gpus or 0)
+        fields.update(data_fields(args))
         try:
             job = client.submit(namespace=self._ns(args), script=script, cell=cell, **fields)
         except InvalidSpecError as exc:

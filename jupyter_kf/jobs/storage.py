@@ -203,8 +203,8 @@ def shm_problems(shm: Any) -> list[str]:
         return []
     try:
         amount = parse_quantity(shm)
-    except (ValueError, TypeError) as exc:
-        return [f"shm: {exc} (e.g. '2Gi')"]
+    except (ValueError, TypeError):
+        return [f"shm {shm!r} is not a size: give a Kubernetes quantity, e.g. '2Gi' or '512Mi'"]
     return [] if amount > 0 else [f"shm must be more than zero, not {shm!r}"]
 
 

@@ -80,7 +80,7 @@ def test_validation_names_every_storage_problem():
     for part in (
         "volume claim 'data' is given twice",
         "two volumes are mounted at '/data'",
-        "shm: 'lots' is not a Kubernetes quantity",
+        "shm 'lots' is not a size: give a Kubernetes quantity, e.g. '2Gi'",
         "secret_env A: 'ns/s' names another namespace",
         "secret_env JKF_OUTPUT_DIR: that name is set by jupyter-kf",
         "LR is in both env and secret_env",

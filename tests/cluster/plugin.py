@@ -22,6 +22,11 @@ Fixtures:
 
 A test that uses them, directly or through another fixture, gets the ``cluster`` marker
 from ``tests/conftest.py``.
+
+Every session that uses a running cluster holds it shared, and a test that stops the API
+server holds it alone (``session_lock.py``): mark such a test ``apiserver_outage`` so it
+waits for the others before its timeout starts; ``apiserver_down`` refuses to run without
+the cluster to itself.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ import pytest
 
 from tests.support.waiting import wait_for
 
+from .session_lock import SessionLock, session_lock
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DIR = HERE / ".run"
 
@@ -51,6 +58,8 @@ OUTCOME = "jupyter-kf.test/outcome"  # succeed | fail | run
 AFTER = "jupyter-kf.test/after"  # Go duration spent Running before the outcome
 EXIT_CODE = "jupyter-kf.test/exit-code"  # exit code when the outcome is "fail"
 POD_IP = "jupyter-kf.test/pod-ip"  # podIP to report instead of one from the node's podCIDR
+# Stopping or freezing these takes the API away from every session on the machine.
+OUTAGE_COMPONENTS = frozenset({"kube-apiserver", "etcd"})
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -139,6 +148,18 @@ class Cluster:
             raise RuntimeError("this cluster was not started by tests/cluster/up.sh here")
         return self.state_dir
 
+    @property
+    def lock(self) -> SessionLock:
+        """This process's hold on the cluster, shared with other sessions (session_lock.py)."""
+        return session_lock(self._need_state())
+
+    def _need_alone(self, component: str) -> None:
+        if component in OUTAGE_COMPONENTS and not self.lock.exclusive_held:
+            raise RuntimeError(
+                f"stopping {component} breaks every other test session on this cluster: "
+                "use cluster.apiserver_down() and mark the test apiserver_outage"
+            )
+
     def pid(self, component: str) -> int | None:
         """The pid of a running component (etcd, kube-apiserver, kube-controller-manager,
         kube-scheduler, kwok, training-operator, jobset, trainer-controller-manager, and the real
@@ -160,6 +181,7 @@ class Cluster:
         its process lingers for up to a minute (the HTTP server's shutdown timeout), hence
         the SIGKILL after a few seconds.
         """
+        self._need_alone(component)
         pid = self.pid(component)
         if pid is None:
             return
@@ -194,6 +216,7 @@ class Cluster:
 
     def pause(self, component: str) -> None:
         """Freeze a component (SIGSTOP): its port stays open but nothing answers."""
+        self._need_alone(component)
         pid = self.pid(component)
         if pid is not None:
             os.kill(pid, signal.SIGSTOP)
@@ -224,15 +247,17 @@ class Cluster:
 
         Everything else keeps running: controllers, KWOK and the operator see the API
         disappear and must reconnect on their own, as against a real apiserver restart.
+        No other test session uses the cluster meanwhile (``session_lock.py``).
         """
-        started = time.monotonic()
-        self.stop("kube-apiserver")
-        try:
-            yield
-            if seconds is not None:
-                time.sleep(max(0.0, seconds - (time.monotonic() - started)))
-        finally:
-            self.start("kube-apiserver", wait=True)
+        with self.lock.exclusive():
+            started = time.monotonic()
+            self.stop("kube-apiserver")
+            try:
+                yield
+                if seconds is not None:
+                    time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+            finally:
+                self.start("kube-apiserver", wait=True)
 
     # --- pod logs through KWOK -------------------------------------------------------------
     def set_pod_logs(
@@ -314,29 +339,74 @@ def _run_script(name: str, env: dict[str, str], log_dir: Path) -> subprocess.Com
     return proc
 
 
+def _state_dir() -> Path | None:
+    """Where the session's cluster keeps its state (None for a cluster not made here)."""
+    external = os.environ.get("JKF_CLUSTER_KUBECONFIG")
+    if external:
+        env_file = Path(external).resolve().parent / "cluster.env"
+        if not env_file.is_file():
+            return None
+        return Path(_read_env_file(env_file)["JKF_CLUSTER_DIR"])
+    return Path(os.environ.get("JKF_CLUSTER_DIR", DEFAULT_DIR)).resolve()
+
+
+def _say(config: pytest.Config) -> Callable[[str], None]:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return reporter.write_line if reporter is not None else lambda text: None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "apiserver_outage: stops the shared API server; runs while no other session uses the "
+        "cluster (tests/cluster/session_lock.py)",
+    )
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Build the binaries before any test runs when cluster tests are selected.
+    """Build the binaries before any test runs when cluster tests are selected, and hold a
+    running cluster shared (waiting out an outage test of another session).
 
     A cold build takes ~20 minutes on 2 cores; done here it is not charged to the first
     test's timeout (pytest-timeout also times fixture setup). Warm, it takes a second.
     """
     config = session.config
-    if config.option.collectonly or os.environ.get("JKF_CLUSTER_KUBECONFIG"):
+    if config.option.collectonly:
         return
-    if any(item.get_closest_marker("cluster") for item in session.items):
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(
-                "tests/cluster: build.sh (no-op when cached; log in tests/cluster/.logs)"
-            )
+    if not any(item.get_closest_marker("cluster") for item in session.items):
+        return
+    if not os.environ.get("JKF_CLUSTER_KUBECONFIG"):
+        _say(config)("tests/cluster: build.sh (no-op when cached; log in tests/cluster/.logs)")
         _run_script("build.sh", dict(os.environ), HERE / ".logs")
+    state = _state_dir()
+    if state is not None and (state / "ready").is_file():
+        session_lock(state, _say(config)).share()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """An ``apiserver_outage`` test gets the cluster to itself before its timeout starts
+    (outermost wrapper: pytest-timeout's timer starts inside it)."""
+    state = _state_dir()
+    if (
+        item.get_closest_marker("apiserver_outage") is None
+        or state is None
+        or not (state / "ready").is_file()
+    ):
+        yield
+        return
+    with session_lock(state, _say(item.config)).exclusive():
+        yield
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     external = os.environ.get("JKF_CLUSTER_KUBECONFIG")
     if external:
-        yield Cluster.from_kubeconfig(Path(external), managed=False)
+        c = Cluster.from_kubeconfig(Path(external), managed=False)
+        if c.state_dir is not None:
+            c.lock.share()
+        yield c
         return
     state = Path(os.environ.get("JKF_CLUSTER_DIR", DEFAULT_DIR)).resolve()
     env = {**os.environ, "JKF_CLUSTER_DIR": str(state)}
@@ -346,6 +416,7 @@ def cluster() -> Iterator[Cluster]:
     # up.sh says "already running" and changes nothing if a ready cluster is there.
     managed = not (already and "already running" in up.stderr)
     c = Cluster.from_kubeconfig(state / "admin.kubeconfig", managed=managed)
+    session_lock(state).share()  # when collection did not (it was not running then)
     try:
         yield c
     finally:

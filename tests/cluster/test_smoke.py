@@ -591,6 +591,7 @@ def test_pod_security_admission_is_enforced(admin_api, namespace_factory):
 # --- control-plane helpers ------------------------------------------------------------------
 
 
+@pytest.mark.apiserver_outage
 def test_apiserver_can_be_stopped_and_started_mid_test(cluster, admin_api, namespace):
     """The helper later tests use to take the API away; everything else reconnects."""
     core = client.CoreV1Api(admin_api)

@@ -126,6 +126,7 @@ def test_kill9_with_pending_spawns_loses_and_orphans_nothing(hub_factory, node_s
     )
 
 
+@pytest.mark.apiserver_outage
 @pytest.mark.timeout(600)
 def test_apiserver_outage_watch_recovers_without_hub_restart(hub_factory, node_side, cluster):
     core = client.CoreV1Api(node_side["api"])

@@ -13,6 +13,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.cluster
 
 
+@pytest.mark.apiserver_outage
 @pytest.mark.parametrize("outage", [30, 90])
 def test_api_server_outage(user, cluster, admin_api, outage):
     """No clock decides the order here: the pods stay Running (KWOK's ``run`` outcome) until

@@ -23,10 +23,12 @@ from kubernetes import client
 from traitlets import default, observe
 
 from jupyter_kf.errors import BackendUnavailableError, JupyterKFError
+from jupyter_kf.jobs.apis import ENV as TRAINING_APIS_ENV
 from jupyter_kf.k8s.rbac import user_role, user_role_binding
 
 from . import objects
 from .calls import ApiCalls, _Unknown
+from .job_profiles import JobProfileSettings
 from .options import ProfileOptions, fail
 from .progress import PodView, describe_event, view_pod
 from .slugs import label_value, safe_slug, server_slug
@@ -37,7 +39,7 @@ SECRET_ENV = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
 PROGRESS_IDLE = 10.0  # seconds a progress stream waits with no news before looking again
 
 
-class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
+class KubeflowSpawner(ProfileOptions, ApiCalls, JobProfileSettings, KubeflowSpawnerConfig, Spawner):
     """Spawn each user's server as a pod in the user's own namespace (see docs/spawner.md)."""
 
     # -- the options form is the profiles' (options.py) --------------------------------
@@ -145,6 +147,8 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
         env["JUPYTER_IMAGE"] = self.image
         env["JUPYTER_KF_IMAGE"] = self.image
         env["JUPYTER_KF_NAMESPACE"] = self.names["namespace"]
+        env.update(self.job_profile_env(self.user.name, self._groups()))
+        env[TRAINING_APIS_ENV] = self.training_apis
         return env
 
     def build_pod(self) -> dict:
@@ -271,21 +275,30 @@ class KubeflowSpawner(ProfileOptions, ApiCalls, KubeflowSpawnerConfig, Spawner):
     async def _ensure_user_objects(self, core, rbac, ns: str) -> None:
         names = self.names
         user_labels = objects.common_labels(self.hub_id, label_value(self.user.name))
-        if self.namespace_mode == "per-user":
+        per_user = self.namespace_mode == "per-user"
+        # What the user's job profiles allow, read by deploy/rbac/job-profiles-policy.yaml.
+        allowed = self.job_profile_annotations(self.user.name, self._groups(), shared=not per_user)
+        if per_user:
             body = objects.make_namespace(
                 ns,
                 pod_security=self.pod_security_level,
                 labels={**self.namespace_labels, **user_labels},
-                annotations={**self.namespace_annotations, objects.ANNOTATION_USER: self.user.name},
+                annotations={
+                    **self.namespace_annotations,
+                    **allowed,
+                    objects.ANNOTATION_USER: self.user.name,
+                },
             )
         else:
             body = objects.make_namespace(
                 ns,
                 pod_security=self.pod_security_level,
                 labels={**self.namespace_labels, objects.LABEL_MANAGED_BY: objects.MANAGED_BY},
-                annotations=self.namespace_annotations,
+                annotations={**self.namespace_annotations, **allowed},
             )
         created = await self._create(core.create_namespace, None, body, resource="namespace")
+        if not created and per_user:
+            await self.annotate_namespace(core, ns, allowed)  # profiles may have changed
         self._step(
             10,
             f"Namespace {ns} {'created' if created else 'ready'} "

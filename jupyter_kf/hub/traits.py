@@ -10,6 +10,9 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default, validate
 from traitlets.config import Configurable
 
+from ..errors import InvalidSpecError
+from ..jobs.apis import AUTO, parse_training_apis
+from ..jobs.apis import ENV as TRAINING_APIS_ENV
 from . import objects, profiles
 from .slugs import safe_slug
 
@@ -158,6 +161,17 @@ class KubeflowSpawnerConfig(Configurable):
     image_pull_policy = Unicode(
         None, allow_none=True, config=True, help="imagePullPolicy of the notebook container."
     )
+    training_apis = Unicode(
+        AUTO,
+        config=True,
+        help=f"""
+        The training APIs notebooks use, given to the pod as {TRAINING_APIS_ENV}: 'auto'
+        (jupyter-kf asks the cluster what it serves), 'v1' (the Training Operator v1:
+        PyTorchJob, TFJob, ...), 'v2' (Kubeflow Trainer v2: TrainJob) or 'v1,v2'. A list
+        skips discovery and refuses the other API's jobs with a message that says so:
+        'v2' on a cluster migrating to Trainer v2 keeps new jobs off the v1 operator
+        (deploy/README.md).""",
+    )
     image_pull_secrets = List(Unicode(), config=True, help="Names of image pull Secrets.")
     extra_resource_limits = Dict(
         config=True,
@@ -257,6 +271,14 @@ class KubeflowSpawnerConfig(Configurable):
                 "characters of [a-z0-9-], starting with a letter or digit"
             )
         return value
+
+    @validate("training_apis")
+    def _check_training_apis(self, proposal: Any) -> str:
+        try:
+            apis = parse_training_apis(proposal.value, "KubeflowSpawner.training_apis")
+        except InvalidSpecError as exc:
+            raise ValueError(exc.problems[0]) from None
+        return AUTO if apis is None else ",".join(sorted(apis))
 
     @validate("profile_list")
     def _check_profiles(self, proposal: Any) -> list[dict]:

@@ -6,6 +6,10 @@ one the cluster can run, or says in one sentence what to ask for instead: a job 
 was not asked for (``JobSpec.kind_auto``) becomes a TrainJob on the matching runtime where
 the v1 kind is not served; an explicit v1 kind on a Trainer-only cluster, or a TrainJob on a
 v1-only one, is refused with the name to use.
+
+The notebook's environment may name the APIs to use (``JUPYTER_KF_TRAINING_APIS``, set by
+the hub: jobs/apis.py); then discovery is skipped and a kind of another API is refused,
+saying so, even where the cluster serves it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import threading
 import time
 
-from ...errors import InvalidSpecError
+from ...errors import InvalidSpecError, JupyterKFError
 from ...jobs import JobSpec
-from ...jobs.kinds import TRAINJOB, kind_info
+from ...jobs.apis import ENV, V1, V2, describe
+from ...jobs.kinds import KINDS, TRAINJOB, kind_info
 from ...jobs.runtimes import CLUSTER_SCOPE, Runtime
 from ...jobs.trainjob import PLUGIN_OF_KIND, as_trainjob
 from ...k8s import ApiClient
@@ -25,13 +30,27 @@ RUNTIMES_TTL = 30.0  # seconds a namespace's runtime list is reused for submits
 
 
 class Apis:
-    def __init__(self, api_client: ApiClient):
+    """``allowed``: the APIs the notebook's environment lists (None: discover them)."""
+
+    def __init__(self, api_client: ApiClient, allowed: frozenset[str] | None = None):
         self.api = api_client
+        self.allowed = allowed
         self._lock = threading.Lock()
         self._served: ServedApis | None = None
+        self._stated = (
+            None
+            if allowed is None
+            else ServedApis(
+                v1_kinds=frozenset(KINDS) if V1 in allowed else frozenset(),
+                trainjob=V2 in allowed,
+                jobset=V2 in allowed,
+            )
+        )
         self._runtimes: dict[str, tuple[float, RuntimeList]] = {}
 
     def served(self, fresh: bool = False) -> ServedApis:
+        if self._stated is not None:
+            return self._stated  # the administrator's word: nothing to discover
         with self._lock:
             if self._served is not None and not fresh:
                 return self._served
@@ -52,6 +71,22 @@ class Apis:
         with self._lock:
             self._runtimes[namespace] = (time.monotonic(), found)
         return found
+
+    def backoff_limit(self, namespace: str, name: str, scope: str) -> int | None:
+        """The Job backoffLimit of runtime ``name`` (``scope``), for a failed TrainJob's
+        reason: from the runtimes last listed for ``namespace`` (at any age: a runtime's limit
+        is an administrator's setting), listed once if never; None when it is not there or
+        cannot be read (the reason then names no number)."""
+        with self._lock:
+            hit = self._runtimes.get(namespace)
+        try:
+            found = hit[1] if hit is not None else self.runtimes(namespace)
+        except JupyterKFError:
+            return None
+        for runtime in found:
+            if runtime.name == name and runtime.scope == scope:
+                return runtime.backoff_limit
+        return None
 
     def runtime(self, spec: JobSpec, namespace: str) -> Runtime:
         """The runtime ``spec`` names; an unknown name gets the list of the cluster's."""
@@ -83,8 +118,7 @@ class Apis:
                     else "; nor does it serve the Training Operator v1's kinds"
                 )
                 raise InvalidSpecError(
-                    "this cluster does not serve TrainJob (Kubeflow Trainer v2 is not "
-                    f"installed){instead}"
+                    f"{self._not_served('TrainJob', 'Kubeflow Trainer v2')}{instead}"
                 )
             return spec, self.runtime(spec, namespace), ""
         if spec.kind in served.v1_kinds:
@@ -118,8 +152,18 @@ class Apis:
         else:
             instead = ""
         raise InvalidSpecError(
-            f"this cluster does not serve {spec.kind} (the Kubeflow Training Operator v1 is "
-            f"not installed){instead}"
+            f"{self._not_served(spec.kind, 'the Kubeflow Training Operator v1')}{instead}"
+        )
+
+    def _not_served(self, kind: str, api: str) -> str:
+        """Why ``kind`` cannot be submitted: the cluster lacks it, or the notebook's
+        environment leaves its API out."""
+        if self.allowed is None:
+            return f"this cluster does not serve {kind} ({api} is not installed)"
+        listed = ",".join(sorted(self.allowed))
+        return (
+            f"this notebook uses {describe(self.allowed)} ({ENV}={listed}, set by the hub's "
+            f"training_apis), so {kind} ({api}) is not offered"
         )
 
     def _runtime_for(self, plugin: str, namespace: str) -> Runtime | None:

@@ -35,6 +35,8 @@ from ...jobs import (
     parse_metric_line,
     parse_status,
 )
+from ...jobs.apis import ENV as TRAINING_APIS_ENV
+from ...jobs.apis import kinds_of, parse_training_apis
 from ...jobs.kinds import kind_info
 from ...jobs.readback import code_files_of, spec_from_cr
 from ...jobs.render import render_code_configmap, render_job
@@ -93,7 +95,10 @@ class KubernetesBackend(Backend):
         self._lock = threading.Lock()
         self._custom = custom_api(api_client)
         self._core = core_api(api_client)
-        self.apis = Apis(api_client)
+        # The APIs the hub says this notebook uses (JUPYTER_KF_TRAINING_APIS), else discovered.
+        allowed = parse_training_apis(os.environ.get(TRAINING_APIS_ENV))
+        self.apis = Apis(api_client, allowed)
+        self._kinds = None if allowed is None else kinds_of(allowed)
         self._specs: dict[str, tuple[tuple, JobSpec | None]] = {}
         # home_claim/home_mount: the notebook's home volume (storage.py finds it otherwise).
         self._storage = ClusterStorage(self._core, self.default_namespace, home_claim, home_mount)
@@ -112,7 +117,9 @@ class KubernetesBackend(Backend):
             with self._lock:
                 if namespace in self._namespaces:
                     return self._namespaces[namespace]
-            ns = Namespace(self.api, namespace)  # lists synchronously: a 403 surfaces here
+            ns = Namespace(
+                self.api, namespace, self._kinds
+            )  # lists synchronously: a 403 surfaces here
             with self._lock:
                 self._namespaces[namespace] = ns
             return ns

@@ -5,15 +5,17 @@ events, the listeners waiting on them, and the jobs converted from them."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...errors import AmbiguousNameError, NotFoundError
 from ...jobs import Job
 from ...jobs.kinds import ALL_KINDS, kind_info
+from ...jobs.runtimes import CLUSTER_SCOPE
 from ...jobs.trainjob import NODE_CONTAINER
 from ...k8s import Informer, core_api, custom_api, iter_lines, open_stream
 from .convert import LABEL_JOB, Arrivals, job_from_cr, pod_name
@@ -115,10 +117,24 @@ def _read_tail(core: Any, namespace: str, pod: str, previous: bool) -> list[str]
         response.close()
 
 
+# (namespace, runtime name, runtime scope) -> that runtime's Job backoffLimit, or None.
+RuntimeLimit = Callable[[str, str, str], "int | None"]
+
+
 class Namespace:
     """The caches of one namespace and the listeners waiting on them."""
 
-    def __init__(self, api: Any, namespace: str):
+    # A runtime's Job backoffLimit, named in a failed TrainJob's reason as the local backend
+    # names it (a TrainJob has no limit of its own); the backend sets it.
+    runtime_limit: RuntimeLimit | None = None
+
+    def __init__(
+        self,
+        api: Any,
+        namespace: str,
+        kinds: frozenset[str] | None = None,
+    ):
+        """``kinds``: the job kinds to watch (None: every kind whose CRD is installed)."""
         self.namespace = namespace
         self.listeners: list[queue.Queue] = []
         self.lock = threading.Lock()
@@ -130,6 +146,8 @@ class Namespace:
         self.jobs: dict[str, Informer] = {}
         informers = []
         for info in ALL_KINDS.values():
+            if kinds is not None and info.kind not in kinds:
+                continue
             fn = functools.partial(
                 custom.list_namespaced_custom_object,
                 *(info.group, info.version, namespace, info.plural),
@@ -286,6 +304,13 @@ class Namespace:
             return hit[1]
         if is_trainjob(cr):
             job = job_from_trainjob(cr, pods, failed=failed)
+            if job.phase == "Failed" and self.runtime_limit is not None:
+                ref = (cr.get("spec") or {}).get("runtimeRef") or {}
+                limit = self.runtime_limit(
+                    self.namespace, str(ref.get("name")), str(ref.get("kind") or CLUSTER_SCOPE)
+                )
+                if limit is not None:
+                    job = dataclasses.replace(job, extra={**job.extra, "backoff_limit": limit})
         else:
             job = job_from_cr(cr, pods)
         self.converted[cache_key] = (key, job)

@@ -64,7 +64,7 @@ class KubeflowSpawnerConfig(Configurable):
         answers 429/5xx) is retried, with back-off, before the spawn or stop fails.""",
     )
     watch_stall_seconds = Float(
-        150.0,
+        90.0,
         config=True,
         help="""
         A watch connection that delivered nothing, not even a bookmark (the API server

@@ -14,9 +14,9 @@ disconnected. On top of that, this module:
   changed, its timeout passed, the cache came back) joins one queue that resumes a few
   per turn of the loop, so a hundred pods turning ready together, or a hundred spawns
   whose timeouts fell due together, do not hold it for seconds;
-- supervises both caches from the event loop: a watch thread that died is replaced, and a
-  connection that has said nothing (not even a bookmark) for ``stall_seconds`` is cut so
-  the informer reconnects — a half-open TCP connection looks "synced" forever otherwise;
+- supervises both caches from the event loop: a watch thread that died is replaced; a
+  connection that said nothing (not even a bookmark) for ``stall_seconds`` the informer
+  itself cuts and resumes, so a half-open TCP connection never looks "synced";
 - starts in the background: nothing waits for the first list (a spawn's ``start`` creates
   its objects meanwhile and, if it must read a pod before the cache has loaded, reads it
   with one GET).
@@ -124,7 +124,7 @@ class PodWatch:
         pod_prefix: str,
         namespace: str | None = None,
         watch_seconds: int = 240,
-        stall_seconds: float = 150.0,
+        stall_seconds: float = 90.0,
         check_seconds: float = 5.0,
     ):
         self.api = api
@@ -147,7 +147,6 @@ class PodWatch:
         self.pods = self._new_pod_informer()
         self.events = self._new_event_informer()
         self.restarts = 0  # informers replaced because their thread died
-        self.stalls = 0  # connections cut because they went silent
         self._started = False
 
     # -- construction ------------------------------------------------------------------
@@ -167,6 +166,7 @@ class PodWatch:
             namespace=self.namespace or "*",
             on_change=self._on_pod,
             watch_seconds=self.watch_seconds,
+            stall_seconds=self.stall_seconds,
             key=_ns_name,
             transform=slim_pod,
         )
@@ -186,6 +186,7 @@ class PodWatch:
             namespace=self.namespace or "*",
             on_change=self._on_event,
             watch_seconds=self.watch_seconds,
+            stall_seconds=self.stall_seconds,
             key=_ns_name,
             keep=self._is_ours,
             transform=slim_event,
@@ -245,16 +246,6 @@ class PodWatch:
                 fresh = factory()
                 setattr(self, attr, fresh)
                 self._launch(fresh)
-                continue
-            if informer.synced and time.monotonic() - informer.last_seen > self.stall_seconds:
-                log.warning(
-                    "the %s watch said nothing for %.0f s; reconnecting",
-                    attr,
-                    time.monotonic() - informer.last_seen,
-                )
-                self.stalls += 1
-                informer.last_seen = time.monotonic()
-                informer.reconnect()
         # Waiters look again when the cache comes or goes (a spawn reads the pod with a GET
         # while it is out of step), not at every check: 200 waiting spawns woken every few
         # seconds for nothing is loop work in the middle of a herd.

@@ -5,7 +5,10 @@ the last resourceVersion it saw whenever a watch ends. Only a 410 Gone (the hist
 would resume from was compacted) makes it list again. When the API server goes away the
 cache says so (``synced`` is False and readers get ``BackendUnavailableError``) instead of
 serving a frozen picture, and it keeps trying, with a capped back-off, for as long as it
-lives: no thread dies of a lost connection.
+lives: no thread dies of a lost connection. A connection that stays open but says nothing
+(a half-open TCP connection, a frozen API server or load balancer) is noticed the same
+way: a live watch with bookmarks hears from the API server at least once a minute, so a
+watch silent for ``stall_seconds`` is cut and resumed, and the cache is unsynced meanwhile.
 
 Its requests go through the one door (``api.call`` and ``api.open_stream``). Events are
 read as raw JSON, so objects are plain dicts in the
@@ -58,6 +61,7 @@ class Informer:
         namespace: str,
         on_change: Listener | None = None,
         watch_seconds: int = 240,
+        stall_seconds: float = 90.0,
         max_backoff: float = 5.0,
         key: Callable[[dict], str] | None = None,
         keep: Callable[[dict], bool] | None = None,
@@ -68,7 +72,8 @@ class Informer:
         refuses: they are neither stored nor reported (a cluster-wide event watch keeps
         only the events of the pods it cares about). ``transform``, when given, turns each
         object into what is stored and reported (e.g. only the fields a reader uses: a
-        cache of thousands of pods need not hold their managedFields)."""
+        cache of thousands of pods need not hold their managedFields). ``stall_seconds``
+        bounds the silence of a watch (the API server sends a bookmark every minute)."""
         self._list_fn = list_fn
         self._key = key or _name
         self._keep = keep
@@ -77,6 +82,7 @@ class Informer:
         self.namespace = namespace
         self._on_change = on_change
         self._watch_seconds = watch_seconds
+        self._stall_seconds = stall_seconds
         self._max_backoff = max_backoff
         self._lock = threading.Lock()
         self._store: dict[str, dict] = {}
@@ -89,7 +95,6 @@ class Informer:
         self.last_error: str = ""
         self.lists = 0  # requests made, for benchmarks and tests
         self.watches = 0
-        self.last_seen = time.monotonic()  # last list or watch line: a stalled watch shows here
 
     # -- reading ---------------------------------------------------------------------------
     def check(self) -> None:
@@ -189,7 +194,6 @@ class Informer:
             policy=policy,
             _request_timeout=(5, 60),
         )
-        self.last_seen = time.monotonic()
         kind = body.get("kind", "").removesuffix("List")
         items = body.get("items") or []
         for item in items:  # list items carry no kind/apiVersion; watch events do
@@ -225,7 +229,10 @@ class Informer:
             resource_version=self._rv,
             allow_watch_bookmarks=True,
             timeout_seconds=self._watch_seconds,
-            _request_timeout=(5, self._watch_seconds + 15),
+            # A read timeout bounds each wait for the next line, not the whole watch: a
+            # watch that stays open without a line (not even a bookmark) for this long is
+            # dead, whatever its connection says.
+            _request_timeout=(5, self._stall_seconds),
         )
         self._response = response
         # Connected: what we hold plus the events from our resourceVersion on is the truth.
@@ -234,7 +241,6 @@ class Informer:
             for line in iter_resp_lines(response):
                 if self._stop.is_set():
                     return
-                self.last_seen = time.monotonic()
                 event = json.loads(line)
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":

@@ -183,7 +183,7 @@ def test_the_health_check_wakes_waiters_only_when_the_cache_comes_or_goes():
         watch.check_health()  # not synced, as before: nothing to tell
         await asyncio.sleep(0.05)
         assert not waiting.done()
-        watch.pods.synced, watch.pods.last_seen = True, time.monotonic()
+        watch.pods.synced = True
         watch.check_health()  # the cache came: look at it
         await asyncio.wait_for(waiting, 5)
         again = asyncio.ensure_future(watch.wait_change("ns", "p", 30))

@@ -4,6 +4,9 @@ It listens on 127.0.0.1 (plain HTTP), forwards every request to the API server o
 (verified with the test CA), and answers the first ``count`` requests of a (method, path)
 with a fault instead: a status with headers, or a dropped connection. It counts every
 request it receives per (method, path), so a test sees how many attempts a client made.
+``freeze()`` makes it a silent network (a half-open connection, a hung load balancer):
+connections stay open, open streams deliver nothing more and new requests get no answer,
+until ``thaw()``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class FaultyProxy:
         self.seen: Counter[tuple[str, str]] = Counter()
         self.queries: dict[tuple[str, str], list[str]] = {}
         self.lock = threading.Lock()
+        self.flowing = threading.Event()
+        self.flowing.set()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,11 +68,18 @@ class FaultyProxy:
         with self.lock:
             self.faults[(method, path)] = fault
 
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
+
     def attempts(self, method: str, path: str) -> int:
         with self.lock:
             return self.seen[(method, path)]
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
+        self.flowing.wait()
         key = (req.command, urlsplit(req.path).path)
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else None
@@ -110,6 +122,7 @@ class FaultyProxy:
                 data = resp.read1(65536)
                 if not data:
                     break
+                self.flowing.wait()
                 req.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 req.wfile.flush()
             req.wfile.write(b"0\r\n\r\n")

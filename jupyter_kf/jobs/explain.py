@@ -141,7 +141,8 @@ def _cause(job: Job, message: str) -> str:
         limit = backoff_limit(job)
         runtime = job.extra.get("runtime")
         if runtime:  # a TrainJob has no limit of its own: it is its runtime's Job's
-            return f"runtime {runtime}'s backoff limit {limit} reached"
+            number = f" {limit}" if limit is not None else ""
+            return f"runtime {runtime}'s backoff limit{number} reached"
         return f"backoff limit {limit} reached" if limit is not None else "backoff limit reached"
     if "deadline" in lowered:
         return "active deadline exceeded"

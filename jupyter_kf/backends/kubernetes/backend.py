@@ -56,6 +56,7 @@ from ..base import Backend
 from .apis import Apis
 from .cache import Namespace
 from .convert import events_of, replica_counts
+from .owned import create_owned_configmap
 from .replace import replace_trainjob
 from .storage import ClusterStorage
 from .stream import qualified, read_log, updates
@@ -120,6 +121,7 @@ class KubernetesBackend(Backend):
             ns = Namespace(
                 self.api, namespace, self._kinds
             )  # lists synchronously: a 403 surfaces here
+            ns.runtime_limit = self.apis.backoff_limit
             with self._lock:
                 self._namespaces[namespace] = ns
             return ns
@@ -230,24 +232,8 @@ class KubernetesBackend(Backend):
         )
         configmap = render_code_configmap(spec, namespace=ns.namespace)
         if configmap is not None:
-            configmap["metadata"]["ownerReferences"] = [
-                {
-                    "apiVersion": created["apiVersion"],
-                    "kind": created["kind"],
-                    "name": spec.name,
-                    "uid": created["metadata"]["uid"],
-                }
-            ]
             try:
-                call(
-                    self._core.create_namespaced_config_map,
-                    *(ns.namespace, configmap),
-                    verb="create",
-                    resource="configmaps",
-                    namespace=ns.namespace,
-                    name=configmap["metadata"]["name"],
-                    raw=True,
-                )
+                create_owned_configmap(self._core, ns.namespace, configmap, created)
             except JupyterKFError:
                 self._delete_quietly(ns.namespace, spec.kind, spec.name)
                 raise

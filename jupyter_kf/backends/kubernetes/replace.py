@@ -20,6 +20,7 @@ from ...jobs.kinds import TRAINJOB
 from ...jobs.render import code_configmap_name
 from ...k8s import call
 from .cache import Namespace
+from .owned import create_owned_configmap
 
 # The backend's wait: until(ns, name, done(cr or None), what it waits for) -> the job.
 Until = Callable[..., Any]
@@ -120,36 +121,16 @@ def _create(until: Until, ns: Namespace, manifest: dict, configmap: dict | None)
     )
     if configmap is not None:
         meta = configmap.get("metadata") or {}
-        fresh = {
+        fresh = {  # what the old one held, without what the API server set on it
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {
-                "name": meta.get("name"),
-                "namespace": namespace,
-                "labels": meta.get("labels") or {},
-                "ownerReferences": [
-                    {
-                        "apiVersion": created["apiVersion"],
-                        "kind": created["kind"],
-                        "name": name,
-                        "uid": created["metadata"]["uid"],
-                    }
-                ],
-            },
+            "metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {}},
             "data": configmap.get("data") or {},
         }
         # The old one may still be on its way out (deleted above, or by the collector).
         for _ in range(50):
             try:
-                call(
-                    ns.core.create_namespaced_config_map,
-                    *(namespace, fresh),
-                    verb="create",
-                    resource="configmaps",
-                    namespace=namespace,
-                    name=meta.get("name"),
-                    raw=True,
-                )
+                create_owned_configmap(ns.core, namespace, fresh, created)
                 break
             except ConflictError:
                 time.sleep(0.2)

@@ -156,7 +156,12 @@ def render_trainjob(
 def _runtime_patch(
     spec: JobSpec, node_jobs: Sequence[str], storage: PodStorage | None
 ) -> dict[str, Any] | None:
-    pod_meta: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
+    """Only what the nodes need, or None: each patch costs the Trainer's admission webhook a
+    strategic merge of the runtime's whole JobSet template on every submit. jupyter-kf finds
+    a TrainJob's pods by JobSet's labels, so they carry no label of jupyter-kf's own."""
+    pod_meta: dict[str, Any] = {}
+    if spec.pod_labels:
+        pod_meta["labels"] = dict(spec.pod_labels)
     if spec.pod_annotations:
         pod_meta["annotations"] = dict(spec.pod_annotations)
     # The profile's placement (jobs/scheduling.py): a TrainJob has no pod template of its
@@ -187,9 +192,13 @@ def _runtime_patch(
         pod_spec["volumes"] = [*pod_spec.get("volumes", []), *storage.volumes]
         containers = pod_spec.setdefault("containers", [{"name": NODE_CONTAINER}])
         containers[0]["volumeMounts"] = [*containers[0].get("volumeMounts", []), *storage.mounts]
-    template: dict[str, Any] = {"metadata": pod_meta}
+    template: dict[str, Any] = {}
+    if pod_meta:
+        template["metadata"] = pod_meta
     if pod_spec:
         template["spec"] = pod_spec
+    if not template:
+        return None
     jobs = [{"name": name, "template": {"spec": {"template": template}}} for name in node_jobs]
     return {
         "manager": PATCH_MANAGER,

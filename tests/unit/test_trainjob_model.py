@@ -118,7 +118,7 @@ def test_manifest_ships_code_through_the_jupyter_kf_runtime_patch():
     (job,) = patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"]
     pod = job["template"]["spec"]["template"]
     assert job["name"] == "node"
-    assert pod["metadata"]["labels"] == {"team": "a", "app.kubernetes.io/managed-by": "jupyter-kf"}
+    assert pod["metadata"] == {"labels": {"team": "a"}}  # the user's only
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
     assert volumes["code"]["configMap"] == {
         "name": "ddp-code",

@@ -5,9 +5,14 @@ log tail with a replica selector, metric charts, and controls to scale, suspend/
 delete (with confirmation).
 
 Displayed, it also carries a static snapshot (``snapshot_html``: the status, progress,
-charts and log tail as plain HTML) under a display id; once the job has ended the output is
-updated to the final snapshot, so a saved notebook shows how the job ended in nbviewer, in
-nbconvert's HTML, or reopened without a kernel.
+charts and log tail as plain HTML) under a display id. Once the job has ended (or was
+deleted) and its last updates are shown, every output showing the monitor is replaced by the
+final snapshot alone. Why alone: JupyterLab's widget renderer never falls back to another
+type of the same output; with Lab's default "save widget state" off, a reopened notebook has
+no model for a widget view and shows "Error displaying widget: model not found" instead of
+the snapshot beside it. A plain HTML output shows how the job ended in Lab without a kernel
+or that setting, in nbviewer and in nbconvert's HTML. The panel keeps the finished job's
+controls and whole logs.
 
 Threads, and why: one *updater* thread follows ``client.updates`` for the job (its state
 changes, new events, metric points and lines of the selected replica's log, pushed by the
@@ -179,13 +184,25 @@ class JobMonitor(W.VBox):
         self._displayed = True
         display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
 
+    @property
+    def ended(self) -> bool:
+        """The job has finished or was deleted, and the updater has shown all there is."""
+        with self._sub_lock:
+            following = self._following
+        return not following and (self._gone or self.job.status.finished)
+
     def refresh_display(self) -> None:
-        """Update every output showing this monitor to the current snapshot."""
+        """Update every output showing this monitor: the live widget with the current
+        snapshot beside it, or, once the job has ended, the final snapshot alone."""
         if not self._displayed:
             return
         from IPython.display import update_display
 
-        update_display(self._repr_mimebundle_(), raw=True, display_id=self._display_id)
+        if self.ended:
+            data = {"text/plain": job_summary(self.job), "text/html": self.snapshot_html()}
+        else:
+            data = self._repr_mimebundle_()
+        update_display(data, raw=True, display_id=self._display_id)
 
     def finish(self, timeout: float = 10.0) -> None:
         """Wait (up to ``timeout`` s) for the updater to show a finished job's last updates,
@@ -202,7 +219,13 @@ class JobMonitor(W.VBox):
             started, ended = self._times(job)
             tail = self.log_view.lines[-SNAPSHOT_LOG_LINES:]
             parts = [
-                render.header(job, live=False, events=self.events, phase=phase),
+                render.header(
+                    job,
+                    live=False,
+                    events=self.events,
+                    phase=phase,
+                    note="the job was deleted" if self._gone else "",
+                ),
                 progress_html(
                     self.progress.text(started, ended, time.time()), self.progress.fraction()
                 ),

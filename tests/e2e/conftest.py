@@ -85,10 +85,8 @@ def lab(tmp_path, jkf_home):
     settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    # Widget state saved with the notebook, so a reopened notebook's JobMonitor renders from it.
-    widgets = tmp_path / "settings" / "@jupyter-widgets" / "jupyterlab-manager"
-    widgets.mkdir(parents=True)
-    (widgets / "plugin.jupyterlab-settings").write_text('{"saveState": true}')
+    # Widget settings stay Lab's defaults ("save widget state" off): a reopened notebook's
+    # JobMonitor must show without them.
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,

@@ -1,13 +1,17 @@
 """The JobMonitor widget drawn by a real JupyterLab in Chromium: a notebook's ``%%kftrain``
 cell launches a 2-worker job on the local backend; the widget under the cell shows it
 Running, its replicas, rank 0's log tail and the loss plot as points arrive; Scale resizes
-the job; Delete asks first, then deletes the job for real. Saved and reopened, the notebook
-shows the monitor from its saved state, and stays small."""
+the job; Delete asks first, then deletes the job for real, and the output becomes the final
+snapshot. Saved with Lab's default settings and reopened with no kernel, the notebook shows
+that snapshot (so does nbconvert's HTML), and stays small."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import urllib.request
 
 import nbformat
 from playwright.sync_api import expect
@@ -31,6 +35,13 @@ for step in range(400):
 
 def jobs(lab) -> dict:
     return {j["name"]: j for j in json.loads(lab.api("jobs"))["jobs"]}
+
+
+def jupyter_api(lab, path: str, method: str = "GET") -> bytes:
+    request = urllib.request.Request(
+        f"{lab.url}/api/{path}", method=method, headers={"Authorization": f"token {lab.token}"}
+    )
+    return urllib.request.urlopen(request, timeout=30).read()
 
 
 def test_monitor_widget_in_lab(page, lab):
@@ -101,32 +112,72 @@ def test_monitor_widget_in_lab(page, lab):
     assert "nb-monitor" in jobs(lab)
     widget.locator("button.widget-button[title='Delete']").click()
     widget.get_by_role("button", name="Yes, delete").click()
-    expect(header.locator(".jkf-badge")).to_have_text("Deleted", timeout=TIMEOUT)
-    expect(header).to_contain_text("not updating")
-    # The clock stops with the job: no ETA for a deleted job.
-    expect(progress).not_to_contain_text("ETA", timeout=5000)
+    # Deleted, the output becomes the final snapshot alone: what a saved notebook keeps.
+    outputs = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea")
+    final = outputs.locator(".jkf-snapshot")
+    expect(final.locator(".jkf-header .jkf-badge")).to_have_text("Deleted", timeout=TIMEOUT)
+    expect(final.locator(".jkf-header")).to_contain_text("not updating")
+    expect(outputs.locator(".widget-vbox")).to_have_count(0)
+    # The clock stopped with the job: no ETA for a deleted job.
+    expect(final.locator(".jkf-progress")).not_to_contain_text("ETA")
     assert "nb-monitor" not in jobs(lab)
-    assert (
-        not page.locator(".jp-Cell")
-        .nth(1)
-        .locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        .count()
-    )
+    assert not outputs.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    ).count()
 
-    # Saved (widget state included: 5 MB before, when the chart was plotly's), then reopened
-    # with a fresh kernel: the monitor renders from the saved state, no "model not found".
+    # Saved with Lab's default settings (no widget state), then reopened with no kernel:
+    # the final status, the chart and the log tail show, no "model not found".
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
     path = lab.root / "monitor.ipynb"
     page.wait_for_function(
         "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=TIMEOUT
     )
     saved = nbformat.read(path, as_version=4)
-    assert "application/vnd.jupyter.widget-state+json" in saved.metadata.get("widgets", {})
+    assert "widgets" not in saved.metadata
+    assert not [
+        o
+        for o in saved.cells[1].outputs
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
     size = path.stat().st_size
     (ARTIFACTS / "monitor-notebook-size.txt").write_text(f"{size}\n")
     assert size < 200_000, size
+    for session in json.loads(jupyter_api(lab, "sessions")):
+        jupyter_api(lab, f"sessions/{session['id']}", method="DELETE")
+    # No kernel starts for the reopened notebook: Lab's session requests are refused.
+    page.route(
+        "**/api/sessions**",
+        lambda route: route.abort() if route.request.method == "POST" else route.continue_(),
+    )
     page.reload(wait_until="domcontentloaded")
-    reopened = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea-output").first
+    reopened = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea")
     expect(reopened.locator(".jkf-header .jkf-badge")).to_have_text("Deleted", timeout=TIMEOUT)
+    # A line per attempt (the scale above restarted the world; the new one may have no
+    # point yet when the job is deleted).
+    expect(reopened.locator('svg.jkf-chart[data-metric="loss"] polyline').first).to_be_visible()
+    expect(reopened.locator(".jkf-log-tail")).to_contain_text("step ")
     expect(reopened).not_to_contain_text("model not found")
+    expect(reopened).not_to_contain_text("Loading widget")
+    expect(reopened.locator(".jkf-header")).to_contain_text("the job was deleted")
+    assert page.evaluate(
+        "() => !window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel"
+    )
+    # Lab says it could not start a kernel, then offers one: "No Kernel", off the screenshots.
+    page.locator(".jp-Dialog").get_by_role("button", name="Ok").click(timeout=TIMEOUT)
+    page.locator(".jp-Dialog").get_by_role("button", name="No Kernel").click(timeout=TIMEOUT)
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
     reopened.screenshot(path=str(ARTIFACTS / "monitor-reopened.png"))
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    expect(page.locator("body[data-jp-theme-light='false']")).to_be_attached(timeout=TIMEOUT)
+    page.wait_for_timeout(1000)
+    reopened.screenshot(path=str(ARTIFACTS / "monitor-reopened-dark.png"))
+
+    # nbconvert's HTML (nbviewer's path) shows the same final state.
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", str(path)], check=True, timeout=120
+    )
+    html = path.with_suffix(".html").read_text()
+    assert "Deleted" in html and 'data-metric="loss"' in html and "step " in html
+    assert "model not found" not in html

@@ -9,6 +9,7 @@
     jupyter kf submit train.py --name big --volume data:/data:ro --home --shm 2Gi \
         --secret-env WANDB_API_KEY=wandb:token
     jupyter kf runtimes [--json]
+    jupyter kf profiles [--json]        the job profiles --profile may name
     jupyter kf scale NAME N [--yes] | suspend NAME | resume NAME | delete NAME
 
 Errors are one line on stderr and exit status 1; bad arguments exit 2 with the usage, and a
@@ -32,6 +33,7 @@ from .display import (
     job_summary,
     jobs_table,
     metrics_text,
+    profiles_table,
     runtimes_table,
 )
 from .errors import InvalidSpecError, JupyterKFError
@@ -110,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", help="memory per worker, e.g. 4Gi")
     p.add_argument("--gpus", type=int, default=0, help="GPUs per worker")
     p.add_argument("--image", help="container image (cluster backends)")
+    p.add_argument(
+        "--profile",
+        help="a job profile from your hub admin: image, resources and nodes (jupyter kf profiles)",
+    )
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE")
     p.add_argument(
         "--restart-policy",
@@ -180,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("runtimes", help="the Trainer v2 runtimes a TrainJob may name")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("profiles", help="the job profiles your hub admin offers you")
+    p.add_argument("--json", action="store_true")
     for verb, text in (
         ("suspend", "stop a job's replicas, keep the job"),
         ("resume", "start a suspended job again"),
@@ -206,6 +214,7 @@ def run(args: argparse.Namespace, out=None) -> int:
             name=args.name,
             framework=args.framework,
             **({"runtime": args.runtime} if args.runtime else {}),
+            **({"profile": args.profile} if args.profile else {}),
             workers=args.workers,
             script=args.script,
             args=script_args,
@@ -292,6 +301,14 @@ def run(args: argparse.Namespace, out=None) -> int:
             print(json.dumps([r.to_dict() for r in runtimes], indent=1), file=out)
         else:
             print(runtimes_table(runtimes), file=out)
+        return 0
+    if cmd == "profiles":
+        mine = client.job_profiles
+        if args.json:
+            data = {"required": mine.required, "profiles": [p.to_dict() for p in mine.profiles]}
+            print(json.dumps(data, indent=1), file=out)
+        else:
+            print(profiles_table(mine), file=out)
         return 0
     if cmd in ("suspend", "resume"):
         job = getattr(client, cmd)(args.name)

@@ -18,6 +18,7 @@ from typing import Any
 
 from .jobs import Event, Job
 from .jobs.explain import explain
+from .jobs.profiles import JobProfiles
 from .jobs.runtimes import Runtime
 
 WINDOW = 20  # points a rate is measured over: recent speed, not the average since start
@@ -242,6 +243,26 @@ def runtimes_table(runtimes: Sequence[Runtime]) -> str:
         for r in runtimes
     ]
     return table(rows, ["NAME", "FRAMEWORK/PLUGIN", "NODES", "IMAGE"])
+
+
+def profiles_table(profiles: JobProfiles) -> str:
+    """``%kftrain profiles`` and ``jupyter kf profiles``: what ``--profile`` may name."""
+    if not profiles.profiles:
+        return "no job profiles (none are configured: jobs ask for what they need)"
+    rows = [
+        [
+            p.name + (" (default)" if p.default else ""),
+            p.display_name,
+            "/".join(str(x or "-") for x in (p.cpu, p.memory, p.gpu)),
+            ", ".join(f"{k}={v}" for k, v in sorted(p.node_selector.items())) or "-",
+            p.image or "-",
+        ]
+        for p in profiles.profiles
+    ]
+    out = table(rows, ["NAME", "DISPLAY NAME", "CPU/MEMORY/GPU", "NODES", "IMAGE"])
+    if profiles.required:
+        out += "\na job must use one of these (--profile NAME; the default when it names none)"
+    return out
 
 
 def events_table(events: Sequence[Event]) -> str:

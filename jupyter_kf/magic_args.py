@@ -26,7 +26,7 @@ USAGE_LINES = (
     "%kftrain [options] path/to/train.py [script args]",
     "%kftrain list | status NAME [--short] | logs NAME [-f] [--replica R] [--tail N]",
     "         | events NAME | metrics NAME | monitor NAME | scale NAME N [--yes] | suspend NAME",
-    "         | resume NAME | delete NAME | runtimes  (each also takes --local/--cluster and "
+    "         | resume NAME | delete NAME | runtimes | profiles  (each also takes --local/--cluster and "
     "--namespace NS)",
     "%kftrain -h | %kftrain SUBCOMMAND -h",
 )
@@ -50,6 +50,7 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "resume": (("name",), "start a suspended job again"),
     "delete": (("name",), "stop and remove a job"),
     "runtimes": ((), "the Trainer v2 runtimes a TrainJob may name (--runtime)"),
+    "profiles": ((), "the job profiles your hub admin offers you (--profile)"),
 }
 
 DEFAULT = object()  # --backoff-limit not given (None is "no limit")
@@ -109,6 +110,12 @@ _LAUNCH: tuple[Callable[[Any], Any], ...] = (
     argument("--cpu", metavar="C", help="CPUs per worker, e.g. 2 or 500m"),
     argument("--memory", metavar="M", help="memory per worker, e.g. 4Gi"),
     argument("--image", metavar="I", help="container image (cluster)"),
+    argument(
+        "--profile",
+        metavar="P",
+        help="a job profile from your hub admin: image, resources per worker and the nodes "
+        "it runs on (%%kftrain profiles lists them)",
+    ),
     argument("--name", metavar="NAME", help="the job's name (default: made up)"),
     argument(
         "--env",

@@ -32,6 +32,7 @@ from .display import (
     in_kernel,
     jobs_table,
     metrics_text,
+    profiles_table,
     runtimes_table,
     status_line,
 )
@@ -192,6 +193,7 @@ class KFTrainMagics(Magics):
                                training restarts; give --yes)
           suspend NAME | resume NAME | delete NAME
           runtimes             the Trainer v2 runtimes --runtime may name
+          profiles             the job profiles --profile may name
 
         Each subcommand also takes --local or --cluster and --namespace NS, and -h for its
         help. --runtime NAME makes a Trainer v2 TrainJob (--nodes N is --workers N); without
@@ -263,6 +265,8 @@ class KFTrainMagics(Magics):
             fields["runtime"] = args.runtime
         if args.image or self.image:
             fields["image"] = args.image or self.image
+        if args.profile:
+            fields["profile"] = args.profile
         if args.env:
             fields["env"] = dict(args.env)
         if args.restart_policy is not None:
@@ -410,6 +414,9 @@ class KFTrainMagics(Magics):
 
     def _do_runtimes(self, client: Client, ns, args) -> None:
         print(runtimes_table(client.runtimes(ns)))
+
+    def _do_profiles(self, client: Client, ns, args) -> None:
+        print(profiles_table(client.job_profiles))
 
     def _do_suspend(self, client: Client, ns, args) -> None:
         print(f"{args.name}: {client.suspend(args.name, ns).phase}")

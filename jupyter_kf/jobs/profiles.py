@@ -122,7 +122,7 @@ class JobProfiles:
                 return p
         offered = ", ".join(self.names) or "none are offered to you"
         raise InvalidSpecError(
-            f"unknown job profile {name!r}; profiles: {offered} (`jupyter kf profiles` lists them)"
+            f"unknown profile {name!r}; job profiles: {offered} (`jupyter kf profiles` lists them)"
         )
 
     def to_env(self) -> str:

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Int, List, Unicode, validate
+from traitlets import Bool, Dict, Int, List, Unicode, default, validate
 
 from .._version import __version__
 from ..client import DEFAULT_BACKEND, Client
 from ..errors import BackendUnavailableError, JupyterKFError
+from ..jobs.profiles import ENV_JOB_PROFILES, JobProfiles, parse_job_profiles
 from .handlers import default_handlers
 from .payloads import frameworks
 from .streams import Streams
 from .watcher import JOB_EVENT_SCHEMA, JOB_EVENT_SCHEMA_FILE, JobWatcher
 
 T = TypeVar("T")
-PROFILE_KEYS = {"name", "display_name", "description", "cpu", "memory", "gpu", "image"}
 
 
 class JupyterKF(ExtensionApp):
@@ -77,9 +78,11 @@ class JupyterKF(ExtensionApp):
         [],
         config=True,
         help=(
-            "Resource profiles offered in the launch form, like KubeSpawner's profile_list: "
-            "a list of {'name', 'display_name', 'description', 'cpu', 'memory', 'gpu', "
-            "'image'}; only 'name' is required."
+            "Job profiles offered in the launch form and applied to every job launched here "
+            "(jupyter_kf.jobs.profiles: 'name' is required; 'display_name', 'description', "
+            "'default', 'image', 'cpu', 'memory', 'gpu' per replica, 'node_selector', "
+            "'tolerations', 'priority_class_name'). Default: the ones the JupyterHub spawner "
+            "gave this pod ($JUPYTER_KF_JOB_PROFILES, KubeflowSpawner.job_profiles)."
         ),
     )
     emit_job_events = Bool(
@@ -133,20 +136,23 @@ class JupyterKF(ExtensionApp):
     client: Client | None = None
     client_error: str | None = None
 
+    @default("profiles")
+    def _default_profiles(self) -> list[dict]:
+        return [p.to_dict() for p in self._spawner_profiles().profiles]
+
     @validate("profiles")
     def _check_profiles(self, proposal: Any) -> list[dict]:
-        names = set()
-        for profile in proposal["value"]:
-            unknown = set(profile) - PROFILE_KEYS
-            if unknown or not isinstance(profile.get("name"), str):
-                raise ValueError(
-                    f"each profile needs a 'name' and may have {sorted(PROFILE_KEYS)}; "
-                    f"got {profile!r}"
-                )
-            if profile["name"] in names:
-                raise ValueError(f"two profiles are named {profile['name']!r}")
-            names.add(profile["name"])
+        parse_job_profiles(proposal["value"])  # ValueError names every problem
         return proposal["value"]
+
+    @staticmethod
+    def _spawner_profiles() -> JobProfiles:
+        return JobProfiles.from_env(os.environ.get(ENV_JOB_PROFILES))
+
+    def job_profiles(self) -> JobProfiles:
+        """The profiles jobs launched here are held to; required if the spawner says so."""
+        required = self._spawner_profiles().required
+        return JobProfiles(tuple(parse_job_profiles(self.profiles)), required)
 
     # -- ExtensionApp hooks ---------------------------------------------------------------
     def initialize_settings(self) -> None:
@@ -154,7 +160,12 @@ class JupyterKF(ExtensionApp):
         self.streams = Streams(self.max_streams)
         self.watcher: JobWatcher | None = None
         try:
-            self.client = Client(self.backend, namespace=self.namespace, **self.backend_options)
+            self.client = Client(
+                self.backend,
+                namespace=self.namespace,
+                job_profiles=self.job_profiles(),
+                **self.backend_options,
+            )
         except JupyterKFError as exc:
             # Keep the routes up so the panel can say what is wrong, instead of a 404.
             self.client_error = f"the jupyter-kf backend {self.backend!r} is not available: {exc}"

@@ -125,8 +125,8 @@ def spec_from_body(
     """The ``JobSpec`` dict a create body asks for (it reads the script file, if one is named).
 
     ``script`` is a file under the server's root folder; ``cell`` is source text, whose local
-    imports are looked up next to ``notebook``; ``profile`` fills image and resources from the
-    server's configured profiles where the body leaves them out.
+    imports are looked up next to ``notebook``; ``profile`` names a job profile, which the
+    client applies (jobs/profiles.py: image, resources, placement, and their limits).
     """
     body = object_body(body)
     launch = {k: body.pop(k) for k in LAUNCH_KEYS if k in body}
@@ -159,20 +159,10 @@ def spec_from_body(
         problems.append("args only apply with script or cell")
 
     if "profile" in launch:
-        chosen = next((p for p in profiles if p.get("name") == launch["profile"]), None)
-        if chosen is None:
-            names = ", ".join(str(p.get("name")) for p in profiles) or "none are configured"
-            problems.append(f"unknown profile {launch['profile']!r}; profiles: {names}")
-        else:
-            if chosen.get("image") and not body.get("image"):
-                body["image"] = chosen["image"]
-            resources = {k: chosen[k] for k in ("cpu", "memory", "gpu") if chosen.get(k)}
-            given = body.get("resources")
-            if isinstance(given, Mapping):
-                resources.update(given)
-            if resources:
-                body["resources"] = resources
-    if default_image and not body.get("image"):
+        body["profile"] = launch["profile"]
+    # A profile's image wins over the server's default, as it did when the form applied it.
+    chosen = next((p for p in profiles if p.get("name") == launch.get("profile")), {})
+    if default_image and not body.get("image") and not chosen.get("image"):
         body["image"] = default_image
     if problems:
         raise InvalidSpecError(problems)

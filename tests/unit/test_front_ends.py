@@ -48,7 +48,7 @@ def test_cli_help_names_every_option_and_command(capsys):
     commands = _subparsers(parser)
     assert set(commands) == {
         "submit", "list", "status", "logs", "events", "metrics",
-        "scale", "suspend", "resume", "delete", "runtimes",
+        "scale", "suspend", "resume", "delete", "runtimes", "profiles",
     }  # fmt: skip
     for verb, sub in commands.items():
         assert verb in top, verb

@@ -129,7 +129,7 @@ def test_exceeding_or_bypassing_a_profile_is_refused(kw, message):
 
 
 def test_unknown_profile_names_the_offered_ones():
-    with pytest.raises(InvalidSpecError, match="unknown job profile 'huge'; profiles: small, a100"):
+    with pytest.raises(InvalidSpecError, match="unknown profile 'huge'; job profiles: small, a100"):
         apply_profile(spec(profile="huge"), profiles())
 
 

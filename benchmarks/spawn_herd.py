@@ -19,7 +19,8 @@ spawn request until every server is ready, the API requests the hub made (counte
 hub at its Kubernetes client's REST layer, watches included), the hub's event-loop lag (a
 50 ms ticker in the hub: p99 and max of the ticks' delays, and their sum per spawn, which
 does not depend on how long the round lasts, unlike the p99: the floor's short rounds hold
-few calm ticks), and, once, the memory of our shared pod cache per 1,000 pods. Beside the
+few calm ticks), and, in each of our rounds, the memory per 1,000 pods of our shared pod
+cache and of KubeSpawner's pod reflector over the same pods (support/pod_cache.py). Beside the
 lag, where it comes from: the loop thread's CPU and its wait for a core (Linux schedstat),
 the whole hub's CPU and its RSS, and the machine's load (shared and noisy: read the lag
 next to it). ``--profile`` samples each hub with py-spy during its first round and prints
@@ -33,7 +34,9 @@ seconds that is this machine's layout, not a spawner's work; see docs/benchmarks
     python benchmarks/spawn_herd.py --quick    # 30 users, 1 round each: a smoke run, not
                                                # the herd regime (its output says so)
     python benchmarks/spawn_herd.py --profile  # also py-spy on each hub's first round
-    python benchmarks/spawn_herd.py --users 100 --rounds 1
+    python benchmarks/spawn_herd.py --users 1000 --rounds 1   # a point of the cost curve
+    python benchmarks/spawn_herd.py --plot docs/spawn_herd_curve.svg
+        # the curve from every size's result; exit 1 unless our cost per user is linear
 
 Needs a running tests/cluster (``JKF_CLUSTER_KUBECONFIG``, else tests/cluster/.run's,
 started with up.sh if needed) and JupyterHub's proxy from npm
@@ -54,6 +57,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from support import herd_curve, pod_cache
 from support.hub_bench import (
     RESULTS,
     SIDES,
@@ -132,7 +136,14 @@ def herd_round(
             "load_1min": os.getloadavg()[0],
         }
         if side == "ours":
-            result["cache_bytes_per_1000_pods"] = cache_memory(cluster, hub.hub_id)
+            from jupyter_kf.hub.objects import selector
+
+            # both caches weighed over the same pods (this round's), each as it keeps them
+            pods = selector(hub.hub_id)
+            weighed = pod_cache.ours(cluster.api, pods, None)
+            result["cache_bytes_per_1000_pods"] = weighed["bytes_per_1000_pods"]
+            weighed = pod_cache.peer(cluster.kubeconfig, pods, None)
+            result["peer_cache_bytes_per_1000_pods"] = weighed["bytes_per_1000_pods"]
         return result
     finally:
         hub.stop()
@@ -225,84 +236,6 @@ def summarize_profile(text: str, side: str, top: int = 25) -> str:
     return "\n".join(lines)
 
 
-def cache_memory(cluster: ClusterSide, hub_id: str) -> float:
-    """Bytes our shared pod cache holds per 1,000 pods (its dicts of raw pod JSON)."""
-    import gc
-    import tracemalloc
-
-    from jupyter_kf.hub.objects import selector
-    from jupyter_kf.hub.watch import PodWatch
-    from jupyter_kf.k8s.api import DEFAULT_POLICY
-
-    watch = PodWatch(cluster.api, label_selector=selector(hub_id), pod_prefix="jupyter-")
-    watch.pods._relist(DEFAULT_POLICY)  # warm: connection, TLS, first-use allocations
-    watch.pods._store = {}
-    cluster.api.last_response = None
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.take_snapshot()
-    watch.pods._relist(
-        DEFAULT_POLICY
-    )  # the list that fills the cache (no watch thread needed to weigh it)
-    cluster.api.last_response = None  # the client keeps the last raw body: not the cache's
-    gc.collect()
-    count = len(watch.pods._store)
-    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(base, "filename"))
-    tracemalloc.stop()
-    return grown / max(count, 1) * 1000
-
-
-def curve_svg(points: dict[int, dict]) -> str:
-    """Ours and the peer against the herd's size, one small SVG panel per measure (wall,
-    loop-lag p99, requests per spawn, hub RSS), from the per-size result files."""
-    measures = [
-        ("wall_s", "wall (s)"),
-        ("loop_lag_p99_ms", "loop-lag p99 (ms)"),
-        ("api_requests_per_spawn", "API requests per spawn"),
-        ("hub_rss_mb", "hub RSS (MiB)"),
-    ]
-    users = sorted(points)
-    w, h, pad = 300, 200, 40
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * w}" height="{2 * h}" '
-        'font-family="sans-serif" font-size="11">'
-    ]
-    for i, (key, label) in enumerate(measures):
-        x0, y0 = (i % 2) * w, (i // 2) * h
-        series = {
-            side: [points[u][side][key]["median"] for u in users] for side in ("ours", "peer")
-        }
-        top = max(max(v) for v in series.values()) * 1.1 or 1
-
-        def xy(n: int, v: float, x0: int = x0, y0: int = y0, top: float = top) -> str:
-            x = x0 + pad + (w - 2 * pad) * (n / max(users[-1], 1))
-            y = y0 + h - pad - (h - 2 * pad) * (v / top)
-            return f"{x:.1f},{y:.1f}"
-
-        out.append(f'<text x="{x0 + pad}" y="{y0 + 20}">{label}, median</text>')
-        out.append(
-            f'<polyline fill="none" stroke="#888" points="{xy(0, top)} {xy(0, 0)} '
-            f'{xy(users[-1], 0)}"/>'
-        )
-        out.append(f'<text x="{x0 + 4}" y="{y0 + pad + 4}">{top:.0f}</text>')
-        for n in users:
-            out.append(
-                f'<text x="{xy(n, 0).split(",")[0]}" y="{y0 + h - pad + 14}" '
-                f'text-anchor="middle">{n}</text>'
-            )
-        for side, color in (("ours", "#1f77b4"), ("peer", "#d62728")):
-            pts = " ".join(xy(n, v) for n, v in zip(users, series[side], strict=True))
-            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{pts}"/>')
-            for pt in pts.split():
-                cx, cy = pt.split(",")
-                out.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>')
-        out.append(f'<text x="{x0 + w - pad}" y="{y0 + h - 8}" text-anchor="end">users</text>')
-    out.append(f'<text x="{2 * w - 150}" y="15" fill="#1f77b4">ours (jupyter-kf)</text>')
-    out.append(f'<text x="{2 * w - 150}" y="28" fill="#d62728">KubeSpawner 7.1.0</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -327,17 +260,21 @@ def main() -> None:
     parser.add_argument(
         "--plot",
         metavar="SVG",
-        help="only draw the cost curve from benchmarks/results/spawn_herd_users*.json",
+        help="only draw the cost curve from benchmarks/results/spawn_herd_users*.json, print "
+        "its table and check that our cost per user grows linearly (exit 1 if not)",
     )
     args = parser.parse_args()
     if args.plot:
-        points = {
-            int(f.stem.removeprefix("spawn_herd_users")): json.loads(f.read_text())
-            for f in RESULTS.glob("spawn_herd_users*.json")
-        }
-        for p in points.values():
-            p["peer"] = p["peer"]["kubespawner-7.1.0"]
-        Path(args.plot).write_text(curve_svg(points))
+        points = herd_curve.load_points()
+        Path(args.plot).write_text(herd_curve.svg(points))
+        linear = herd_curve.linearity(points)
+        (RESULTS / "spawn_herd_curve.json").write_text(
+            json.dumps({"linearity": linear, "sizes": sorted(points)}, indent=2)
+        )
+        print(herd_curve.table(points))
+        print("RESULT spawn_herd_curve " + json.dumps(linear))
+        if not linear["met"]:
+            sys.exit(1)
         return
     users = args.users or (30 if args.quick else 200)
     rounds = args.rounds or (1 if args.quick else 2)
@@ -388,7 +325,8 @@ def main() -> None:
         }
         out["requests_by_kind"] = rs[-1]["requests_by_kind"]
         if side == "ours":
-            out["cache_bytes_per_1000_pods"] = summary([x["cache_bytes_per_1000_pods"] for x in rs])
+            for k in ("cache_bytes_per_1000_pods", "peer_cache_bytes_per_1000_pods"):
+                out[k] = summary([x[k] for x in rs])
         return out
 
     ours, peer, floor = agg("ours"), agg("peer"), agg("floor")
@@ -396,6 +334,10 @@ def main() -> None:
         k: ours[k]["median"] / peer[k]["median"] if peer[k]["median"] else None
         for k in ("wall_s", "api_requests_per_spawn", "loop_lag_p99_ms")
     }
+    ratio["cache_bytes_per_1000_pods"] = (
+        ours["cache_bytes_per_1000_pods"]["median"]
+        / ours["peer_cache_bytes_per_1000_pods"]["median"]
+    )
     # what a spawner adds to JupyterHub's own per-spawn cost (the no-op floor's), medians of
     # rounds; per spawn, so not skewed by round length or by how fast the spawns finish.
     for side, name in ((ours, "ours"), (peer, "peer")):
@@ -420,6 +362,8 @@ def main() -> None:
         "loop_lag_p99_ms": "<= 1.0x peer",
         "loop_time_per_spawn_over_floor": "<= 0.5x peer (the loop thread's CPU per spawn "
         "beyond a no-op spawner's hub: the part a spawner controls)",
+        "cache_bytes_per_1000_pods": "<= 1.0x peer (KubeSpawner's pod reflector over the "
+        "same pods)",
     }
 
     def at_most(key: str, bound: float) -> bool:
@@ -433,6 +377,7 @@ def main() -> None:
         "api_requests_per_spawn": at_most("api_requests_per_spawn", 1.0),
         "loop_lag_p99_ms": at_most("loop_lag_p99_ms", 1.0),
         "loop_time_per_spawn_over_floor": at_most("loop_time_per_spawn_over_floor", 0.5),
+        "cache_bytes_per_1000_pods": at_most("cache_bytes_per_1000_pods", 1.0),
     }
     met = all(met_by_goal.values())
     out = {

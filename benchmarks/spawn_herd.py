@@ -106,7 +106,7 @@ def herd_round(
         cpu_before = hub_cpu(hub)
         t0 = time.monotonic()
         hub.spawn_all(names)
-        t1 = hub.wait_all_ready(names, 900)
+        t1 = hub.wait_all_ready(names, max(900, 2 * users))
         time.sleep(1.0)
         after = hub.read_stats()
         rss_after = hub_rss(hub)

@@ -107,7 +107,7 @@ c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 c.JupyterHub.services = [{{"name": "bench", "api_token": S["token"]}}]
 c.JupyterHub.load_roles = [{{"name": "admin", "services": ["bench"]}}]
 c.JupyterHub.log_level = "WARN"
-c.Spawner.start_timeout = 600
+c.Spawner.start_timeout = 1800  # a 1,000-user herd's last spawns start late on 2 cores
 c.Spawner.http_timeout = 120
 if S.get("db_url"):
     c.JupyterHub.db_url = S["db_url"]

@@ -455,7 +455,7 @@ class ClusterSide:
                 self.core.delete_namespace(name)
             except client.ApiException:
                 pass
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 1800  # 1,000 namespaces take minutes on 2 cores
         while time.monotonic() < deadline:
             left = [n for n in self.core.list_namespace().items if n.metadata.name in names]
             if not left:

@@ -262,9 +262,15 @@ class Client:
         replica: str | None = None,
         follow: bool = False,
         tail_lines: int | None = None,
+        attempt: int | None = None,
     ) -> Iterator[str]:
         return self.backend.logs(
-            name, self._ns(namespace), replica=replica, follow=follow, tail_lines=tail_lines
+            name,
+            self._ns(namespace),
+            replica=replica,
+            follow=follow,
+            tail_lines=tail_lines,
+            attempt=attempt,
         )
 
     def get_job_logs(
@@ -275,8 +281,16 @@ class Client:
         replica: str | None = None,
         follow: bool = False,
         tail_lines: int | None = None,
+        attempt: int | None = None,
     ) -> Iterator[str]:
-        return self.logs(name, namespace, replica=replica, follow=follow, tail_lines=tail_lines)
+        return self.logs(
+            name,
+            namespace,
+            replica=replica,
+            follow=follow,
+            tail_lines=tail_lines,
+            attempt=attempt,
+        )
 
     # ``builtins.list``: in this class ``list`` is the method.
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:

@@ -97,8 +97,16 @@ class Backend(ABC):
         replica: str | None = None,
         follow: bool = False,
         tail_lines: int | None = None,
+        attempt: int | None = None,
     ) -> Iterator[str]:
-        """Lines of one replica's output (default: rank 0), without their newlines."""
+        """Lines of one replica's output (default: rank 0), without their newlines.
+
+        ``attempt`` picks one run of the replica: 0 is its first, each restart the next (the
+        replica's ``restarts`` is the latest). None: the local backend's whole log (every
+        attempt in turn), the running container's on Kubernetes. Kubernetes keeps only the
+        current attempt's log and the previous one's (the kubelet keeps one terminated
+        container: ``previous=true``); an attempt not kept, or never made, is
+        ``NotFoundError``."""
 
     @abstractmethod
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]: ...

@@ -140,7 +140,8 @@ class ResumeHandler(KFHandler):
 
 
 class LogsHandler(KFHandler):
-    """The last lines of one replica's output; follow them on the websocket next door."""
+    """The last lines of one replica's output (of one of its attempts with ``attempt``);
+    follow them on the websocket next door."""
 
     @web.authenticated
     @authorized
@@ -148,17 +149,30 @@ class LogsHandler(KFHandler):
         replica = self.get_query_argument("replica", None) or None
         try:
             tail = non_negative_int("tail_lines", self.get_query_argument("tail_lines", None))
+            attempt = non_negative_int("attempt", self.get_query_argument("attempt", None))
         except BadRequest as exc:
             raise bad_request(exc) from exc
         tail = self.kf.log_tail_lines if tail is None else tail
-        lines = await self.run(_read_lines, self.client(), name, self.namespace, replica, tail)
-        self.write_json({"name": name, "replica": replica, "lines": lines})
+        lines = await self.run(
+            _read_lines, self.client(), name, self.namespace, replica, tail, attempt
+        )
+        reply: dict[str, Any] = {"name": name, "replica": replica, "lines": lines}
+        if attempt is not None:
+            reply["attempt"] = attempt
+        self.write_json(reply)
 
 
 def _read_lines(
-    client: Any, name: str, namespace: str | None, replica: str | None, tail: int
+    client: Any,
+    name: str,
+    namespace: str | None,
+    replica: str | None,
+    tail: int,
+    attempt: int | None,
 ) -> list[str]:
-    lines = client.logs(name, namespace, replica=replica, follow=False, tail_lines=tail)
+    lines = client.logs(
+        name, namespace, replica=replica, follow=False, tail_lines=tail, attempt=attempt
+    )
     return [clip_line(line) for line in lines]
 
 

@@ -372,6 +372,7 @@ class KubernetesBackend(Backend):
         replica: str | None = None,
         follow: bool = False,
         tail_lines: int | None = None,
+        attempt: int | None = None,
     ) -> Iterator[str]:
         ns, cr = self._cr(name, namespace)
         job = ns.job(cr)
@@ -381,7 +382,21 @@ class KubernetesBackend(Backend):
             raise NotFoundError(
                 f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
             )
-        return read_log(ns, qualified(cr), replica, follow, tail_lines, None)
+        previous = False
+        if attempt is not None:
+            latest = next(r.restarts for r in job.replicas if r.name == replica)
+            kept = [latest - 1, latest] if latest else [latest]
+            if attempt not in kept:
+                raise NotFoundError(
+                    f"replica {replica} of job {name} is at attempt {latest}; Kubernetes keeps "
+                    "the log of a container's current attempt and of the previous one only "
+                    f"(ask for {' or '.join(map(str, kept))})"
+                )
+            previous = attempt != latest
+        # The previous attempt has ended: there is nothing to follow.
+        return read_log(
+            ns, qualified(cr), replica, follow and not previous, tail_lines, None, previous=previous
+        )
 
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         ns, cr = self._cr(name, namespace)

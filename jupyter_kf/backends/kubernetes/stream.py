@@ -383,8 +383,11 @@ def read_log(
     follow: bool,
     tail_lines: int | None,
     limit_bytes: int | None,
+    *,
+    previous: bool = False,
 ) -> Iterator[str]:
-    """Lines of ``replica``'s log, read (or followed) by one request of the caller's own."""
+    """Lines of ``replica``'s log, read (or followed) by one request of the caller's own;
+    ``previous``: its container's last terminated attempt (``previous=true``)."""
     cr = ns.find(name)
     if cr is None:
         raise NotFoundError(f"no training job named {name!r} in namespace {ns.namespace!r}")
@@ -408,6 +411,8 @@ def read_log(
         kwargs["tail_lines"] = tail_lines
     if limit_bytes is not None:
         kwargs["limit_bytes"] = limit_bytes
+    if previous:
+        kwargs["previous"] = True
     response = open_stream(
         ns.core.read_namespaced_pod_log,
         *(pod, ns.namespace),

@@ -30,7 +30,7 @@ from ...jobs.trainjob import trainjob_status
 from ...jobs.validation import DNS1035
 from ...outputs import Outputs, outputs_in
 from ..base import Backend
-from . import storage
+from . import attempts, storage
 from .layout import JobDir, ParsedFiles, default_root, now, read_json, read_jsonl, write_json
 from .loop import ENV_JOB_DIR, _start_ticks
 from .stream import Tail, Waker, event_of, follow_log, text_line
@@ -367,6 +367,7 @@ class LocalBackend(Backend):
         replica: str | None = None,
         follow: bool = False,
         tail_lines: int | None = None,
+        attempt: int | None = None,
     ) -> Iterator[str]:
         d = self._existing(name)
         job = self._load(d)
@@ -376,7 +377,10 @@ class LocalBackend(Backend):
             raise NotFoundError(
                 f"job {name} has no replica {replica!r}; its replicas are {', '.join(names)}"
             )
-        return _read_log(self._load, d, replica, follow, tail_lines)
+        if attempt is None:
+            return _read_log(self._load, d, replica, follow, tail_lines)
+        seg = attempts.find(d, name, replica, attempt)
+        return _read_attempt(self._load, d, replica, seg, follow, tail_lines)
 
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]:
         d = self._existing(name)
@@ -503,6 +507,24 @@ def _read_log(
         lines, tail.offset = _last_lines(path, tail_lines)
         yield from lines
     yield from follow_log(load, d, replica, tail)
+
+
+def _read_attempt(
+    load: Callable[[JobDir], Job],
+    d: JobDir,
+    replica: str,
+    seg: attempts.Segment,
+    follow: bool,
+    tail_lines: int | None,
+) -> Iterator[str]:
+    """One attempt's lines. Following an attempt that is still the latest goes on with what
+    the replica writes next; an earlier one is complete."""
+    lines, end = attempts.read(d, replica, seg, tail_lines)
+    yield from (text_line(raw) for raw in lines)
+    if follow and seg.end is None:
+        tail = Tail(d.log_of(replica), text_line)
+        tail.offset = end
+        yield from follow_log(load, d, replica, tail)
 
 
 def _read_lines(path: Path, tail_lines: int | None) -> Iterator[str]:

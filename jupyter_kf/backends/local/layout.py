@@ -7,7 +7,8 @@
                    gone, by the first reader that notices)
   code/            the shipped files (run from here: their folder is on sys.path)
   work/            the workers' working directory, empty at first (a pod's emptyDir)
-  logs/<replica>.log   one file per replica (stdout and stderr)
+  logs/<replica>.log   one file per replica (stdout and stderr), its attempts in turn
+  logs/<replica>.attempts   where each attempt starts in it (attempts.py)
   metrics.jsonl    metric points, one JSON object a line
   events.jsonl     what the supervisor did, one JSON object a line
   supervisor.json  the supervisor's pid and start time
@@ -168,6 +169,9 @@ class JobDir:
 
     def log_of(self, replica: str) -> Path:
         return self.logs / f"{replica}.log"
+
+    def attempts_of(self, replica: str) -> Path:
+        return self.logs / f"{replica}.attempts"
 
     def event(self, type_: str, reason: str, message: str, obj: str = "") -> None:
         append_jsonl(

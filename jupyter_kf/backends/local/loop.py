@@ -214,6 +214,10 @@ class Supervisor:
         self.dir.logs.mkdir(exist_ok=True)
         self.dir.work.mkdir(exist_ok=True)  # the cwd, beside the code, as in a pod (render.py)
         with open(self.dir.log_of(proc.key), "ab") as log:
+            # Where this attempt's output starts: attempts.py serves one attempt's log.
+            append_jsonl(
+                self.dir.attempts_of(proc.key), {"attempt": proc.restarts, "offset": log.tell()}
+            )
             try:
                 proc.popen = subprocess.Popen(
                     self.command_for(proc.role),

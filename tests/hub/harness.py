@@ -9,7 +9,7 @@ roles the test cluster has no program for.
   pod's IP (the only rewrite: ``0.0.0.0`` in JUPYTERHUB_SERVICE_URL becomes the pod IP,
   which is what the pod's own network namespace would give). The home volume is a
   directory per PVC, so files survive a stop and start as on a real volume. When the pod
-  goes, the process is killed.
+  goes, or KWOK ends it (its ``jupyter-kf.test/outcome``), the process is killed.
 - ``Provisioner``: the test cluster has no storage driver. Home PVCs of the test
   StorageClass ``jkf-test-local`` (``volumeBindingMode: Immediate``, no provisioner) get
   a hostPath PersistentVolume made for them here, pre-bound through ``claimRef``; the
@@ -48,7 +48,9 @@ MANAGED = "app.kubernetes.io/managed-by=jupyter-kf-spawner"
 # start 200 real servers for them.
 NOT_BENCH = "!jupyter-kf.test/bench"
 POD_IP = "jupyter-kf.test/pod-ip"
-LIGHT = "jupyter-kf.test/light-server"  # run light_server.py instead of jupyterhub-singleuser
+# Only for the kill -9 test's herd of spawns (light_server.py says why); every other hub
+# test runs the real jupyterhub-singleuser.
+LIGHT = "jupyter-kf.test/light-server"
 LIGHT_ANNOTATIONS = {"jupyter-kf.test/outcome": "run", LIGHT: "true"}
 
 
@@ -196,9 +198,9 @@ class Kubelet(_Loop):
         with self.lock:
             running = self.procs.get(key)
         if running is not None:
-            if running[0] == pod.metadata.uid:
+            if running[0] == pod.metadata.uid and pod.status.phase == "Running":
                 return
-            self._kill(key)
+            self._kill(key)  # another pod of that name, or this one ended
         if pod.status.phase != "Running" or not pod.status.pod_ip:
             return
         if pod.spec.node_name == REAL_NODE:

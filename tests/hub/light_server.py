@@ -1,7 +1,9 @@
-"""A stand-in for jupyterhub-singleuser where many servers run at once (the kill -9 test,
-the benchmarks): it listens where the real one would (JUPYTERHUB_SERVICE_URL) and answers
-every request with 200, which is all the hub checks before it calls a server up. Not a
-Jupyter server: tests that open a server's API use the real one."""
+"""A stand-in for jupyterhub-singleuser, used by one test only: the kill -9 test's herd of
+50 spawns (test_hub_resilience.py), where 50 real Jupyter servers do not fit a 2-core
+machine. It is not a Jupyter server and proves nothing about one: it listens where the real
+one would (JUPYTERHUB_SERVICE_URL) and answers every GET with 200, which is all the hub
+checks before it calls a server up. Every other hub test runs the real server and checks
+what only it does (real_server.py)."""
 
 import os
 import sys

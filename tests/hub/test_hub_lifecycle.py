@@ -9,7 +9,7 @@ from kubernetes import client
 from jupyter_kf.hub.slugs import multi_slug, safe_slug
 from tests.support.waiting import wait_for
 
-from .harness import LIGHT_ANNOTATIONS
+from .real_server import ACTIVITY_ENV, HUB_QUIET, assert_real_server
 from .test_hub_spawn import pytorchjob
 
 pytestmark = [pytest.mark.cluster, pytest.mark.hub, pytest.mark.timeout(400)]
@@ -37,7 +37,8 @@ def contents(hub, user: str, server: str = "", path: str = "hello.txt", put: str
     return r.json()["content"]
 
 
-def test_stop_start_keeps_home_and_a_hub_restart_keeps_every_server(hub, node_side):
+def test_stop_start_keeps_home_and_a_hub_restart_keeps_every_server(hub_factory, node_side):
+    hub = hub_factory(spawner={"environment": ACTIVITY_ENV}, hub=HUB_QUIET)
     core = client.CoreV1Api(node_side["api"])
     ns = f"{hub.settings['prefix']}erin"
     hub.add_user("erin")
@@ -45,6 +46,8 @@ def test_stop_start_keeps_home_and_a_hub_restart_keeps_every_server(hub, node_si
     assert hub.spawn("erin", "dev").status_code in (201, 202)  # a named server
     hub.wait_ready("erin")
     hub.wait_ready("erin", "dev")
+    for server in ("", "dev"):
+        assert_real_server(hub, "erin", server)
     dev_pod = f"jupyter-{multi_slug('erin', 'dev', 48)}"
     assert {p.metadata.name for p in core.list_namespaced_pod(ns).items} == {
         "jupyter-erin",
@@ -86,13 +89,16 @@ def test_stop_start_keeps_home_and_a_hub_restart_keeps_every_server(hub, node_si
     assert r.status_code == 404, (r.status_code, r.url, r.text[:500])
     r = hub.session.get(f"{hub.url}/user/erin/dev/api/status", headers=headers, timeout=30)
     assert r.status_code == 200, r.text
+    # The restarted hub still hears from both servers (their tokens survived the restart).
+    for server in ("", "dev"):
+        assert_real_server(hub, "erin", server, activity=True)
 
 
 @pytest.mark.parametrize(
     "name", ["Ünïcødé.user@Example.com", "a" * 10_000 + "-ten-kb"], ids=["unicode", "10kb"]
 )
 def test_odd_user_names(hub_factory, node_side, name):
-    hub = hub_factory(spawner={"extra_annotations": LIGHT_ANNOTATIONS})
+    hub = hub_factory()
     core = client.CoreV1Api(node_side["api"])
     hub.add_user(name)
     stored = hub.api("GET", "/users").json()
@@ -104,11 +110,12 @@ def test_odd_user_names(hub_factory, node_side, name):
     assert len(slug) <= 48 and slug != hub_name
     pod = core.read_namespaced_pod(f"jupyter-{slug}", f"{hub.settings['prefix']}{slug}")
     assert pod.metadata.annotations["hub.jupyter.org/username"] == hub_name
+    assert_real_server(hub, hub_name)  # at a URL made of the odd name
     hub.stop_server(hub_name)
 
 
 def test_pod_security_refuses_privileged_and_hostpath_jobs(hub_factory, node_side, cluster):
-    hub = hub_factory(spawner={"extra_annotations": LIGHT_ANNOTATIONS})
+    hub = hub_factory()
     core = client.CoreV1Api(node_side["api"])
     hub.add_user("frank")
     assert hub.spawn("frank").status_code in (201, 202)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
+from .real_server import ACTIVITY_ENV, HUB_QUIET, assert_real_server
+
 pytestmark = [pytest.mark.cluster, pytest.mark.hub, pytest.mark.timeout(300)]
 
 
@@ -25,7 +27,8 @@ def pytorchjob(name: str, namespace: str) -> dict:
     }
 
 
-def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
+def test_two_users_spawn_and_are_isolated(hub_factory, node_side, cluster):
+    hub = hub_factory(spawner={"environment": ACTIVITY_ENV}, hub=HUB_QUIET)
     core = client.CoreV1Api(node_side["api"])
     prefix = hub.settings["prefix"]
     for user in ("alice", "bob"):
@@ -45,6 +48,7 @@ def test_two_users_spawn_and_are_isolated(hub, node_side, cluster):
         )
         assert r.status_code == 200, r.text
         assert "started" in r.json()
+        assert_real_server(hub, user, activity=True)
 
     for user in ("alice", "bob"):
         ns = f"{prefix}{user}"
@@ -100,8 +104,6 @@ def test_users_bound_to_a_cluster_role_instead_of_a_role_per_namespace(
     deploy/rbac ships, bound per namespace; no Role is written."""
     from jupyter_kf.k8s.rbac import user_role_rules
 
-    from .harness import LIGHT_ANNOTATIONS
-
     rbac = client.RbacAuthorizationV1Api(node_side["api"])
     core = client.CoreV1Api(node_side["api"])
     role_name = "jkf-test-user-cluster-role"
@@ -109,12 +111,11 @@ def test_users_bound_to_a_cluster_role_instead_of_a_role_per_namespace(
         rbac.create_cluster_role({"metadata": {"name": role_name}, "rules": user_role_rules()})
     except client.ApiException as exc:
         assert exc.status == 409
-    hub = hub_factory(
-        spawner={"user_cluster_role": role_name, "extra_annotations": LIGHT_ANNOTATIONS}
-    )
+    hub = hub_factory(spawner={"user_cluster_role": role_name})
     hub.add_user("kim")
     assert hub.spawn("kim").status_code in (201, 202)
     hub.wait_ready("kim")
+    assert_real_server(hub, "kim")
     ns = f"{hub.settings['prefix']}kim"
     binding = rbac.read_namespaced_role_binding(f"{role_name}-jupyter-kim", ns)
     assert (binding.role_ref.kind, binding.role_ref.name) == ("ClusterRole", role_name)

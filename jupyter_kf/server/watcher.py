@@ -25,10 +25,22 @@ JOB_EVENT_SCHEMA = "https://events.jupyter-kf.org/job/v1"
 JOB_EVENT_SCHEMA_FILE = Path(__file__).parent / "schemas" / "job-event.yaml"
 
 
-def job_event(change_type: str, name: str, namespace: str, job: dict[str, Any] | None) -> dict:
+# A job as the watcher tells jobs apart: a PyTorchJob and a TrainJob may share a name.
+JobKey = tuple[str, str, str]  # (namespace, kind, name)
+
+
+def job_event(change_type: str, key: JobKey, job: dict[str, Any] | None) -> dict:
     """The data of one event (see schemas/job-event.yaml)."""
+    namespace, kind, name = key
     phase = job["status"]["phase"] if job else ""
-    return {"type": change_type, "name": name, "namespace": namespace, "phase": phase, "job": job}
+    return {
+        "type": change_type,
+        "kind": kind,
+        "name": name,
+        "namespace": namespace,
+        "phase": phase,
+        "job": job,
+    }
 
 
 class JobWatcher:
@@ -57,7 +69,7 @@ class JobWatcher:
         self.log = log or logging.getLogger(__name__)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._sent: dict[tuple[str, str], dict] = {}  # what was last emitted of each job
+        self._sent: dict[JobKey, dict] = {}  # what was last emitted of each job
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="jupyter-kf-watch", daemon=True)
@@ -98,22 +110,27 @@ class JobWatcher:
 
     def _on_change(self, change: Change) -> None:
         job = change.job
-        key = (job.namespace, job.name)
+        key = (job.namespace, job.kind, job.name)
         if change.type == "DELETED":
-            if self._sent.pop(key, None) is not None:
-                self._send(job_event("DELETED", job.name, job.namespace, None))
+            # The local backend no longer knows a deleted job's kind (its folder is gone),
+            # but its names are unique: the name says which job went.
+            named = (job.namespace, job.name)
+            keys = [key] if job.kind else [k for k in self._sent if (k[0], k[2]) == named]
+            for gone in keys:
+                if self._sent.pop(gone, None) is not None:
+                    self._send(job_event("DELETED", gone, None))
             return
         data = summary(job)
         before = self._sent.get(key)
         if before == data:
             return  # a restarted watch lists every job again: nothing new
         self._sent[key] = data
-        kind = "ADDED" if before is None else "MODIFIED"
-        self._send(job_event(kind, job.name, job.namespace, data))
+        change_type = "ADDED" if before is None else "MODIFIED"
+        self._send(job_event(change_type, key, data))
 
     def _forget_missing(self) -> None:
         """After a failed watch: jobs deleted while nobody watched are reported DELETED."""
-        present = {(job.namespace, job.name) for job in self.client.list(self.namespace)}
+        present = {(job.namespace, job.kind, job.name) for job in self.client.list(self.namespace)}
         for key in set(self._sent) - present:
             del self._sent[key]
-            self._send(job_event("DELETED", key[1], key[0], None))
+            self._send(job_event("DELETED", key, None))

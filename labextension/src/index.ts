@@ -8,11 +8,11 @@ import { FileDialog } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { IJobSummary, KFApi, reattachCode } from './api';
+import { IJobSummary, KFApi, findJob, jobId, jobRef, reattachCode } from './api';
 import { JobsModel } from './model';
 import { describe } from './model';
 import { KFPanel } from './panel';
-import { jobTab } from './tab';
+import { jobTab, tabId } from './tab';
 
 const PLUGIN_ID = 'jupyter-kf-labextension:plugin';
 
@@ -67,14 +67,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return picked ? picked.path : null;
     };
 
-    const openTab = (name: string) => {
-      const id = `jupyter-kf-job-${name}`;
+    const openTab = (job: string) => {
+      const id = tabId(job);
       const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
       if (open) {
         app.shell.activateById(id);
         return;
       }
-      app.shell.add(jobTab(model, panel, name), 'main', { mode: 'split-right' });
+      app.shell.add(jobTab(model, panel, job), 'main', { mode: 'split-right' });
     };
     const panel = new KFPanel({ model, pickScript, currentCell, openTab });
     app.shell.add(panel, 'left', { rank: 650 });
@@ -84,7 +84,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // A job that ends while the user looks elsewhere: a notification, with a link to it.
     model.finished.connect((_sender, job: IJobSummary) => {
-      const watching = panel.isVisible && model.selected === job.name;
+      const watching = panel.isVisible && model.selected === jobId(job);
       if (watching) {
         return;
       }
@@ -93,7 +93,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const text = `Training job ${job.name} ${failed ? 'failed' : 'succeeded'}${failed ? why : ''}`;
       const options = {
         autoClose: failed ? (false as const) : 8000,
-        actions: [{ label: 'Show job', callback: () => void app.commands.execute(CommandIDs.show, { name: job.name }) }]
+        actions: [{ label: 'Show job', callback: () => void app.commands.execute(CommandIDs.show, { name: jobId(job) }) }]
       };
       if (failed) {
         Notification.error(text, options);
@@ -123,16 +123,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.show, {
       label: 'Show Logs and Details',
       execute: args => {
-        const name = typeof args.name === 'string' ? args.name : app.contextMenuHitTest(n => !!n.dataset?.job)?.dataset.job;
+        const job = target(args);
         open();
-        model.select(name ?? null);
+        model.select(job ? jobId(job) : null);
       }
     });
-    // The list's context menu: each command acts on the job right-clicked (or args.name).
+    // The list's context menu: each command acts on the job right-clicked (its row carries
+    // its name and kind), or on args.name (a jobId, kind/name, or a bare name).
     const target = (args: { name?: unknown }): IJobSummary | undefined => {
+      if (typeof args.name === 'string') {
+        return findJob(model.jobs, args.name);
+      }
       const node = app.contextMenuHitTest(n => !!n.dataset?.job);
-      const name = typeof args.name === 'string' ? args.name : node?.dataset.job;
-      return model.jobs.find(j => j.name === name);
+      return node ? findJob(model.jobs, `${node.dataset.kind}/${node.dataset.job}`) : undefined;
     };
     const act = (label: string, run: (job: IJobSummary) => Promise<IJobSummary | void>) => (args: any) => {
       const job = target(args);
@@ -149,25 +152,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         const job = target(args);
         if (job) {
-          openTab(job.name);
+          openTab(jobId(job));
         }
       }
     });
     app.commands.addCommand(CommandIDs.suspend, {
       label: 'Suspend',
       isEnabled: args => !['Succeeded', 'Failed', 'Suspended'].includes(phase(args)),
-      execute: act('Suspend', job => api.suspend(job.name))
+      execute: act('Suspend', job => api.suspend(jobRef(job)))
     });
     app.commands.addCommand(CommandIDs.resume, {
       label: 'Resume',
       isEnabled: args => phase(args) === 'Suspended',
-      execute: act('Resume', job => api.resume(job.name))
+      execute: act('Resume', job => api.resume(jobRef(job)))
     });
     app.commands.addCommand(CommandIDs.remove, {
       label: 'Delete…',
       execute: args => {
         const job = target(args);
-        return job ? panel.deleteJobs([job.name]) : undefined;
+        return job ? panel.deleteJobs([jobId(job)]) : undefined;
       }
     });
     app.commands.addCommand(CommandIDs.copyName, {

@@ -39,8 +39,14 @@ function job(name: string, phase: string, created: string | null = null, extra: 
   };
 }
 
-function event(type: IJobEvent['type'], j: IJobSummary | null, name = j?.name ?? 'x', namespace = 'local'): IJobEvent {
-  return { type, name, namespace, phase: j?.status.phase ?? '', job: j };
+function event(
+  type: IJobEvent['type'],
+  j: IJobSummary | null,
+  name = j?.name ?? 'x',
+  namespace = 'local',
+  kind = j?.kind ?? 'PyTorchJob'
+): IJobEvent {
+  return { type, kind, name, namespace, phase: j?.status.phase ?? '', job: j };
 }
 
 describe('applyJobEvent', () => {
@@ -293,11 +299,12 @@ describe('the list as a place to work', () => {
   });
 
   it('reattaches to a job from a notebook', () => {
-    expect(reattachCode({ name: 'mnist', namespace: 'local', backend: 'local' })).toBe(
+    expect(reattachCode({ kind: 'PyTorchJob', name: 'mnist', namespace: 'local', backend: 'local' })).toBe(
       '%load_ext jupyter_kf\n%kftrain monitor mnist --local'
     );
-    expect(reattachCode({ name: 'mnist', namespace: 'team', backend: 'kubernetes' })).toBe(
-      '%load_ext jupyter_kf\n%kftrain monitor mnist --cluster --namespace team'
+    // On a cluster by kind/name: a TrainJob may have the PyTorchJob's name.
+    expect(reattachCode({ kind: 'TrainJob', name: 'mnist', namespace: 'team', backend: 'kubernetes' })).toBe(
+      '%load_ext jupyter_kf\n%kftrain monitor TrainJob/mnist --cluster --namespace team'
     );
   });
 });

@@ -111,6 +111,7 @@ export interface IJob extends IJobSummary {
 export interface IJobEvent {
   schema_id?: string;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  kind: string;
   name: string;
   namespace: string;
   phase: string;
@@ -119,8 +120,34 @@ export interface IJobEvent {
 
 export const FINISHED: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
 
-export function jobKey(job: { namespace: string; name: string }): string {
-  return `${job.namespace}/${job.name}`;
+/**
+ * A job's identity in the panel: its kind and name. The API allows a PyTorchJob and a
+ * TrainJob of one name in a namespace, so a name alone would merge them in the list, the
+ * selection, the detail view and its log follower.
+ */
+export function jobId(job: { kind: string; name: string }): string {
+  return `${job.kind}/${job.name}`;
+}
+
+/** The list's key: the namespace and the job's identity. */
+export function jobKey(job: { namespace: string; kind: string; name: string }): string {
+  return `${job.namespace}/${jobId(job)}`;
+}
+
+/**
+ * How the REST API names the job: `kind/name` on a cluster (as kubectl takes it, so it
+ * reaches exactly this job), the bare name on the local backend, whose names are unique.
+ */
+export function jobRef(job: { kind: string; name: string; backend: string }): string {
+  return job.backend === 'kubernetes' ? jobId(job) : job.name;
+}
+
+/** The job `ref` names: a `kind/name` (jobId), or a bare name (the first job that has it). */
+export function findJob<T extends IJobSummary>(jobs: T[], ref: string | null | undefined): T | undefined {
+  if (!ref) {
+    return undefined;
+  }
+  return jobs.find(j => jobId(j) === ref) ?? jobs.find(j => j.name === ref);
 }
 
 /** Newest first; jobs without a creation time last, then by name. */
@@ -491,9 +518,9 @@ export function toYaml(value: unknown, indent = ''): string {
 }
 
 /** The code a notebook cell needs to show a job again (its live widget). */
-export function reattachCode(job: Pick<IJobSummary, 'name' | 'namespace' | 'backend'>): string {
+export function reattachCode(job: Pick<IJobSummary, 'kind' | 'name' | 'namespace' | 'backend'>): string {
   const where = job.backend === 'local' ? ' --local' : ` --cluster --namespace ${job.namespace}`;
-  return `%load_ext jupyter_kf\n%kftrain monitor ${job.name}${where}`;
+  return `%load_ext jupyter_kf\n%kftrain monitor ${jobRef(job)}${where}`;
 }
 
 /** The rows of a virtualised list to draw: those in view, and `overscan` more each side. */

@@ -5,7 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IJobSummary, IServerConfig, KFApi, applyJobEvent, newlyFinished, sortJobs } from './api';
+import { IJobSummary, IServerConfig, KFApi, applyJobEvent, jobId, newlyFinished, sortJobs } from './api';
 
 export class JobsModel {
   constructor(readonly api: KFApi) {}
@@ -17,6 +17,7 @@ export class JobsModel {
   /** Whether the live event stream is connected (else the list may be stale). */
   live = false;
   loaded = false;
+  /** The selected job's jobId (kind/name), or null. */
   selected: string | null = null;
   /** The time of the last change, for tests and the benchmark (performance.now()). */
   lastChange = 0;
@@ -83,8 +84,8 @@ export class JobsModel {
     this._emit();
   }
 
-  select(name: string | null): void {
-    this.selected = name;
+  select(id: string | null): void {
+    this.selected = id;
     this._emit();
   }
 
@@ -92,15 +93,16 @@ export class JobsModel {
   upsert(job: IJobSummary): void {
     this.jobs = applyJobEvent(
       this.jobs,
-      { type: 'MODIFIED', name: job.name, namespace: job.namespace, phase: job.status.phase, job },
+      { type: 'MODIFIED', kind: job.kind, name: job.name, namespace: job.namespace, phase: job.status.phase, job },
       ''
     );
     this._emit();
   }
 
-  remove(name: string): void {
-    this.jobs = this.jobs.filter(j => j.name !== name);
-    if (this.selected === name) {
+  /** Drop the job whose jobId (kind/name) is `id`: another kind's job of its name stays. */
+  remove(id: string): void {
+    this.jobs = this.jobs.filter(j => jobId(j) !== id);
+    if (this.selected === id) {
       this.selected = null;
     }
     this._emit();

@@ -7,7 +7,7 @@ import { ReactWidget, SidePanel, ToolbarButton, UseSignal, addIcon, refreshIcon 
 import { Panel } from '@lumino/widgets';
 import * as React from 'react';
 
-import { IJob, IJobSummary, workersNoun } from './api';
+import { IJob, IJobSummary, findJob, jobId, jobRef, workersNoun } from './api';
 import { JobDetail } from './components/JobDetail';
 import { JobList } from './components/JobList';
 import { LaunchForm } from './components/LaunchForm';
@@ -19,8 +19,8 @@ export interface IPanelOptions {
   model: JobsModel;
   pickScript: () => Promise<string | null>;
   currentCell: () => { source: string; notebook: string } | null;
-  /** Show a job in a tab of the main area. */
-  openTab: (name: string) => void;
+  /** Show a job in a tab of the main area (by its jobId, kind/name). */
+  openTab: (job: string) => void;
 }
 
 export interface IPanelSettings {
@@ -88,7 +88,7 @@ export class KFPanel extends SidePanel {
       const job = await this.model.api.create(body);
       this._showForm = false;
       this.model.upsert(job);
-      this.model.select(job.name);
+      this.model.select(jobId(job));
       Notification.success(`Launched ${job.name} (${job.kind}, ${job.workers} ${workersNoun(job.kind)})`, {
         autoClose: 3000
       });
@@ -101,11 +101,15 @@ export class KFPanel extends SidePanel {
     }
   }
 
-  /** Delete several jobs after one confirmation; what failed is told, the rest go. */
-  async deleteJobs(names: string[]): Promise<void> {
-    if (!names.length) {
+  /** Delete several jobs (by jobId) after one confirmation; what failed is told, the rest go. */
+  async deleteJobs(ids: string[]): Promise<void> {
+    const jobs = ids.map(id => findJob(this.model.jobs, id)).filter((j): j is IJobSummary => !!j);
+    if (!jobs.length) {
       return;
     }
+    // A name another listed job shares is shown with its kind, so the dialog says which.
+    const shared = (j: IJobSummary) => this.model.jobs.filter(o => o.name === j.name).length > 1;
+    const names = jobs.map(j => (shared(j) ? jobId(j) : j.name));
     const result = await showDialog({
       title: names.length === 1 ? `Delete ${names[0]}?` : `Delete ${names.length} jobs?`,
       body: `${names.join(', ')}: their replicas are stopped and their logs, events and metrics are removed.`,
@@ -114,11 +118,11 @@ export class KFPanel extends SidePanel {
     if (!result.button.accept) {
       return;
     }
-    const outcomes = await Promise.allSettled(names.map(name => this.model.api.delete(name)));
+    const outcomes = await Promise.allSettled(jobs.map(j => this.model.api.delete(jobRef(j))));
     const failed: string[] = [];
     outcomes.forEach((outcome, i) => {
       if (outcome.status === 'fulfilled') {
-        this.model.remove(names[i]);
+        this.model.remove(jobId(jobs[i]));
       } else {
         failed.push(`${names[i]}: ${describe(outcome.reason)}`);
       }
@@ -145,7 +149,7 @@ export class KFPanel extends SidePanel {
 
   private _render(): JSX.Element {
     const model = this.model;
-    const selected: IJobSummary | undefined = model.jobs.find(j => j.name === model.selected);
+    const selected: IJobSummary | undefined = findJob(model.jobs, model.selected);
     let main: JSX.Element;
     if (this._showForm) {
       main = (
@@ -167,16 +171,16 @@ export class KFPanel extends SidePanel {
     } else if (selected) {
       main = (
         <JobDetail
-          key={selected.name}
+          key={jobId(selected)}
           api={model.api}
           summary={selected}
           tailLines={this.settings.logTailLines}
           onClose={() => model.select(null)}
           onChanged={job => model.upsert(job)}
-          onDeleted={name => model.remove(name)}
+          onDeleted={id => model.remove(id)}
           confirmDelete={name => this.confirmDelete(name)}
           onClone={job => this.cloneJob(job)}
-          onOpenTab={() => this._options.openTab(selected.name)}
+          onOpenTab={() => this._options.openTab(jobId(selected))}
         />
       );
     } else {
@@ -185,8 +189,8 @@ export class KFPanel extends SidePanel {
           jobs={model.jobs}
           selected={model.selected}
           loaded={model.loaded}
-          onSelect={n => model.select(n)}
-          onDelete={names => this.deleteJobs(names)}
+          onSelect={id => model.select(id)}
+          onDelete={ids => this.deleteJobs(ids)}
         />
       );
     }

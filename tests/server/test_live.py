@@ -49,6 +49,7 @@ async def test_job_changes_arrive_on_the_event_bus(started, jp_ws_fetch, api, lo
     assert event == {
         "schema_id": JOB_EVENT_SCHEMA,
         "type": "DELETED",
+        "kind": "PyTorchJob",
         "name": "evt",
         "namespace": "local",
         "phase": "",

@@ -11,7 +11,9 @@ import {
   allowedActions,
   cameBack,
   formatAge,
+  jobId,
   jobProgress,
+  jobRef,
   progressText,
   readableLines,
   toYaml,
@@ -31,7 +33,8 @@ export interface IJobDetailProps {
   summary: IJobSummary;
   onClose: () => void;
   onChanged: (job: IJobSummary) => void;
-  onDeleted: (name: string) => void;
+  /** The deleted job's jobId (kind/name). */
+  onDeleted: (id: string) => void;
   confirmDelete: (name: string) => Promise<boolean>;
   tailLines: number;
   /** Open the launch form filled from this job, to change and launch again. */
@@ -44,6 +47,8 @@ export interface IJobDetailProps {
 export function JobDetail(props: IJobDetailProps): JSX.Element {
   const { api, summary } = props;
   const name = summary.name;
+  // What the REST API is asked about: this job, never another kind's job of its name.
+  const ref = jobRef(summary);
   const [job, setJob] = React.useState<IJob | null>(null);
   const [events, setEvents] = React.useState<IEvent[]>([]);
   const [metrics, setMetrics] = React.useState<Array<Record<string, unknown>>>([]);
@@ -73,13 +78,13 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   React.useEffect(() => {
     let live = true;
     api
-      .get(name)
+      .get(ref)
       .then(j => live && setJob(j))
       .catch(err => live && setError(describe(err)));
     return () => {
       live = false;
     };
-  }, [name]);
+  }, [ref]);
 
   // A job that comes back (resumed) is followed anew: its stream had ended, or its log
   // started over.
@@ -104,7 +109,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       return;
     }
     return followJob(
-      (since, state, signal) => api.updates(name, { since, state, replicas: [replica], signal }),
+      (since, state, signal) => api.updates(ref, { since, state, replicas: [replica], signal }),
       {
         onUpdate: update => {
           setLogNote('');
@@ -128,8 +133,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         onError: (err, retrying) => setLogNote(describe(err) + (retrying ? ' (reconnecting…)' : ''))
       }
     );
-  }, [name, replica, generation]);
-  React.useEffect(() => setWorkers(summary.workers ?? 1), [name, summary.workers]);
+  }, [ref, replica, generation]);
+  React.useEffect(() => setWorkers(summary.workers ?? 1), [ref, summary.workers]);
 
   const act = async (label: string, action: () => Promise<IJob | void>) => {
     setBusy(label);
@@ -159,7 +164,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       }
     }
     await act('scale', async () => {
-      const scaled = await api.scale(name, workers);
+      const scaled = await api.scale(ref, workers);
       setNotice(scaled.extra?.notice ?? '');
       return scaled;
     });
@@ -169,13 +174,13 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       return;
     }
     await act('delete', async () => {
-      await api.delete(name);
-      props.onDeleted(name);
+      await api.delete(ref);
+      props.onDeleted(jobId(summary));
     });
   };
   const download = async () => {
     try {
-      const text = (await api.logs(name, replica)).join('\n') + '\n';
+      const text = (await api.logs(ref, replica)).join('\n') + '\n';
       const link = document.createElement('a');
       link.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
       link.download = `${name}-${replica}.log`;
@@ -192,7 +197,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const replicas = summary.replicas;
 
   return (
-    <div className="jp-kf-detail" data-job={name}>
+    <div className="jp-kf-detail" data-job={name} data-kind={summary.kind}>
       <div className="jp-kf-detail-head">
         <Button minimal small onClick={props.onClose} title="Back to the list" aria-label="Back">
           ‹
@@ -234,11 +239,11 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           {busy === 'scale' ? 'Scaling…' : 'Scale'}
         </Button>
         {can.resume ? (
-          <Button small disabled={!!busy} onClick={() => act('resume', () => api.resume(name))}>
+          <Button small disabled={!!busy} onClick={() => act('resume', () => api.resume(ref))}>
             Resume
           </Button>
         ) : (
-          <Button small disabled={!can.suspend || !!busy} onClick={() => act('suspend', () => api.suspend(name))}>
+          <Button small disabled={!can.suspend || !!busy} onClick={() => act('suspend', () => api.suspend(ref))}>
             Suspend
           </Button>
         )}

@@ -1,19 +1,22 @@
 import { Button, HTMLSelect } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IJobSummary, SORT_KEYS, SortKey, formatAge, jobKey, replicaSummary, visibleJobs } from '../jobs';
+import { IJobSummary, SORT_KEYS, SortKey, formatAge, jobId, jobKey, replicaSummary, visibleJobs } from '../jobs';
 import { PhaseBadge } from './PhaseBadge';
 import { useNow } from './useNow';
 
 /**
  * The jobs: filtered by a search, sorted, each with a check box for bulk delete; clicking
- * one opens its detail view, right-clicking it opens Lab's context menu (index.ts).
+ * one opens its detail view, right-clicking it opens Lab's context menu (index.ts). Jobs
+ * are told apart by jobId (kind/name): a PyTorchJob and a TrainJob may share a name.
  */
 export function JobList(props: {
   jobs: IJobSummary[];
+  /** The selected job's jobId. */
   selected: string | null;
-  onSelect: (name: string) => void;
-  onDelete: (names: string[]) => Promise<void>;
+  onSelect: (id: string) => void;
+  /** The checked jobs' jobIds. */
+  onDelete: (ids: string[]) => Promise<void>;
   loaded: boolean;
 }): JSX.Element {
   const now = useNow(); // ages tick while the list shows
@@ -22,8 +25,8 @@ export function JobList(props: {
   const [checked, setChecked] = React.useState<Set<string>>(new Set());
   const [busy, setBusy] = React.useState(false);
   // Only jobs still listed stay checked (one may be deleted elsewhere).
-  const names = new Set(props.jobs.map(j => j.name));
-  const marked = [...checked].filter(n => names.has(n));
+  const ids = new Set(props.jobs.map(jobId));
+  const marked = [...checked].filter(id => ids.has(id));
 
   if (!props.loaded) {
     return <div className="jp-kf-empty">Loading jobs…</div>;
@@ -37,17 +40,17 @@ export function JobList(props: {
     );
   }
   const shown = visibleJobs(props.jobs, query, sort);
-  const toggle = (name: string) =>
+  const toggle = (id: string) =>
     setChecked(old => {
       const next = new Set(old);
-      if (next.has(name)) {
-        next.delete(name);
+      if (next.has(id)) {
+        next.delete(id);
       } else {
-        next.add(name);
+        next.add(id);
       }
       return next;
     });
-  const allShown = shown.length > 0 && shown.every(j => checked.has(j.name));
+  const allShown = shown.length > 0 && shown.every(j => checked.has(jobId(j)));
   const remove = async () => {
     setBusy(true);
     try {
@@ -65,7 +68,7 @@ export function JobList(props: {
           aria-label="Select all shown"
           title="Select all shown"
           checked={allShown}
-          onChange={() => setChecked(allShown ? new Set() : new Set(shown.map(j => j.name)))}
+          onChange={() => setChecked(allShown ? new Set() : new Set(shown.map(jobId)))}
         />
         <input
           className="jp-mod-styled jp-kf-search"
@@ -98,19 +101,20 @@ export function JobList(props: {
           <li
             key={jobKey(job)}
             role="option"
-            aria-selected={props.selected === job.name}
-            className={`jp-kf-job${props.selected === job.name ? ' jp-mod-selected' : ''}`}
+            aria-selected={props.selected === jobId(job)}
+            className={`jp-kf-job${props.selected === jobId(job) ? ' jp-mod-selected' : ''}`}
             data-job={job.name}
+            data-kind={job.kind}
             title={job.status.message || job.name}
-            onClick={() => props.onSelect(job.name)}
+            onClick={() => props.onSelect(jobId(job))}
           >
             <div className="jp-kf-job-line">
               <input
                 type="checkbox"
-                aria-label={`Select ${job.name}`}
-                checked={checked.has(job.name)}
+                aria-label={`Select ${job.name} (${job.kind})`}
+                checked={checked.has(jobId(job))}
                 onClick={e => e.stopPropagation()}
-                onChange={() => toggle(job.name)}
+                onChange={() => toggle(jobId(job))}
               />
               <span className="jp-kf-job-name">{job.name}</span>
               <PhaseBadge phase={job.status.phase} />

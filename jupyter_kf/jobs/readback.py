@@ -15,6 +15,7 @@ from ..errors import InvalidSpecError
 from .kinds import RESERVED_ENV, kind_info
 from .parts import Code, ElasticPolicy, Resources, RunPolicy
 from .render import CODE_VOLUME, LABEL_MANAGED_BY, WORK_DIR
+from .scheduling import ANNOTATION_PROFILE, placement_of
 from .spec import CODE_MOUNT, JobSpec
 from .storage import (
     HOME_VOLUME,
@@ -158,7 +159,8 @@ def _mine(labels: Mapping[str, Any] | None) -> dict[str, str]:
     return {
         k: str(v)
         for k, v in (labels or {}).items()
-        if k != LABEL_MANAGED_BY and not k.startswith("kubectl.kubernetes.io/")
+        if k not in (LABEL_MANAGED_BY, ANNOTATION_PROFILE)
+        and not k.startswith("kubectl.kubernetes.io/")
     }
 
 
@@ -227,6 +229,7 @@ def _v1(cr: Mapping[str, Any], files: Mapping[str, str] | None) -> JobSpec:
         pod_labels=_mine((template.get("metadata") or {}).get("labels")),
         pod_annotations=_mine((template.get("metadata") or {}).get("annotations")),
         **storage,
+        **placement_of(template.get("spec") or {}, meta.get("annotations") or {}),
     )
 
 
@@ -275,4 +278,5 @@ def _trainjob(cr: Mapping[str, Any], files: Mapping[str, str] | None) -> JobSpec
         runtime=ref.get("name"),
         runtime_kind=None if ref.get("kind") in (None, "ClusterTrainingRuntime") else ref["kind"],
         **storage,
+        **placement_of(pod_spec, meta.get("annotations") or {}),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .kinds import API_VERSION, kind_info
-from .scheduling import pod_scheduling
+from .scheduling import cr_annotations, pod_scheduling
 from .spec import CODE_MOUNT, JobSpec
 from .storage import HomeVolume, PodStorage, pod_storage
 
@@ -110,8 +110,8 @@ def render_job(
     info = kind_info(spec.kind)
     labels = {**spec.labels, LABEL_MANAGED_BY: MANAGED_BY}
     metadata: dict[str, Any] = {"name": spec.name, "namespace": namespace, "labels": labels}
-    if spec.annotations:
-        metadata["annotations"] = dict(spec.annotations)
+    if spec.annotations or spec.profile:
+        metadata["annotations"] = cr_annotations(spec.annotations, spec.profile)
     restart = spec.restart_policy or info.default_restart_policy
     replica_specs = {}
     for role in info.roles:

@@ -17,6 +17,8 @@ from typing import Any
 
 from .storage import DNS1123_SUBDOMAIN
 
+# On the job's CR: the job profile it was launched with, so reading it back names it.
+ANNOTATION_PROFILE = "jupyter-kf.io/profile"
 TOLERATION_KEYS = ("key", "operator", "value", "effect", "tolerationSeconds")
 OPERATORS = ("Equal", "Exists")
 EFFECTS = ("", "NoSchedule", "PreferNoSchedule", "NoExecute")
@@ -86,6 +88,21 @@ def priority_class_problems(name: Any, where: str = "priority_class") -> list[st
     if not isinstance(name, str) or not DNS1123_SUBDOMAIN.match(name) or "," in name:
         return [f"{where}: {name!r} is not a PriorityClass name"]
     return []
+
+
+def cr_annotations(annotations: Mapping[str, str], profile: str | None) -> dict[str, str]:
+    """The CR's annotations: the spec's, and the profile it was launched with."""
+    return {**annotations, ANNOTATION_PROFILE: profile} if profile else dict(annotations)
+
+
+def placement_of(pod: Mapping[str, Any], annotations: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``JobSpec`` fields of a pod spec's placement and the CR's profile (readback)."""
+    return {
+        "node_selector": dict(pod.get("nodeSelector") or {}),
+        "tolerations": tuple(dict(t) for t in pod.get("tolerations") or ()),
+        "priority_class": pod.get("priorityClassName") or None,
+        "profile": annotations.get(ANNOTATION_PROFILE) or None,
+    }
 
 
 def pod_scheduling(

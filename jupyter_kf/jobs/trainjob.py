@@ -31,7 +31,7 @@ from .render import (
     resources_of,
     storage_of,
 )
-from .scheduling import pod_scheduling
+from .scheduling import cr_annotations, pod_scheduling
 from .spec import CODE_MOUNT, JobSpec
 from .status import Condition, JobStatus, ReplicaCounts
 from .storage import HomeVolume, PodStorage
@@ -108,8 +108,8 @@ def render_trainjob(
     """
     labels = {**spec.labels, LABEL_MANAGED_BY: MANAGED_BY}
     metadata: dict[str, Any] = {"name": spec.name, "namespace": namespace, "labels": labels}
-    if spec.annotations:
-        metadata["annotations"] = dict(spec.annotations)
+    if spec.annotations or spec.profile:
+        metadata["annotations"] = cr_annotations(spec.annotations, spec.profile)
     trainer: dict[str, Any] = {"numNodes": spec.replicas.get(NODE, 1)}
     chosen = spec.image or image
     if chosen:

@@ -1,6 +1,8 @@
 """Job profiles (jobs/profiles.py): parsing the admin's list, choosing, applying to a spec,
 refusing what exceeds or bypasses it, and where the placement lands in each manifest."""
 
+import dataclasses
+
 import pytest
 
 from jupyter_kf.errors import InvalidSpecError
@@ -15,6 +17,7 @@ from jupyter_kf.jobs.profiles import (
     offered,
     parse_job_profiles,
 )
+from jupyter_kf.jobs.readback import spec_from_cr
 from jupyter_kf.jobs.render import render_job
 from jupyter_kf.jobs.trainjob import render_trainjob
 
@@ -196,3 +199,20 @@ def test_trainjob_gets_placement_through_its_runtime_patch_and_no_priority():
 def test_spec_round_trips_its_placement():
     s = apply_profile(spec(profile="a100"), profiles())
     assert JobSpec.from_dict(s.to_dict()) == s
+
+
+@pytest.mark.parametrize("runtime", [None, "torch-distributed"], ids=["PyTorchJob", "TrainJob"])
+def test_the_cr_reads_back_with_its_profile_and_placement(runtime):
+    kind = None if runtime is None else "TrainJob"
+    s = JobSpec.create(kind, name="j", runtime=runtime, command=("python", "-c", "1"))
+    s = apply_profile(dataclasses.replace(s, profile="a100"), profiles())
+    render = render_job if runtime is None else render_trainjob
+    cr = render(s, namespace="ns", image="i")
+    assert cr["metadata"]["annotations"] == {"jupyter-kf.io/profile": "a100"}
+    back = spec_from_cr(cr)
+    assert (back.profile, dict(back.node_selector), back.priority_class) == (
+        s.profile,
+        dict(s.node_selector),
+        s.priority_class,
+    )
+    assert back.tolerations == s.tolerations and not back.annotations

@@ -91,16 +91,10 @@ $(SDK_VENV): benchmarks/requirements-kubeflow-sdk.txt
 	.venv-sdk/bin/pip install -q -r benchmarks/requirements-kubeflow-sdk.txt
 	touch $(SDK_VENV)
 
-# The other peers, each in a virtualenv of its own from its pinned requirements: the kubeflow
-# SDK for the local benchmarks (local_launch, submit_latency, widget_latency) and the v1
-# Training Operator's SDK for the cluster ones (status_propagation, list_jobs,
-# submit_latency --cluster). The benchmarks would make them too; made here, a run starts
-# with every peer in place.
-BENCH_SDK      := .venv-bench/.installed-stamp
-$(BENCH_SDK): benchmarks/requirements-kubeflow-sdk.txt
-	python3 -m venv .venv-bench
-	.venv-bench/bin/pip install -q -r benchmarks/requirements-kubeflow-sdk.txt
-	touch $(BENCH_SDK)
+# The v1 Training Operator's SDK, the peer of the cluster benchmarks on PyTorchJobs
+# (status_propagation, list_jobs, submit_latency --cluster), in a virtualenv of its own from
+# its pinned requirements (the kubeflow SDK's peers use $(SDK_VENV)). The benchmarks would
+# make it too; made here, a run starts with every peer in place.
 BENCH_TRAINING := .venv-bench-training/.installed-stamp
 $(BENCH_TRAINING): benchmarks/requirements-kubeflow-training.txt
 	python3 -m venv .venv-bench-training
@@ -111,7 +105,7 @@ $(BENCH_TRAINING): benchmarks/requirements-kubeflow-training.txt
 # is configured); results in benchmarks/results/, then the table in docs/benchmarks.md.
 # Every one runs even after a miss; the target fails at the end, naming each that missed
 # its goal (a benchmark exits 1 then).
-bench: $(STAMP) $(CHP) $(HUB_PEER) $(SDK_VENV) $(BENCH_SDK) $(BENCH_TRAINING)
+bench: $(STAMP) $(CHP) $(HUB_PEER) $(SDK_VENV) $(BENCH_TRAINING)
 	@failed=""; \
 	for b in benchmarks/*.py "benchmarks/submit_latency.py --cluster"; do \
 		echo "== $$b"; $(PY) $$b || failed="$$failed $$b;"; \

@@ -24,14 +24,10 @@ Goal (issue 4): ours' p99 under 20 ms with 500 jobs.
 
     python benchmarks/list_jobs.py [--quick] [--kubeconfig PATH] [--jobs N] [--rounds N]
         [--ours-per-round K]
-
-Without --kubeconfig, $KUBECONFIG is used; without either, a cluster is started with
-tests/cluster/up.sh (state in /tmp/jkfc-bench-auto, ports 57xxx) and stopped afterwards.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -40,9 +36,6 @@ from support.k8s_bench import (
     GROUP,
     PLURAL,
     VERSION,
-    Driver,
-    admin_api,
-    cluster,
     code_state,
     create_jobs,
     create_namespace,
@@ -51,6 +44,14 @@ from support.k8s_bench import (
     log,
     peer_version,
     percentile,
+)
+from support.k8s_rounds import (
+    bench_parser,
+    list_drivers,
+    list_rounds,
+    ms_summary,
+    raw_items,
+    session,
 )
 from support.peer import stats
 from support.verdict import Run
@@ -66,18 +67,14 @@ def settle(api, namespace: str, jobs: int, timeout: float) -> dict:
     custom, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
     deadline = time.monotonic() + timeout
     while True:
-        crs = json.loads(
-            custom.list_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, _preload_content=False
-            ).data
-        )["items"]
+        crs = raw_items(custom.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL)
         with_status = sum(1 for cr in crs if (cr.get("status") or {}).get("conditions"))
         last = [((cr.get("status") or {}).get("conditions") or [{}])[-1] for cr in crs]
         running = sum(1 for c in last if c.get("type") == "Running" and c.get("status") == "True")
         succeeded = sum(
             1 for c in last if c.get("type") == "Succeeded" and c.get("status") == "True"
         )
-        pods = json.loads(core.list_namespaced_pod(namespace, _preload_content=False).data)["items"]
+        pods = raw_items(core.list_namespaced_pod, namespace)
         state = {
             "jobs": len(crs),
             "jobs_with_conditions": with_status,
@@ -115,24 +112,12 @@ def existing_jobs(api, namespace: str) -> int | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="10 rounds (full: 60); making the 500 jobs takes most of the time",
-    )
-    parser.add_argument(
-        "--kubeconfig",
-        default=None,
-        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)",
+    parser = bench_parser(
+        __doc__,
+        quick="10 rounds (full: 60); making the 500 jobs takes most of the time",
+        rounds="timed rounds: K lists by ours, then one by the peer",
     )
     parser.add_argument("--jobs", type=int, default=500)
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=None,
-        help="timed rounds: K lists by ours, then one by the peer",
-    )
     parser.add_argument("--ours-per-round", type=int, default=5, help="K")
     parser.add_argument(
         "--keep-namespace",
@@ -148,16 +133,8 @@ def main() -> int:
     run = Run(NAME, quick=args.quick)
     ensure_peer()
     peer_name = peer_version()
-    log(f"peer: {peer_name}")
     t0 = time.monotonic()
-    ours: list[float] = []
-    peer: list[float] = []
-    peer_requests: list[int] = []
-    ours_requests: list[int] = []
-    ours_cpu: list[float] = []  # diagnostics, see k8s_driver.Ours.diagnose
-    ours_cache: list[float] = []
-    with cluster(args.kubeconfig) as kubeconfig:
-        api = admin_api(kubeconfig)
+    with session(args.kubeconfig, peer_name) as (kubeconfig, api):
         ns = args.keep_namespace
         existing = existing_jobs(api, ns) if ns else None
         if ns is None:
@@ -166,7 +143,7 @@ def main() -> int:
             from kubernetes import client
 
             client.CoreV1Api(api).create_namespace({"metadata": {"name": ns}})
-        drivers: list[Driver] = []
+        drivers = []
         try:
             if existing:
                 log(f"reusing the {existing} jobs in namespace {ns}")
@@ -186,65 +163,27 @@ def main() -> int:
                 log(f"created in {time.monotonic() - t:.1f} s; waiting for the operator")
             state = settle(api, ns, args.jobs, timeout=300)
             log(f"cluster state: {state}")
-            drivers = [
-                Driver("list", "ours", kubeconfig, ns),
-                Driver("list", "peer", kubeconfig, ns),
-            ]
-            ready = {d.side: d.wait_ready() for d in drivers}
-            for side, r in ready.items():
-                log(
-                    f"{side} ready ({r['version']}): first list {r['first_list_seconds'] * 1000:.0f} ms, "
-                    f"{r['count']} jobs, requests {r['requests']}"
-                )
-                if r["count"] != args.jobs:
-                    raise RuntimeError(f"{side} listed {r['count']} jobs, not {args.jobs}")
-            ours_d, peer_d = drivers
-
-            def one(driver: Driver) -> dict:
-                driver.send("list")
-                out = driver.read("LISTED", 120)
-                if out["count"] != args.jobs:
-                    raise RuntimeError(f"{driver.side} listed {out['count']} jobs")
-                return out
-
-            for _ in range(3):  # warm-up
-                for _ in range(args.ours_per_round):
-                    one(ours_d)
-                one(peer_d)
-            for i in range(rounds):  # A A A A A B A A A A A B ...
-                for _ in range(args.ours_per_round):
-                    a = one(ours_d)
-                    ours.append(a["seconds"])
-                    ours_requests.append(a["requests"])
-                    ours_cpu.append(a["cpu_seconds"])
-                    ours_cache.append(a.get("cache_copy_seconds", float("nan")))
-                b = one(peer_d)
-                peer.append(b["seconds"])
-                peer_requests.append(b["requests"])
-                if (i + 1) % 10 == 0:
-                    log(
-                        f"round {i + 1}/{rounds}: ours {a['seconds'] * 1000:.2f} ms, "
-                        f"peer {b['seconds'] * 1000:.1f} ms"
-                    )
+            drivers = list_drivers(kubeconfig, ns, args.jobs)
+            ready = {d.side: d.ready for d in drivers}
+            listed = list_rounds(
+                drivers, args.jobs, rounds, args.ours_per_round, warmups=3, log_every=10
+            )
         finally:
             for d in drivers:
                 d.close()
             if not args.keep_namespace:
                 delete_namespace(api, ns)
 
-    def summary(values: list[float]) -> dict:
-        ms = [v * 1000 for v in values]
-        return {
-            **stats(ms),
-            "p50": round(percentile(ms, 0.5), 3),
-            "p99": round(percentile(ms, 0.99), 3),
-        }
-
     def ms_stats(values: list[float]) -> dict | None:
         kept = [v * 1000 for v in values if v == v]  # NaN: not measured
         return stats(kept) if kept else None
 
-    o, p = summary(ours), summary(peer)
+    ours = [x["seconds"] for x in listed["ours"]]
+    ours_requests = [x["requests"] for x in listed["ours"]]
+    ours_cpu = [x["cpu_seconds"] for x in listed["ours"]]  # diagnostics: k8s_driver's diagnose
+    ours_cache = [x.get("cache_copy_seconds", float("nan")) for x in listed["ours"]]
+    peer_requests = [x["requests"] for x in listed["peer"]]
+    o, p = ms_summary(ours), ms_summary([x["seconds"] for x in listed["peer"]])
     result = {
         "ours": {
             "client": f"{ready['ours']['version']} Client(KubernetesBackend).list()",
@@ -288,7 +227,7 @@ def main() -> int:
             "namespace_reused": bool(existing),
             "rounds": rounds,
             "ours_lists_per_round": args.ours_per_round,
-            "timed_lists": {"ours": len(ours), "peer": len(peer)},
+            "timed_lists": {"ours": len(ours), "peer": len(listed["peer"])},
             "quick": args.quick,
             "peer": peer_name,
             "cluster_state": state,

@@ -16,7 +16,7 @@ DistributedDataParallel step of a tiny model, gloo on CPU) minus the moment the 
 - 1 worker, the one size the kubeflow SDK's LocalProcessBackend runs: jupyter-kf at one worker
   against ``TrainerClient(LocalProcessBackendConfig()).train(CustomTrainer(func=first_step))``
   on the same code (the clock started just before ``train``), run by
-  benchmarks/support/kubeflow_sdk_driver.py in its own virtualenv, .venv-bench/.
+  benchmarks/support/kubeflow_sdk_driver.py in its own virtualenv, .venv-sdk/.
 - The resident memory of jupyter-kf's supervisor process, sampled every 20 ms while each of
   our jobs runs (its pid is in ``<job folder>/supervisor.json``).
 
@@ -29,9 +29,9 @@ thread count here, so torch's own default). Our jobs live in a temporary JUPYTER
 the user's jobs are untouched.
 
 The peer is installed by this script at the version pinned in
-benchmarks/requirements-kubeflow-sdk.txt, into .venv-bench/ (never into the project's .venv).
+benchmarks/requirements-kubeflow-sdk.txt, into .venv-sdk/ (never into the project's .venv).
 Each SDK job builds a new virtualenv and needs ``packages_to_install=["torch==<ours>"]`` (without
-it the job has no torchrun and fails); the wheels come from .venv-bench/wheels (downloaded once
+it the job has no torchrun and fails); the wheels come from .venv-sdk/wheels (downloaded once
 here) instead of the network, which stands in for a warm pip cache: this registry sends no cache
 headers, so pip's own cache never fills. See the driver's docstring for how the SDK runs a job.
 
@@ -69,7 +69,7 @@ SUPPORT = BENCH / "support"
 SCRIPT = SUPPORT / "ddp_first_step.py"
 DRIVER = SUPPORT / "kubeflow_sdk_driver.py"
 REQUIREMENTS = BENCH / "requirements-kubeflow-sdk.txt"
-PEER_VENV = ROOT / ".venv-bench"
+PEER_VENV = ROOT / ".venv-sdk"
 WHEELS = PEER_VENV / "wheels"
 
 NAME = "local_launch"
@@ -143,7 +143,7 @@ def torch_requirement() -> str:
 
 
 def setup_peer() -> dict:
-    """Install the pinned kubeflow SDK into .venv-bench/ and fetch the torch wheels its jobs install."""
+    """Install the pinned kubeflow SDK into .venv-sdk/ and fetch the torch wheels its jobs install."""
     version = pinned(REQUIREMENTS, "kubeflow")
     python = PEER_VENV / "bin" / "python"
     check = [str(python), "-c", "import kubeflow, sys; sys.stdout.write(kubeflow.__version__)"]
@@ -308,7 +308,7 @@ def run_torchrun(workers: int, tag: str) -> dict:
 
 
 def run_sdk(torch_req: str, scratch: Path, tag: str) -> dict:
-    # .venv-bench/bin first on PATH: the SDK builds each job's venv from `which python`, and
+    # .venv-sdk/bin first on PATH: the SDK builds each job's venv from `which python`, and
     # this way it is the interpreter itself rather than a pyenv shim (a shell script).
     env = {
         **os.environ,
@@ -498,7 +498,7 @@ def main() -> int:
                     "TrainerClient(backend_config=LocalProcessBackendConfig()).train("
                     "runtime='torch-distributed', trainer=CustomTrainer(func=first_step, "
                     f"packages_to_install=['{torch_req}'], env={{"
-                    "'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '.venv-bench/wheels'}))"
+                    "'PIP_NO_INDEX': '1', 'PIP_FIND_LINKS': '.venv-sdk/wheels'}))"
                 ),
                 "why_packages_to_install": (
                     "each SDK job builds a new venv and runs "

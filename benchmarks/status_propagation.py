@@ -26,14 +26,10 @@ polling_interval=1, while making fewer requests per job-minute than the peer at 
 
     python benchmarks/status_propagation.py [--quick] [--kubeconfig PATH] [--jobs N]
         [--rounds N] [--ours-follow wait|watch]
-
-Without --kubeconfig, $KUBECONFIG is used; without either, a cluster is started with
-tests/cluster/up.sh (state in /tmp/jkfc-bench-auto, ports 57xxx) and stopped afterwards.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -41,16 +37,14 @@ import time
 from support.k8s_bench import (
     ConditionWatch,
     Driver,
-    admin_api,
-    cluster,
     code_state,
     create_jobs,
     create_namespace,
-    delete_namespace,
     ensure_peer,
     log,
     peer_version,
 )
+from support.k8s_rounds import afters, bench_parser, follow_batch, pooled_requests, session
 from support.peer import stats
 from support.verdict import Run
 
@@ -60,12 +54,6 @@ SIDES = {  # name: (driver side, polling interval)
     "peer@1": ("peer", 1),
     "peer@15": ("peer", 15),
 }
-
-
-def afters(count: int, lo: float, hi: float) -> list[float]:
-    if count == 1:
-        return [lo]
-    return [round(lo + (hi - lo) * i / (count - 1), 1) for i in range(count)]
 
 
 def run_batch(
@@ -83,34 +71,13 @@ def run_batch(
         ours_follow=ours_follow if side == "ours" else None,
     )
     reference = ConditionWatch(api, ns).start()
-    try:
-        jobs = {
-            f"job-{i:02d}": ("succeed", f"{after:g}s")
-            for i, after in enumerate(afters(count, lo, hi))
-        }
-        created = create_jobs(api, ns, jobs)
-        ready = driver.wait_ready()
-        timeout = hi + 90
-        driver.send({"jobs": list(jobs), "timeout": timeout})
-        result = driver.read("FOLLOWED", timeout + 120)
-        deadline = time.monotonic() + 10  # the reference may trail the follower by a hair
-        while set(reference.first) < set(jobs) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        driver.close()
-        reference.stop()
-        delete_namespace(api, ns)
-    if reference.error:
-        raise RuntimeError(f"reference watch failed: {reference.error!r}")
-    if result["errors"]:
-        raise RuntimeError(f"{label}: {result['errors']}")
-    go = result["go"]
-    latencies, job_minutes = [], 0.0
-    for name in jobs:
-        if name not in reference.first:
-            raise RuntimeError(f"{label}: the reference watch never saw {name} succeed")
-        latencies.append(result["seen"][name] - reference.first[name])
-        job_minutes += (reference.first[name] - go) / 60
+    jobs = {
+        f"job-{i:02d}": ("succeed", f"{after:g}s") for i, after in enumerate(afters(count, lo, hi))
+    }
+    result = follow_batch(
+        api, driver, reference, ns, lambda: create_jobs(api, ns, jobs), hi + 90, label
+    )
+    go, created, job_minutes = result["go"], result["created"], result["job_minutes"]
     requests = result["requests"]
     events: dict[str, int] = {}
     for name in jobs:
@@ -119,8 +86,8 @@ def run_batch(
         "side": label,
         "reference_events": events,
         "namespace": ns,
-        "version": ready["version"],
-        "latencies": latencies,
+        "version": result["version"],
+        "latencies": result["latencies"],
         "requests": requests,
         "job_minutes": job_minutes,
         "requests_per_job_minute": requests["total"] / job_minutes,
@@ -132,11 +99,7 @@ def run_batch(
 def summarize(batches: list[dict]) -> dict:
     lat = [x * 1000 for b in batches for x in b["latencies"]]
     rpm = [b["requests_per_job_minute"] for b in batches]
-    totals: dict[str, int] = {}
-    for b in batches:
-        for k, v in b["requests"].items():
-            totals[k] = totals.get(k, 0) + v
-    job_minutes = sum(b["job_minutes"] for b in batches)
+    totals, job_minutes = pooled_requests(batches)
     return {
         "latency_ms": stats(lat),
         "requests_per_job_minute": {
@@ -155,25 +118,13 @@ def summarize(batches: list[dict]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="20 jobs a batch whose pods succeed 5-10 s after starting (full: "
-        "15-45 s), 2 rounds (full: 3)",
-    )
-    parser.add_argument(
-        "--kubeconfig",
-        default=None,
-        help="admin kubeconfig (default $KUBECONFIG; else start a cluster)",
+    parser = bench_parser(
+        __doc__,
+        quick="20 jobs a batch whose pods succeed 5-10 s after starting (full: 15-45 s), "
+        "2 rounds (full: 3)",
+        rounds="rounds after the warm-up (default 3; each round is one batch per side)",
     )
     parser.add_argument("--jobs", type=int, default=None, help="jobs per batch (default 20)")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=None,
-        help="rounds after the warm-up (default 3; each round is one batch per side)",
-    )
     parser.add_argument(
         "--ours-follow",
         choices=["wait", "watch"],
@@ -188,10 +139,8 @@ def main() -> int:
     run = Run(NAME, quick=args.quick)
     ensure_peer()
     peer_name = peer_version()
-    log(f"peer: {peer_name}")
     t0 = time.monotonic()
-    with cluster(args.kubeconfig) as kubeconfig:
-        api = admin_api(kubeconfig)
+    with session(args.kubeconfig, peer_name) as (kubeconfig, api):
         log("warm-up: ours and peer@1, 2 jobs each")
         for label in ("ours", "peer@1"):
             run_batch(api, kubeconfig, label, 2, 2.0, 3.0, args.ours_follow)

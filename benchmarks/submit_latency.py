@@ -8,7 +8,7 @@ the job. Reported: ``visible_s`` (cell start -> the other client sees the job) a
 JobMonitor the notebook shows for the returned job costs on top.
 
 Peer (local): the kubeflow SDK (``kubeflow`` 0.5.0, pinned in
-benchmarks/requirements-kubeflow-sdk.txt, installed in .venv-bench/),
+benchmarks/requirements-kubeflow-sdk.txt, installed in .venv-sdk/),
 ``TrainerClient(LocalProcessBackendConfig()).train(...)`` then ``get_job(name)``: its jobs
 live in the client object, so "visible" is in the same process only (see
 benchmarks/support/kubeflow_sdk_latency.py).

@@ -5,7 +5,7 @@ one thread each, served from its list+watch cache. Peer: the kubeflow SDK's
 ``TrainerClient.wait_for_job_status(name)`` (PyPI ``kubeflow`` 0.5.0, in .venv-sdk/) at its
 defaults: status Complete, a ``get_job`` every 2 s (each one a GET of the TrainJob, a GET of
 its runtime and a LIST of its pods). Each side runs in its own process
-(benchmarks/support/trainjob_driver.py) as the cluster admin, one thread per job.
+(benchmarks/support/k8s_driver.py) as the cluster admin, one thread per job.
 
 A batch: a fresh namespace, N 1-node TrainJobs on torch-distributed made as jupyter-kf makes
 them, whose pods KWOK makes succeed after staggered times (the Trainer, JobSet and the Job
@@ -25,97 +25,49 @@ its API requests (median over batches of each batch's total).
 
     python benchmarks/trainjob_status_propagation.py [--quick] [--kubeconfig PATH]
         [--jobs N] [--rounds N]
-
-Without --kubeconfig, $KUBECONFIG is used; without either, a cluster is started with
-tests/cluster/up.sh (state in /tmp/jkfc-bench-auto, ports 57xxx) and stopped afterwards.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 
-from support.k8s_bench import (
-    admin_api,
-    cluster,
-    code_state,
-    create_namespace,
-    delete_namespace,
-    log,
+from support.k8s_bench import TRAINJOBS, Driver, code_state, create_namespace, log
+from support.k8s_rounds import (
+    afters,
+    bench_parser,
+    follow_batch,
+    pooled_requests,
+    session,
 )
-from support.peer import stats, write_result
-from support.trainjob_bench import (
-    RUNTIME,
-    TrainJobDriver,
-    create_trainjobs,
-    ensure_sdk,
-    trainjob_watch,
-)
+from support.peer import ensure_peer, stats
+from support.trainjob_bench import RUNTIME, create_trainjobs, trainjob_watch
+from support.verdict import Run
 
 NAME = "trainjob_status_propagation"
 SIDES = ("ours", "peer")
 
 
-def afters(count: int, lo: float, hi: float) -> list[float]:
-    if count == 1:
-        return [lo]
-    return [round(lo + (hi - lo) * i / (count - 1), 1) for i in range(count)]
-
-
 def run_batch(api, kubeconfig: str, side: str, count: int, lo: float, hi: float) -> dict:
     ns = create_namespace(api, f"jkf-bench-tsp-{side}")
-    driver = TrainJobDriver(
-        "follow", side, kubeconfig, ns, followers=count if side == "peer" else None
-    )
+    followers = count if side == "peer" else None
+    driver = Driver("follow", side, kubeconfig, ns, TRAINJOBS, followers=followers)
     reference = trainjob_watch(api, ns).start()
-    try:
-        jobs = {
-            f"job-{i:02d}": {
-                "jupyter-kf.test/outcome": "succeed",
-                "jupyter-kf.test/after": f"{a:g}s",
-            }
-            for i, a in enumerate(afters(count, lo, hi))
-        }
-        created = create_trainjobs(api, ns, jobs)
-        ready = driver.wait_ready()
-        timeout = hi + 120
-        driver.send({"jobs": list(jobs), "timeout": timeout})
-        result = driver.read("FOLLOWED", timeout + 120)
-        deadline = time.monotonic() + 10  # the reference may trail the follower by a hair
-        while set(reference.first) < set(jobs) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        driver.close()
-        reference.stop()
-        delete_namespace(api, ns)
-    if reference.error:
-        raise RuntimeError(f"reference watch failed: {reference.error!r}")
-    if result["errors"]:
-        raise RuntimeError(f"{side}: {result['errors']}")
-    go = result["go"]
-    latencies, job_minutes = [], 0.0
-    for name in jobs:
-        if name not in reference.first:
-            raise RuntimeError(f"{side}: the reference watch never saw {name} complete")
-        latencies.append(result["seen"][name] - reference.first[name])
-        job_minutes += (reference.first[name] - go) / 60
-    return {
-        "version": ready["version"],
-        "latencies": latencies,
-        "requests": result["requests"],
-        "job_minutes": job_minutes,
-        "created_to_complete_s": statistics.median(reference.first[n] - created[n] for n in jobs),
+    jobs = {
+        f"job-{i:02d}": {"jupyter-kf.test/outcome": "succeed", "jupyter-kf.test/after": f"{a:g}s"}
+        for i, a in enumerate(afters(count, lo, hi))
     }
+    b = follow_batch(
+        api, driver, reference, ns, lambda: create_trainjobs(api, ns, jobs), hi + 120, side
+    )
+    first, created = reference.first, b["created"]
+    b["created_to_complete_s"] = statistics.median(first[n] - created[n] for n in jobs)
+    return b
 
 
 def summarize(batches: list[dict]) -> dict:
-    totals: dict[str, int] = {}
-    for b in batches:
-        for k, v in b["requests"].items():
-            totals[k] = totals.get(k, 0) + v
-    job_minutes = sum(b["job_minutes"] for b in batches)
+    totals, job_minutes = pooled_requests(batches)
     return {
         "latency_ms": stats([x * 1000 for b in batches for x in b["latencies"]]),
         "requests_per_batch": stats([b["requests"]["total"] for b in batches]),
@@ -128,24 +80,20 @@ def summarize(batches: list[dict]) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="pods succeed 5-10 s after starting (full: 10-30 s), 1 round (full: 3)",
+    parser = bench_parser(
+        __doc__,
+        quick="pods succeed 5-10 s after starting (full: 10-30 s), 1 round (full: 3)",
+        rounds="rounds after the warm-up",
     )
-    parser.add_argument("--kubeconfig", default=None, help="admin kubeconfig")
     parser.add_argument("--jobs", type=int, default=20, help="jobs per batch (default 20)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds after the warm-up")
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
     lo, hi = (5.0, 10.0) if args.quick else (10.0, 30.0)
 
-    peer_name = ensure_sdk()
-    log(f"peer: {peer_name}")
+    run = Run(NAME, quick=args.quick)
+    peer_name = ensure_peer()
     t0 = time.monotonic()
-    with cluster(args.kubeconfig) as kubeconfig:
-        api = admin_api(kubeconfig)
+    with session(args.kubeconfig, peer_name) as (kubeconfig, api):
         log("warm-up: one batch of 2 jobs per side")
         for side in SIDES:
             run_batch(api, kubeconfig, side, 2, 2.0, 3.0)
@@ -159,6 +107,7 @@ def main() -> int:
                     f"{statistics.median(b['latencies']) * 1000:8.1f} ms  requests "
                     f"{b['requests']}"
                 )
+
     s = {side: summarize(batches[side]) for side in SIDES}
     ours, peer = s["ours"], s["peer"]
     lat_ratio = round(ours["latency_ms"]["median"] / peer["latency_ms"]["median"], 4)
@@ -176,7 +125,6 @@ def main() -> int:
             "latency": "ours median <= 0.1 x peer median",
             "requests": "ours requests per batch <= 0.25 x peer's",
         },
-        "met": lat_ratio <= 0.1 and req_ratio <= 0.25,
         "setup": {
             "jobs_per_batch": args.jobs,
             "rounds": rounds,
@@ -198,15 +146,13 @@ def main() -> int:
             "3 per job per 2 s poll (TrainJob GET, runtime GET, pods LIST)."
         ),
     }
-    print(
+    log(
         f"latency median: ours {ours['latency_ms']['median']:.1f} ms, peer "
         f"{peer['latency_ms']['median']:.1f} ms (ours/peer = {lat_ratio}); requests per "
         f"batch: ours {ours['requests_per_batch']['median']}, peer "
-        f"{peer['requests_per_batch']['median']} (ours/peer = {req_ratio})",
-        flush=True,
+        f"{peer['requests_per_batch']['median']} (ours/peer = {req_ratio})"
     )
-    write_result(NAME, result)
-    return 0 if result["met"] else 1
+    return run.finish(result, "1 round of 20 jobs whose pods succeed after 5-10 s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Submit to visible for a TrainJob: ours vs the kubeflow SDK's ``TrainerClient.train``.
 
 On tests/cluster (KWOK kubelets: images are never pulled), each side in its own long-lived
-process (benchmarks/support/trainjob_driver.py ``submit``), as the cluster admin, each in a
+process (benchmarks/support/k8s_driver.py ``submit``), as the cluster admin, each in a
 fresh namespace of its own (deleted afterwards), ships the same training function:
 
 - ours: ``Client(KubernetesBackend).train(train, name=N, runtime="torch-distributed")``:
@@ -26,52 +26,27 @@ Goal (issue 17): ours' median visible_s at most 1x the peer's.
 
     python benchmarks/trainjob_submit.py [--quick] [--rounds N] [--kubeconfig PATH]
         [--settle S]
-
-Without --kubeconfig, $KUBECONFIG is used; without either, a cluster is started with
-tests/cluster/up.sh (state in /tmp/jkfc-bench-auto, ports 57xxx) and stopped afterwards.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
-from support.k8s_bench import (
-    admin_api,
-    cluster,
-    code_state,
-    create_namespace,
-    delete_namespace,
-    log,
-)
-from support.peer import stats, write_result
-from support.trainjob_bench import (
-    IMAGE,
-    RUNTIME,
-    TRAINJOBS,
-    TrainJobDriver,
-    ensure_sdk,
-    trainjob_watch,
-)
+from support.k8s_bench import TRAINJOBS, Driver, code_state, create_namespace, delete_namespace, log
+from support.k8s_rounds import bench_parser, session
+from support.peer import ensure_peer, stats
+from support.trainjob_bench import IMAGE, RUNTIME, delete_trainjob, trainjob_watch
+from support.verdict import Run
 
 NAME = "trainjob_submit"
 SIDES = ("ours", "peer")
 
 
-def train():  # the drivers' function (benchmarks/support/trainjob_driver.py), for diagnostics
+def train():  # the drivers' function (benchmarks/support/k8s_driver.py), for diagnostics
     import time
 
     time.sleep(120)
-
-
-def delete_trainjob(api, namespace: str, name: str) -> None:
-    from kubernetes import client
-
-    group, version, plural = TRAINJOBS
-    client.CustomObjectsApi(api).delete_namespaced_custom_object(
-        group, version, namespace, plural, name, propagation_policy="Background"
-    )
 
 
 def admission(api, namespace: str, rounds: int) -> dict:
@@ -124,29 +99,25 @@ def admission(api, namespace: str, rounds: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5 rounds (full: 20)")
-    parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--kubeconfig", default=None, help="admin kubeconfig")
+    parser = bench_parser(__doc__, quick="5 rounds (full: 20)", rounds="rounds (full: 20)")
     parser.add_argument("--settle", type=float, default=2.0, help="pause after each submission")
     args = parser.parse_args()
     rounds = args.rounds or (5 if args.quick else 20)
 
-    peer_name = ensure_sdk()
-    log(f"peer: {peer_name}")
+    run = Run(NAME, quick=args.quick)
+    peer_name = ensure_peer()
     t0 = time.monotonic()
     samples: dict[str, list[dict]] = {side: [] for side in SIDES}
     first: dict[str, dict] = {}
-    with cluster(args.kubeconfig) as kubeconfig:
-        api = admin_api(kubeconfig)
+    with session(args.kubeconfig, peer_name) as (kubeconfig, api):
         namespaces = {side: create_namespace(api, f"jkf-bench-tsub-{side}") for side in SIDES}
         watches = {side: trainjob_watch(api, ns, condition=None) for side, ns in namespaces.items()}
-        drivers: dict[str, TrainJobDriver] = {}
+        drivers: dict[str, Driver] = {}
         try:
             for w in watches.values():
                 w.start()
             drivers = {
-                side: TrainJobDriver("submit", side, kubeconfig, ns)
+                side: Driver("submit", side, kubeconfig, ns, TRAINJOBS)
                 for side, ns in namespaces.items()
             }
             versions = {side: d.wait_ready()["version"] for side, d in drivers.items()}
@@ -221,7 +192,6 @@ def main() -> int:
             ),
         },
         "goal": {"visible": "ours median visible_s <= 1x the peer's"},
-        "met": ratio <= 1,
         "setup": {
             "rounds": rounds,
             "quick": args.quick,
@@ -245,13 +215,11 @@ def main() -> int:
             "job before returning; the peer returns when its POST does."
         ),
     }
-    print(
+    log(
         f"visible median: ours {ours['visible_s']['median'] * 1000:.1f} ms, peer "
-        f"{peer['visible_s']['median'] * 1000:.1f} ms (ours/peer = {ratio})",
-        flush=True,
+        f"{peer['visible_s']['median'] * 1000:.1f} ms (ours/peer = {ratio})"
     )
-    write_result(NAME, result)
-    return 0 if result["met"] else 1
+    return run.finish(result, "5 rounds")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Shared by benchmarks/status_propagation.py, benchmarks/list_jobs.py and the cluster half of
-benchmarks/submit_latency.py: a cluster to run on, jobs made the way jupyter-kf makes them,
-a raw reference watch, and the two sides' driver processes (benchmarks/support/
-k8s_driver.py), each in its own virtual environment.
+"""Shared by the cluster benchmarks (benchmarks/status_propagation.py, list_jobs.py, the
+cluster half of submit_latency.py, and the trainjob_* ones): a cluster to run on, jobs made
+the way jupyter-kf makes them, a raw reference watch, and the two sides' driver processes
+(benchmarks/support/k8s_driver.py), each in its own virtual environment.
 
-Runs in the project's .venv (the driver for the peer runs in .venv-bench-training/).
+Runs in the project's .venv (the peer's driver runs in .venv-bench-training/ for
+PyTorchJobs, in .venv-sdk/ for TrainJobs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_kf.k8s.informer import interrupt
+from support.peer import PEER_PY as SDK_PY
+from support.peer import versions
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPPORT = Path(__file__).resolve().parent
@@ -32,6 +35,8 @@ PEER_REQUIREMENTS = ROOT / "benchmarks" / "requirements-kubeflow-training.txt"
 
 IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
 GROUP, VERSION, PLURAL = "kubeflow.org", "v1", "pytorchjobs"
+PYTORCHJOBS = (GROUP, VERSION, PLURAL)
+TRAINJOBS = ("trainer.kubeflow.org", "v1alpha1", "trainjobs")
 
 # A cluster these benchmarks start for themselves when no kubeconfig is given: its own
 # state directory and ports (any JKF_* already in the environment wins), so it never
@@ -115,18 +120,7 @@ def ensure_peer() -> Path:
 
 
 def peer_version() -> str:
-    out = subprocess.run(
-        [
-            str(PEER_PY),
-            "-c",
-            "from importlib.metadata import version as v;"
-            "print(v('kubeflow-training'), v('kubernetes'), v('urllib3'))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return f"kubeflow-training {out[0]} (kubernetes {out[1]}, urllib3 {out[2]})"
+    return versions(PEER_PY, "kubeflow-training")
 
 
 # -- namespaces and jobs ---------------------------------------------------------------------
@@ -190,16 +184,7 @@ def create_jobs(
     def one(item):
         name, (outcome, after) = item
         cr, cm = job_manifests(name, namespace, outcome=outcome, after=after)
-        for attempt in range(5):
-            try:
-                created = custom.create_namespaced_custom_object(
-                    GROUP, VERSION, namespace, PLURAL, cr
-                )
-                break
-            except client.exceptions.ApiException as exc:  # webhook hiccup under load
-                if exc.status == 409 or attempt == 4:
-                    raise
-                time.sleep(0.5)
+        created = create_custom(custom, PYTORCHJOBS, namespace, cr)
         t = time.monotonic()
         cm["metadata"]["ownerReferences"] = [
             {
@@ -216,6 +201,22 @@ def create_jobs(
         return dict(pool.map(one, jobs.items()))
 
 
+def create_custom(custom, resource: tuple[str, str, str], namespace: str, body: dict) -> dict:
+    """POST ``body`` as ``resource`` (group, version, plural), again after a webhook's hiccup
+    under load (a taken name is no hiccup)."""
+    from kubernetes import client
+
+    group, version, plural = resource
+    for attempt in range(5):
+        try:
+            return custom.create_namespaced_custom_object(group, version, namespace, plural, body)
+        except client.exceptions.ApiException as exc:
+            if exc.status == 409 or attempt == 4:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 # -- the reference: when the operator wrote the condition ------------------------------------
 class ConditionWatch:
     """A raw watch (admin, plain ``kubernetes`` client) on a namespace's PyTorchJobs that
@@ -229,7 +230,7 @@ class ConditionWatch:
         api,
         namespace: str,
         condition: str | None = "Succeeded",
-        resource: tuple[str, str, str] = (GROUP, VERSION, PLURAL),
+        resource: tuple[str, str, str] = PYTORCHJOBS,
     ):
         from kubernetes import client
 
@@ -317,22 +318,25 @@ class ConditionWatch:
 # -- the two sides' processes ----------------------------------------------------------------
 class Driver:
     """benchmarks/support/k8s_driver.py in a subprocess: ``side`` is ``ours`` (the project's
-    .venv, jupyter_kf's Client on KubernetesBackend) or ``peer`` (.venv-bench-training,
-    kubeflow-training's TrainingClient). One JSON line in, one tagged JSON line out."""
+    .venv, jupyter_kf's Client on KubernetesBackend) or ``peer``: for PyTorchJobs
+    kubeflow-training's TrainingClient (.venv-bench-training), for TrainJobs
+    (``resource=TRAINJOBS``) the kubeflow SDK's TrainerClient (.venv-sdk). One JSON line in,
+    one tagged JSON line out."""
 
-    def __init__(self, mode: str, side: str, kubeconfig: str, namespace: str, **options):
-        python = sys.executable if side == "ours" else str(PEER_PY)
-        args = [
-            python,
-            str(DRIVER),
-            mode,
-            "--side",
-            side,
-            "--kubeconfig",
-            kubeconfig,
-            "--namespace",
-            namespace,
-        ]
+    def __init__(
+        self,
+        mode: str,
+        side: str,
+        kubeconfig: str,
+        namespace: str,
+        resource: tuple[str, str, str] = PYTORCHJOBS,
+        **options,
+    ):
+        peer = SDK_PY if resource == TRAINJOBS else PEER_PY
+        python = sys.executable if side == "ours" else str(peer)
+        args = [python, str(DRIVER), mode, "--side", side]
+        args += ["--kubeconfig", kubeconfig, "--namespace", namespace]
+        args += ["--resource", "/".join(resource)]
         for key, value in options.items():
             if value is not None:
                 args += [f"--{key.replace('_', '-')}", str(value)]

@@ -1,24 +1,29 @@
-"""One side of benchmarks/status_propagation.py, benchmarks/list_jobs.py or the cluster half
-of benchmarks/submit_latency.py, in its own process.
+"""One side of a cluster benchmark, in its own process: benchmarks/status_propagation.py,
+list_jobs.py and the cluster half of submit_latency.py on PyTorchJobs, and the trainjob_*
+benchmarks on TrainJobs (``--resource trainer.kubeflow.org/v1alpha1/trainjobs``).
 
-    python k8s_driver.py follow|list|submit --side ours|peer --kubeconfig K --namespace NS [...]
+    python k8s_driver.py follow|list|submit --side ours|peer --kubeconfig K --namespace NS
+        [--resource GROUP/VERSION/PLURAL] [...]
 
 ``--side ours`` runs in the project's .venv: ``jupyter_kf.Client`` on
-``KubernetesBackend`` (reads served from its list+watch cache). ``--side peer`` runs in
-.venv-bench-training/: kubeflow-training's ``TrainingClient`` (job_kind PyTorchJob). Both
-act as the admin of the kubeconfig. Every HTTP request either makes is counted
-(request_counter: urllib3's ``HTTPConnectionPool.urlopen`` wrapped before any client
-exists). Times are ``time.monotonic()`` (CLOCK_MONOTONIC: one clock for every process on
-the machine, so the parent compares them with its reference watch).
+``KubernetesBackend`` (reads served from its list+watch cache). ``--side peer`` is the
+resource's own client: kubeflow-training's ``TrainingClient`` (job_kind PyTorchJob, in
+.venv-bench-training/) for PyTorchJobs; the kubeflow SDK's ``TrainerClient`` (``kubeflow``
+0.5.0, KubernetesBackend, in .venv-sdk/) at its defaults for TrainJobs. Both act as the admin
+of the kubeconfig. Every HTTP request either makes is counted (request_counter: urllib3's
+``HTTPConnectionPool.urlopen`` wrapped before any client exists). Times are
+``time.monotonic()`` (CLOCK_MONOTONIC: one clock for every process on the machine, so the
+parent compares them with its reference watch).
 
 Protocol (stdout, one line each): the driver builds its client and prints ``READY {json}``.
 
 ``follow``: reads one line ``{"jobs": [names], "timeout": s}``, then follows every job to
-its Succeeded condition at once, one thread per job — ours ``client.wait(name)`` (or one
-``client.watch()`` with ``--ours-follow watch``), the peer
-``wait_for_job_conditions(name, polling_interval=P)`` with one TrainingClient per job (so
-its single async-request thread is not shared: the peer's best case) — and prints
-``FOLLOWED {"go", "seen": {name: t}, "requests": {...}, ...}``.
+its end at once, one thread per job — ours ``client.wait(name)`` (or one ``client.watch()``
+with ``--ours-follow watch``); the peer with one client per job (each has one thread for
+async requests: sharing one would queue the jobs' polls, so this is the peer's best case):
+``wait_for_job_conditions(name, polling_interval=P)`` for a PyTorchJob,
+``wait_for_job_status(name)`` at its defaults (status Complete, polling_interval 2 s) for a
+TrainJob — and prints ``FOLLOWED {"go", "seen": {name: t}, "requests": {...}, ...}``.
 
 ``list``: answers each ``list`` line with ``LISTED {"seconds", "count", "requests"}``
 (ours ``client.list()``, the peer ``list_jobs()``; ``cpu_seconds``: the CPU time of the
@@ -27,13 +32,16 @@ in the API client's pool thread); ``quit`` ends it. Ours adds, measured after th
 call, ``cache_copy_seconds`` (reading the raw cached objects only).
 
 ``submit``: answers each ``{"name": N}`` line with ``SUBMITTED {"t0", "returned",
-"requests", "error"}`` (monotonic times around the submission; ``quit`` ends it). Ours runs
-the cell ``%%kftrain --cluster --name N --namespace NS`` + CELL_CODE in an IPython
-InteractiveShell with ``jupyter_kf.load_ipython_extension`` (the magic makes its
-"kubernetes" client from $KUBECONFIG on the first cell; the cell's displayed output is
-captured, as a terminal shell would print it). The peer calls ``TrainingClient.create_job(
-name=N, train_func=train, base_image=IMAGE, num_workers=1)``: its way of shipping a
-notebook's code (the function's source inlined in the container's command).
+"requests", "error"}`` (monotonic times around the submission; ``quit`` ends it). Each side
+ships the same code the way its users do. PyTorchJob: ours runs the cell ``%%kftrain
+--cluster --name N --namespace NS`` + CELL_CODE in an IPython InteractiveShell with
+``jupyter_kf.load_ipython_extension`` (the magic makes its "kubernetes" client from
+$KUBECONFIG on the first cell; the cell's displayed output is captured, as a terminal
+shell would print it); the peer calls ``TrainingClient.create_job(name=N,
+train_func=train, base_image=IMAGE, num_workers=1)`` (the function's source inlined in the
+container's command). TrainJob: ours ``client.train(train, name=N,
+runtime="torch-distributed")``, the peer ``train(runtime="torch-distributed",
+trainer=CustomTrainer(func=train, image=IMAGE), options=[Name(N)])``.
 """
 
 from __future__ import annotations
@@ -51,12 +59,15 @@ import request_counter
 
 request_counter.install()  # before any client is made
 
-IMAGE = "python:3.11-slim"
+IMAGE = "python:3.11-slim"  # never pulled: KWOK stands in for the kubelet
+RUNTIME = "torch-distributed"  # a TrainJob's
+PYTORCHJOBS = "kubeflow.org/v1/pytorchjobs"
+TRAINJOBS = "trainer.kubeflow.org/v1alpha1/trainjobs"
 CELL_CODE = "import time\ntime.sleep(120)\n"  # ours' cell body; the peer's is train() below
 
 
 def train():
-    """The peer's job code, CELL_CODE as a function (kubeflow-training ships its source)."""
+    """CELL_CODE as a function: the job code of the sides that ship a function's source."""
     import time
 
     time.sleep(120)
@@ -132,6 +143,9 @@ class Ours:
     def list(self) -> int:
         return len(self.client.list())
 
+    def submit(self, name: str) -> None:
+        self.client.train(train, name=name, runtime=RUNTIME)
+
     def diagnose(self) -> dict:
         """The time to copy the cache's raw objects (jobs of every kind, pods) without
         turning them into Jobs. Reaches into the backend's private namespace cache:
@@ -152,6 +166,8 @@ class Ours:
 
 
 class Peer:
+    """kubeflow-training's TrainingClient, for PyTorchJobs."""
+
     def __init__(self, args):
         from importlib.metadata import version
 
@@ -178,10 +194,10 @@ class Peer:
 
         def one(tc, name):
             try:
-                tc.wait_for_job_conditions(
-                    name, wait_timeout=int(timeout), polling_interval=self.polling_interval
-                )
+                end = self.wait(tc, name, timeout)
                 seen[name] = time.monotonic()
+                if end is not None:
+                    errors[name] = end
             except Exception as exc:
                 errors[name] = f"{type(exc).__name__}: {exc}"
 
@@ -194,6 +210,13 @@ class Peer:
         for t in threads:
             t.join(timeout + 60)
 
+    def wait(self, tc, name: str, timeout: float) -> str | None:
+        """Follow ``name`` to its end; what went wrong, or None."""
+        tc.wait_for_job_conditions(
+            name, wait_timeout=int(timeout), polling_interval=self.polling_interval
+        )
+        return None
+
     def list(self) -> int:
         return len(self.client.list_jobs())
 
@@ -202,6 +225,39 @@ class Peer:
 
     def close(self) -> None:
         pass
+
+
+class PeerTrainer(Peer):
+    """The kubeflow SDK's TrainerClient, for TrainJobs, at its defaults."""
+
+    def __init__(self, args):
+        from importlib.metadata import version
+
+        from kubeflow.common.types import KubernetesBackendConfig
+        from kubeflow.trainer import TrainerClient
+
+        # Each TrainerClient reads the Trainer's version ConfigMap once when made (before
+        # READY for the followers: not counted).
+        self.version = f"kubeflow {version('kubeflow')} TrainerClient"
+        self.make = lambda: TrainerClient(
+            backend_config=KubernetesBackendConfig(
+                namespace=args.namespace, config_file=args.kubeconfig
+            )
+        )
+        self.client = self.make()
+        self.clients: list = []
+
+    def wait(self, tc, name: str, timeout: float) -> str | None:
+        end = tc.wait_for_job_status(name, timeout=int(timeout)).status
+        return None if end == "Complete" else f"ended {end}"
+
+    def submit(self, name: str) -> None:
+        from kubeflow.trainer import CustomTrainer
+        from kubeflow.trainer.options import Name
+
+        self.client.train(
+            runtime=RUNTIME, trainer=CustomTrainer(func=train, image=IMAGE), options=[Name(name)]
+        )
 
 
 class OursCell:
@@ -271,11 +327,18 @@ def main() -> int:
     parser.add_argument("--polling-interval", type=int, default=15)
     parser.add_argument("--followers", type=int, default=0)
     parser.add_argument("--ours-follow", choices=["wait", "watch"], default="wait")
+    parser.add_argument("--resource", choices=[PYTORCHJOBS, TRAINJOBS], default=PYTORCHJOBS)
     args = parser.parse_args()
 
+    trainjobs = args.resource == TRAINJOBS
+    if args.mode == "submit" and args.side == "ours" and not trainjobs:
+        return submit_loop(OursCell(args))
+    if args.side == "ours":
+        side = Ours(args)
+    else:
+        side = PeerTrainer(args) if trainjobs else Peer(args)
     if args.mode == "submit":
-        return submit_loop(OursCell(args) if args.side == "ours" else Peer(args))
-    side = Ours(args) if args.side == "ours" else Peer(args)
+        return submit_loop(side)
     if args.side == "peer" and args.followers:
         side.prepare(args.followers)
     before = request_counter.snapshot()

@@ -1,37 +1,35 @@
-"""Shared by benchmarks/submit_latency.py and benchmarks/widget_latency.py: the kubeflow SDK
-peer's virtual environment, its driver, and the statistics every benchmark reports."""
+"""Shared by the benchmarks whose peer is the kubeflow SDK (PyPI ``kubeflow``, pinned in
+benchmarks/requirements-kubeflow-sdk.txt): its one virtual environment, .venv-sdk/ (the
+Makefile's, which tests/sdk use too), its driver for the local benchmarks, and the
+statistics every benchmark reports."""
 
 from __future__ import annotations
 
 import json
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PEER_VENV = ROOT / ".venv-bench"
+PEER_VENV = ROOT / ".venv-sdk"
 PEER_PY = PEER_VENV / "bin" / "python"
-REQUIREMENTS = ROOT / "benchmarks" / "requirements-kubeflow-sdk.txt"
 DRIVER = ROOT / "benchmarks" / "support" / "kubeflow_sdk_latency.py"
 
 
-def ensure_peer() -> Path:
-    """.venv-bench with the pinned kubeflow SDK (made once; never the project's .venv)."""
-    ok = (
-        PEER_PY.exists()
-        and subprocess.run(
-            [str(PEER_PY), "-c", "import kubeflow.trainer"], capture_output=True
-        ).returncode
-        == 0
-    )
-    if not ok:
-        print("setting up the peer in .venv-bench (kubeflow SDK) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run(
-            [str(PEER_PY), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True
-        )
-    return PEER_PY
+def ensure_peer() -> str:
+    """.venv-sdk with the pinned SDK (the Makefile's target: a no-op when up to date; never
+    the project's .venv); returns what is installed there."""
+    subprocess.run(["make", "-s", ".venv-sdk/.installed-stamp"], cwd=ROOT, check=True)
+    return versions(PEER_PY, "kubeflow")
+
+
+def versions(python: Path, package: str) -> str:
+    """``package`` and the HTTP stack under it, as installed for ``python``."""
+    probe = f"from importlib.metadata import version as v; print(v({package!r}), v('kubernetes'), v('urllib3'))"
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return f"{package} {out[0]} (kubernetes {out[1]}, urllib3 {out[2]})"
 
 
 def run_peer(mode: str, timeout: float = 600) -> dict:
@@ -53,10 +51,3 @@ def stats(values: list[float]) -> dict:
         "max": round(max(values), 4),
         "n": len(values),
     }
-
-
-def write_result(name: str, result: dict) -> None:
-    out = ROOT / "benchmarks" / "results" / f"{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"RESULT {name} {json.dumps(result)}", flush=True)

@@ -97,6 +97,22 @@ def _idle_api_load(result: dict) -> dict[str, bool]:
     }
 
 
+def _trainjob_status_propagation(result: dict) -> dict[str, bool]:
+    ratio = result["ratio"]
+    return {
+        "latency median <= 0.1x the peer's": ratio["latency_median"] <= 0.1,
+        "requests per batch <= 0.25x the peer's": ratio["requests_per_batch_median"] <= 0.25,
+    }
+
+
+def _trainjob_list(result: dict) -> dict[str, bool]:
+    return {"list_ms p99 <= 0.05x the peer's (20x lower)": result["ratio"]["list_ms_p99"] <= 0.05}
+
+
+def _trainjob_submit(result: dict) -> dict[str, bool]:
+    return {"visible_s median <= 1x the peer's": result["ratio"]["visible_median"] <= 1}
+
+
 # The longest watch/relist period on either side of idle_api_load: jupyter-kf's hub watch
 # ends and resumes every 240 s (jupyter_kf/hub/watch.py's watch_seconds; its stall cut is
 # 150 s), KubeSpawner 7.1.0's reflectors every 10 s (timeout_seconds) and at most every 30 s
@@ -113,6 +129,9 @@ CHECKS: dict[str, Callable[[dict], dict[str, bool]]] = {
     "list_jobs": _list_jobs,
     "local_launch": _local_launch,
     "idle_api_load": _idle_api_load,
+    "trainjob_status_propagation": _trainjob_status_propagation,
+    "trainjob_list": _trainjob_list,
+    "trainjob_submit": _trainjob_submit,
 }
 
 

@@ -99,6 +99,18 @@ CASES: dict[str, tuple[dict, list[tuple[tuple, object]]]] = {
         {"ratio": {"requests_per_s": 0.02}, "seconds": 480},
         [(("ratio", "requests_per_s"), 0.5), (("seconds",), 120)],
     ),
+    "trainjob_status_propagation": (
+        {"ratio": {"latency_median": 0.001, "requests_per_batch_median": 0.02}},
+        [(("ratio", "latency_median"), 0.2), (("ratio", "requests_per_batch_median"), 0.3)],
+    ),
+    "trainjob_list": (
+        {"ratio": {"list_ms_p99": 0.001}},
+        [(("ratio", "list_ms_p99"), 0.06)],
+    ),
+    "trainjob_submit": (
+        {"ratio": {"visible_median": 0.9}},
+        [(("ratio", "visible_median"), 1.1)],
+    ),
 }
 
 

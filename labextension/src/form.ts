@@ -2,7 +2,10 @@
  * The launch form's state and the request body it becomes (pure; tested with jest).
  */
 
-export interface ILaunchForm {
+import { IDataForm, dataBody, dataFromSpec, emptyData } from './data';
+
+/** The form's fields; the Data section's (volumes, home, shm, secret env) are in data.ts. */
+export interface ILaunchForm extends IDataForm {
   name: string;
   /** A Training Operator v1 framework ('' when a runtime is chosen). */
   framework: string;
@@ -47,7 +50,8 @@ export function emptyForm(framework = 'pytorch', workers = 2): ILaunchForm {
     notebook: '',
     args: '',
     restartPolicy: '',
-    backoffLimit: String(DEFAULT_BACKOFF_LIMIT)
+    backoffLimit: String(DEFAULT_BACKOFF_LIMIT),
+    ...emptyData()
   };
 }
 
@@ -179,7 +183,7 @@ export function createBody(form: ILaunchForm): Record<string, unknown> {
   if (limit !== undefined && limit !== DEFAULT_BACKOFF_LIMIT) {
     body.run_policy = { backoff_limit: limit };
   }
-  return body;
+  return { ...body, ...dataBody(form) };
 }
 
 /** A job name from a file or notebook name: "Train MNIST.py" -> "train-mnist". */
@@ -238,6 +242,7 @@ export function cloneForm(
     gpus: job.resources?.gpu ?? 0,
     image: job.image ?? '',
     restartPolicy: typeof spec.restart_policy === 'string' ? spec.restart_policy : '',
-    backoffLimit: limit === null ? 'none' : limit === undefined ? form.backoffLimit : String(limit)
+    backoffLimit: limit === null ? 'none' : limit === undefined ? form.backoffLimit : String(limit),
+    ...dataFromSpec(spec)
   };
 }

@@ -13,6 +13,7 @@ import {
   kindValue,
   suggestName
 } from '../form';
+import { DataSection } from './DataSection';
 
 export interface ILaunchFormProps {
   config: IServerConfig | null;
@@ -222,6 +223,7 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
       <Field label="Arguments">
         <InputGroup name="args" value={form.args} placeholder="e.g. --epochs 3" onChange={e => set({ args: e.currentTarget.value })} />
       </Field>
+      <DataSection data={form} set={set} />
       <Field label="Restart policy">
         <HTMLSelect
           name="restartPolicy"

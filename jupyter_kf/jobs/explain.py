@@ -22,6 +22,9 @@ WAITING = ("Pending", "Created")
 PLAIN_REASONS = ("", "Error", "Completed", "JobFailed", "JobSucceeded", "Deleted", "Suspended")
 # Beside an exit code, a crash loop is what "failed N times" already says.
 LOOPING = "CrashLoopBackOff"
+# A TrainJob's Failed condition is its JobSet's: this reason says a node's Job failed, which
+# on the Trainer's runtimes is that Job's backoffLimit spent (its message names no limit).
+JOBSET_FAILED_JOBS = "FailedJobs"
 # torchrun (a TrainJob's torch nodes, an elastic PyTorchJob) reports a failed worker after
 # the worker's own output: a glog error line, or its elastic package's traceback.
 LAUNCHER_REPORT = re.compile(r"^E\d{4} \d\d:\d\d:\d\d|torch[./]distributed[./]elastic")
@@ -137,7 +140,7 @@ def _failed(job: Job, events: Sequence[Event]) -> str:
 def _cause(job: Job, message: str) -> str:
     """The limit a Failed condition names, shortly (its full sentence repeats the job)."""
     lowered = message.lower()
-    if "backoff limit" in lowered:
+    if "backoff limit" in lowered or _node_job_failed(job):
         limit = backoff_limit(job)
         runtime = job.extra.get("runtime")
         if runtime:  # a TrainJob has no limit of its own: it is its runtime's Job's
@@ -147,6 +150,17 @@ def _cause(job: Job, message: str) -> str:
     if "deadline" in lowered:
         return "active deadline exceeded"
     return ""
+
+
+def _node_job_failed(job: Job) -> bool:
+    """A TrainJob on a cluster whose runtime's limit is known, failed by JobSet for a
+    failed node Job."""
+    if not isinstance(job.extra.get("backoff_limit"), int) or not job.extra.get("runtime"):
+        return False
+    return any(
+        c.is_true and c.type == "Failed" and c.reason == JOBSET_FAILED_JOBS
+        for c in job.status.conditions
+    )
 
 
 def backoff_limit(job: Job) -> int | None:

@@ -4,6 +4,8 @@ JobSet, Jobs and pods, and the worker's own lines before torchrun's report."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from jupyter_kf.backends.kubernetes.convert import Arrivals, events_of
 from jupyter_kf.backends.kubernetes.trainjob import (
     NodeFailures,
@@ -88,6 +90,29 @@ def test_a_failure_outlives_the_pods_and_the_first_one_is_the_reason():
     assert finished(trainjob(conditions=[FAILED])) and not finished(trainjob())
     failures.forget("tj")
     assert failures.of("tj") == {}
+
+
+def test_a_node_jobs_failure_names_the_runtimes_backoff_limit_when_the_cluster_gave_it():
+    """JobSet's FailedJobs (a node's Job spent its backoffLimit) names no limit; the backend
+    adds the runtime's (apis.py) as the local backend does."""
+    failures = NodeFailures()
+    failures.saw("tj", pod(1, "tj-node-0-1-aaaaa", **crashed(1, "2026-12-05T00:00:09Z")))
+    failed = {
+        **FAILED,
+        "reason": "FailedJobs",
+        "message": "jobset failed due to one or more job failures (first failed job: tj-node-0)",
+    }
+    job = job_from_trainjob(trainjob(conditions=[failed]), [], failed=failures.of("tj"))
+    assert "backoff limit" not in explain(job)  # no limit known: none named
+    job = dataclasses.replace(job, extra={**job.extra, "backoff_limit": 0})
+    line = explain(job)
+    assert line.startswith("Failed: node-1 exited with code 1 (")
+    assert "runtime torch-distributed's backoff limit 0 reached" in line, line
+    other = dataclasses.replace(
+        job_from_trainjob(trainjob(conditions=[FAILED]), [], failed=failures.of("tj")),
+        extra={**job.extra},
+    )
+    assert "backoff limit" not in explain(other)  # another failure: no limit named
 
 
 def test_a_suspended_jobs_deleted_pods_are_no_failures():

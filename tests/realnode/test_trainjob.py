@@ -196,6 +196,8 @@ def test_a_failing_node_ends_failed_with_the_reason(real_user, admin_api):
     assert job.phase == "Failed"
     line = explain(job)
     assert "node-1" in line and "boom from node 1" in line, line
+    # The limit it reached is its runtime's (a TrainJob has none of its own), as locally.
+    assert "runtime torch-once's backoff limit 0 reached" in line, line
     assert "\n" not in line and str(info.value).startswith("job crash failed: "), info.value
 
 

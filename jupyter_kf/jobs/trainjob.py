@@ -156,9 +156,10 @@ def render_trainjob(
 def _runtime_patch(
     spec: JobSpec, node_jobs: Sequence[str], storage: PodStorage | None
 ) -> dict[str, Any] | None:
-    """Only what the nodes need, or None: each patch costs the Trainer's admission webhook a
-    strategic merge of the runtime's whole JobSet template on every submit. jupyter-kf finds
-    a TrainJob's pods by JobSet's labels, so they carry no label of jupyter-kf's own."""
+    """Only what the nodes need, or None: on every submit the API server validates, prunes
+    and tracks the fields of a patch against the CRD's large pod-template schema, and the
+    Trainer's webhook merges it into the runtime's JobSet template. jupyter-kf finds a
+    TrainJob's pods by JobSet's labels, so they carry no label of jupyter-kf's own."""
     pod_meta: dict[str, Any] = {}
     if spec.pod_labels:
         pod_meta["labels"] = dict(spec.pod_labels)

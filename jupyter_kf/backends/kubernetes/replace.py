@@ -56,16 +56,7 @@ def replace_trainjob(until: Until, ns: Namespace, cr: dict, nodes: int) -> str:
     name, namespace = cr["metadata"]["name"], ns.namespace
     info = TRAINJOB
     where = (info.group, info.version, namespace, info.plural)
-    configmap = call(
-        ns.core.read_namespaced_config_map,
-        *(code_configmap_name(name), namespace),
-        verb="get",
-        resource="configmaps",
-        namespace=namespace,
-        name=code_configmap_name(name),
-        raw=True,
-        ok=(404,),
-    )
+    configmap = _code_configmap(ns.core.read_namespaced_config_map, "get", ns, name)
     call(
         ns.custom.delete_namespaced_custom_object,
         *where,
@@ -80,16 +71,7 @@ def replace_trainjob(until: Until, ns: Namespace, cr: dict, nodes: int) -> str:
     until(ns, f"{info.kind}/{name}", lambda c: c is None, "deleting it to replace it")
     if configmap is not None:
         # Owned by the old TrainJob: the garbage collector removes it; made again below.
-        call(
-            ns.core.delete_namespaced_config_map,
-            *(code_configmap_name(name), namespace),
-            verb="delete",
-            resource="configmaps",
-            namespace=namespace,
-            name=code_configmap_name(name),
-            raw=True,
-            ok=(404,),
-        )
+        _code_configmap(ns.core.delete_namespaced_config_map, "delete", ns, name)
     try:
         _create(until, ns, _fresh_manifest(cr, nodes), configmap)
     except JupyterKFError as exc:
@@ -105,6 +87,21 @@ def replace_trainjob(until: Until, ns: Namespace, cr: dict, nodes: int) -> str:
             "its old size and starts from the beginning"
         ) from exc
     return NOTICE.format(nodes=nodes)
+
+
+def _code_configmap(method: Callable[..., Any], verb: str, ns: Namespace, job: str) -> Any:
+    """``verb`` on job ``job``'s code ConfigMap; None when there is none."""
+    name = code_configmap_name(job)
+    return call(
+        method,
+        *(name, ns.namespace),
+        verb=verb,
+        resource="configmaps",
+        namespace=ns.namespace,
+        name=name,
+        raw=True,
+        ok=(404,),
+    )
 
 
 def _create(until: Until, ns: Namespace, manifest: dict, configmap: dict | None) -> None:

@@ -96,7 +96,8 @@ def main() -> int:
             flush=True,
         )
     require_peer()
-    cluster = ClusterSide(nodes=2 if servers > 300 else 0)
+    # the test cluster's own KWOK nodes hold ~150 pods; extra ones take 250 each
+    cluster = ClusterSide(nodes=0 if servers <= 150 else -(-servers // 250) + 1)
     work = Path(tempfile.mkdtemp(prefix="jkf-idle-"))
     runs: dict[str, list[dict]] = {"ours": [], "peer": []}
     try:

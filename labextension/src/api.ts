@@ -124,9 +124,12 @@ export class KFApi {
     return requestAPI<IJob>(jobPath(name, '/resume') + this.ns(), { method: 'POST' }, this.settings);
   }
 
-  /** A replica's log (default: rank 0), the last `tailLines` lines (default: all of it). */
-  async logs(name: string, replica?: string, tailLines = 10_000_000): Promise<string[]> {
-    const params = this.ns({ replica, tail_lines: tailLines });
+  /**
+   * A replica's log (default: rank 0), the last `tailLines` lines (default: all of it); of
+   * one `attempt` of it (0 its first run) when given.
+   */
+  async logs(name: string, replica?: string, tailLines = 10_000_000, attempt?: number): Promise<string[]> {
+    const params = this.ns({ replica, tail_lines: tailLines, attempt });
     const reply = await requestAPI<{ lines: string[] }>(jobPath(name, '/logs') + params, {}, this.settings);
     return reply.lines;
   }

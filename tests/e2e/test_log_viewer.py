@@ -1,6 +1,7 @@
 """The panel's log viewer with a long log (issue 19, item 6), in a real browser: 20,000
 lines arrive and only the rows in view are in the page; search keeps the matching lines;
-scrolling up pauses following; the whole log downloads."""
+scrolling up pauses following; the whole log downloads. A restarted replica's earlier
+attempt is one switch away."""
 
 from __future__ import annotations
 
@@ -54,3 +55,45 @@ def test_long_log_is_virtualised_searchable_and_downloads(page, lab):
     text = open(path).read().splitlines()
     assert len(text) == LINES and text[-1] == f"line {LINES - 1} of the log"
     assert got.value.suggested_filename == "e2e-long-log-master-0.log"
+
+
+# The master fails once (leaving a marker in its working directory), then succeeds.
+TWICE = """\
+import os, sys
+if not os.path.exists(".ran"):
+    open(".ran", "w").close()
+    print("attempt zero fails", flush=True)
+    sys.exit(3)
+print("attempt one done", flush=True)
+"""
+
+
+def test_attempt_switch_shows_a_restarted_replicas_earlier_run(page, lab):
+    open_panel(page, lab)
+    Client("local").submit(name="e2e-twice", framework="pytorch", workers=1, cell=TWICE)
+    page.locator('#jupyter-kf-panel li.jp-kf-job[data-job="e2e-twice"]').click(timeout=TIMEOUT)
+    expect(badge(page, "e2e-twice")).to_have_text("Succeeded", timeout=TIMEOUT)
+    detail = page.locator('.jp-kf-detail[data-job="e2e-twice"]')
+    log = detail.locator(".jp-kf-log")
+    expect(log).to_contain_text("attempt one done", timeout=TIMEOUT)
+    attempt = detail.locator('select[name="attempt"]')
+    expect(attempt.locator("option")).to_have_text(
+        ["live log (attempt 1 running or last)", "attempt 0"]
+    )
+
+    attempt.select_option(label="attempt 0")
+    expect(log).to_have_attribute("data-attempt", "0")
+    expect(log.locator(".jp-kf-log-row")).to_have_text(["attempt zero fails"], timeout=TIMEOUT)
+    expect(detail.locator(".jp-kf-log-note")).to_contain_text("Attempt 0 of master-0")
+    page.screenshot(path=str(ARTIFACTS / "log-03-attempt.png"))
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    expect(page.locator("body[data-jp-theme-light='false']")).to_be_attached(timeout=TIMEOUT)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "log-03-attempt-dark.png"))
+
+    # Back to the live log: locally the whole log, both attempts in turn.
+    attempt.select_option(index=0)
+    expect(log).to_have_attribute("data-attempt", "latest")
+    expect(log.locator(".jp-kf-log-row")).to_have_text(["attempt zero fails", "attempt one done"])

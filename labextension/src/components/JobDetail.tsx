@@ -22,6 +22,7 @@ import {
 } from '../api';
 import { describe } from '../model';
 import { followJob } from '../stream';
+import { earlierAttempts } from '../attempts';
 import { LogView } from './LogView';
 import { MetricChart } from './MetricChart';
 import { PhaseBadge } from './PhaseBadge';
@@ -195,6 +196,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const trainer = trainerProgressText(summary.extra?.progress ?? job?.extra?.progress);
   const runtime = summary.extra?.runtime ?? job?.extra?.runtime;
   const replicas = summary.replicas;
+  const restartsOf = (r: string) => replicas.find(each => each.name === r)?.restarts ?? 0;
 
   return (
     <div className="jp-kf-detail" data-job={name} data-kind={summary.kind}>
@@ -294,6 +296,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           lines={lines}
           note={logNote}
           onDownload={() => void download()}
+          latestAttempt={restartsOf(replica)}
+          earlierAttempts={earlierAttempts(summary.backend, restartsOf(replica))}
+          readAttempt={attempt => api.logs(ref, replica, props.tailLines, attempt)}
         />
       </details>
 

@@ -215,7 +215,7 @@ PLUGIN_OF_KIND = {"PyTorchJob": "torch", "JAXJob": "jax", "XGBoostJob": "xgboost
 def as_trainjob(spec: JobSpec, runtime: str, runtime_kind: str | None = None) -> JobSpec:
     """The same job as a TrainJob on ``runtime``: its training processes become nodes, its
     code, command, image, env, resources, labels and suspend carry over. What a TrainJob has
-    no field for (restart policy, backoff limit, clean-up) is the runtime's."""
+    no field for (restart policy, backoff limit, clean-up, priority class) is the runtime's."""
     if spec.elastic_policy is not None:
         from ..errors import InvalidSpecError
 
@@ -236,6 +236,7 @@ def as_trainjob(spec: JobSpec, runtime: str, runtime_kind: str | None = None) ->
         ),
         nproc_per_node=nproc,
         slots_per_worker=None,
+        priority_class=None,
         runtime=runtime,
         runtime_kind=runtime_kind,
         kind_auto=False,

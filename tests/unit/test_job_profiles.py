@@ -19,7 +19,7 @@ from jupyter_kf.jobs.profiles import (
 )
 from jupyter_kf.jobs.readback import spec_from_cr
 from jupyter_kf.jobs.render import render_job
-from jupyter_kf.jobs.trainjob import render_trainjob
+from jupyter_kf.jobs.trainjob import as_trainjob, render_trainjob
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 CONFIG = [
@@ -216,3 +216,10 @@ def test_the_cr_reads_back_with_its_profile_and_placement(runtime):
         s.priority_class,
     )
     assert back.tolerations == s.tolerations and not back.annotations
+
+
+def test_a_v1_job_run_as_a_trainjob_keeps_its_placement_and_leaves_priority_to_the_runtime():
+    s = apply_profile(spec(profile="a100"), profiles())
+    tj = as_trainjob(s, "torch-distributed")
+    assert tj.priority_class is None and tj.tolerations == s.tolerations
+    assert dict(tj.node_selector) == {"gpu": "a100"} and tj.profile == "a100"

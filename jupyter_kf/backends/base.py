@@ -104,9 +104,9 @@ class Backend(ABC):
         ``attempt`` picks one run of the replica: 0 is its first, each restart the next (the
         replica's ``restarts`` is the latest). None: the local backend's whole log (every
         attempt in turn), the running container's on Kubernetes. Kubernetes keeps only the
-        current attempt's log and the previous one's (the kubelet keeps one terminated
-        container: ``previous=true``); an attempt not kept, or never made, is
-        ``NotFoundError``."""
+        current attempt's log and the previous one's (``previous=true``), and the previous one
+        only while the pod runs (the kubelet keeps one dead container per pod); an attempt
+        not kept, or never made, is ``NotFoundError``."""
 
     @abstractmethod
     def events(self, name: str, namespace: str | None = None) -> builtins.list[Event]: ...

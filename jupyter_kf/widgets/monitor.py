@@ -51,6 +51,7 @@ from .progress import ProgressView, progress_html
 
 ACTIVE_PHASES = ("Pending", "Created", "Running", "Restarting")
 SNAPSHOT_LOG_LINES = 20  # the log tail the static snapshot keeps
+LIVE = -1  # the attempt switch's value for the followed log
 
 
 class JobMonitor(W.VBox):
@@ -98,6 +99,7 @@ class JobMonitor(W.VBox):
         self._following = True  # an updater thread is running (started below)
         self._cursor = Cursor()  # events and metric points shown so far
         self._display_id = uuid.uuid4().hex  # every output showing this monitor
+        self._quiet_attempts = False  # the switch's options are being set, not chosen
         self._displayed = False
 
         # -- read-only parts
@@ -110,6 +112,13 @@ class JobMonitor(W.VBox):
         self.progress_view = ProgressView()
         # -- log tail
         self.replica_select = W.Dropdown(description="log of", layout=W.Layout(width="auto"))
+        # LIVE: the followed log; a number: that earlier attempt, read once (it has ended).
+        self.attempt_select = W.Dropdown(
+            description="attempt",
+            options=[("live", LIVE)],
+            value=LIVE,
+            layout=W.Layout(width="auto", display="none"),
+        )
         self.log_view = LogView()
         # -- metrics
         self.plot = MetricsPlot()
@@ -149,7 +158,7 @@ class JobMonitor(W.VBox):
             self.message,
             self.replica_table,
             self.plot.view,
-            self.replica_select,
+            W.HBox([self.replica_select, self.attempt_select]),
             self.log_view,
             W.HTML("<b>Events</b>"),
             self.events_table,
@@ -157,6 +166,7 @@ class JobMonitor(W.VBox):
         self._show(self.job)
         self._replica = self.replica_select.value or None
         self.replica_select.observe(self._on_replica, names="value")
+        self.attempt_select.observe(self._on_attempt, names="value")
         self.updater = self._start_updater()
 
     # -- what tests and callers read ------------------------------------------------------
@@ -314,7 +324,9 @@ class JobMonitor(W.VBox):
             if self.progress.add(update.metrics, self.plot.replica):
                 self._show_progress()
         lines = _readable([line for r, line in update.logs if r == replica])
-        if reset_log:
+        if self.attempt_select.value != LIVE:
+            pass  # an earlier attempt is shown; going back to live follows anew
+        elif reset_log:
             self.log_view.reset(lines, replica=replica)
         else:
             self.log_view.append(lines)
@@ -339,6 +351,7 @@ class JobMonitor(W.VBox):
                 self.replica_select.options = names
                 fallback = job.rank0 if job.rank0 in names else (names[0] if names else None)
                 self.replica_select.value = current if current in names else fallback
+            self._show_attempts()
             self._update_controls()
 
     def _show_progress(self) -> None:
@@ -353,12 +366,57 @@ class JobMonitor(W.VBox):
             if new == self._replica:
                 return
             self._replica = new
+        with self._view_lock:
+            self._show_attempts(live=True)
+        self._follow_anew()
+
+    def _follow_anew(self) -> None:
+        """End the current subscription; the next, for the chosen replica, resets the log."""
+        with self._sub_lock:
             old, self._sub_stop = self._sub_stop, threading.Event()
             old.set()
             if self._following:
-                return  # the updater switches to the new replica
+                return  # the updater switches to the new subscription
             self._following = True
         self.updater = self._start_updater()
+
+    def _show_attempts(self, *, live: bool = False) -> None:
+        """The chosen replica's earlier attempts in the switch (shown once there are any)."""
+        replica = self.replica_select.value
+        restarts = next((r.restarts for r in self.job.replicas if r.name == replica), 0)
+        earlier = render.earlier_attempts(self.job.backend, restarts)
+        options = [(f"live (attempt {restarts})", LIVE)] + [
+            (f"attempt {a}", a) for a in reversed(earlier)
+        ]
+        keep = LIVE if live else self.attempt_select.value
+        if list(self.attempt_select.options) != options or keep != self.attempt_select.value:
+            self._quiet_attempts = True
+            try:
+                self.attempt_select.options = options
+                self.attempt_select.value = keep if keep in (LIVE, *earlier) else LIVE
+            finally:
+                self._quiet_attempts = False
+        self.attempt_select.layout.display = None if earlier else "none"
+
+    def _on_attempt(self, change: dict) -> None:
+        if self._quiet_attempts or self._closed:
+            return
+        attempt, replica = change["new"], self._replica
+        if attempt == LIVE:
+            self._follow_anew()  # the followed log again, from its start
+            return
+
+        def read() -> None:
+            lines = self.client.logs(
+                self.job_name,
+                self.namespace,
+                replica=replica,
+                attempt=attempt,
+                tail_lines=self.log_view.max_lines,
+            )
+            self.log_view.reset(_readable(list(lines)), replica=replica)
+
+        self._act(read, lambda _none: f"attempt {attempt} of {replica}: it has ended")
 
     # -- controls ---------------------------------------------------------------------------
     def scale(self, workers: int) -> Future:
@@ -499,6 +557,7 @@ class JobMonitor(W.VBox):
             self.message,
             self.progress_view,
             self.replica_select,
+            self.attempt_select,
             self.log_view,
             self.workers_input,
             self.scale_button,

@@ -126,6 +126,14 @@ def events_table(events: Sequence[Event], limit: int) -> str:
     return _table(["time", "type", "reason", "object", "message"], rows, "jkf-events")
 
 
+def earlier_attempts(backend: str, restarts: int) -> list[int]:
+    """A replica's earlier attempts whose logs the backend keeps: every one locally, the
+    container's previous one on Kubernetes (the kubelet keeps one dead container)."""
+    if restarts <= 0:
+        return []
+    return [restarts - 1] if backend == "kubernetes" else list(range(restarts))
+
+
 def log_tail(lines: Sequence[str], replica: str) -> str:
     """The newest log lines, static (the snapshot's; the live view is ``LogView``)."""
     if not lines:

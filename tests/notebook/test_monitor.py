@@ -251,3 +251,32 @@ def test_the_trainers_progress_shows_in_the_header():
         Job(name="q", namespace="ns", kind="PyTorchJob", status=JobStatus(phase="Running")),
         live=True,
     )
+
+
+def test_attempt_switch_shows_an_earlier_run_of_a_restarted_replica(client, monitors, tmp_path):
+    """The master fails once, then runs until told to stop; the switch offers attempt 0."""
+    go = tmp_path / "go"
+    source = (
+        "import os, sys, time\n"
+        "if not os.path.exists('.ran'):\n"
+        "    open('.ran', 'w').close()\n"
+        "    print('attempt zero fails', flush=True)\n"
+        "    sys.exit(3)\n"
+        "print('attempt one runs', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}):\n"
+        "    time.sleep(0.05)\n"
+    )
+    client.submit(name="again", framework="pytorch", workers=1, cell=source)
+    m = JobMonitor("again", client)
+    monitors.append(m)
+    wait_for(lambda: "attempt one runs" in m.log_view.lines, what="the second attempt")
+    wait_for(lambda: m.attempt_select.layout.display is None, what="the attempt switch")
+    assert m.attempt_select.options == (("live (attempt 1)", -1), ("attempt 0", 0))
+
+    m.attempt_select.value = 0
+    wait_for(lambda: m.log_view.lines == ["attempt zero fails"], what="attempt 0's log")
+    m.attempt_select.value = -1  # live again: the followed log, from its start
+    wait_for(lambda: m.log_view.lines[-1:] == ["attempt one runs"], what="the live log")
+    go.touch()
+    m.updater.join(30)
+    assert m.phase == "Succeeded"

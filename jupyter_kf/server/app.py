@@ -22,6 +22,8 @@ from traitlets import Bool, Dict, Int, List, Unicode, default, validate
 from .._version import __version__
 from ..client import DEFAULT_BACKEND, Client
 from ..errors import BackendUnavailableError, JupyterKFError
+from ..jobs.apis import ENV as TRAINING_APIS_ENV
+from ..jobs.apis import kinds_of, parse_training_apis
 from ..jobs.profiles import ENV_JOB_PROFILES, JobProfiles, parse_job_profiles
 from .handlers import default_handlers
 from .payloads import frameworks
@@ -230,6 +232,13 @@ class JupyterKF(ExtensionApp):
     def public_config(self) -> dict[str, Any]:
         """What GET /kf/api/config tells the panel."""
         backend = self.client.backend.name if self.client is not None else None
+        # On a cluster, the kinds the hub's training_apis leaves this notebook (the backend
+        # refused to start on a value it cannot read, so this one parses); locally, all.
+        apis = (
+            parse_training_apis(os.environ.get(TRAINING_APIS_ENV))
+            if backend == "kubernetes"
+            else None
+        )
         return {
             "version": __version__,
             "backend": backend,
@@ -237,7 +246,7 @@ class JupyterKF(ExtensionApp):
             "namespace": self.effective_namespace,
             "defaultImage": self.default_image,
             "profiles": [dict(p) for p in self.profiles],
-            "frameworks": frameworks(),
+            "frameworks": frameworks(None if apis is None else kinds_of(apis)),
             "eventSchema": JOB_EVENT_SCHEMA,
             "available": self.client is not None,
             "message": self.client_error or "",

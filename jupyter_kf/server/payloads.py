@@ -68,9 +68,10 @@ def job_payload(job: Job) -> dict[str, Any]:
     return data
 
 
-def frameworks() -> list[dict[str, Any]]:
-    """The kinds the launch form offers, in a stable order."""
-    return [info.to_dict() for info in KINDS.values()]
+def frameworks(kinds: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """The v1 kinds the launch form offers, in a stable order: all, or those of ``kinds``
+    (what the notebook's JUPYTER_KF_TRAINING_APIS leaves it, jobs/apis.py)."""
+    return [info.to_dict() for info in KINDS.values() if kinds is None or info.kind in kinds]
 
 
 def object_body(data: Any) -> dict[str, Any]:

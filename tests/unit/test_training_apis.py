@@ -45,3 +45,11 @@ def test_every_kind_belongs_to_one_api():
     assert {api_of(k) for k in KINDS} == {"v1"} and api_of("TrainJob") == "v2"
     assert describe(frozenset({"v2"})) == "v2 only"
     assert describe(frozenset({"v2", "v1"})) == "v1 and v2"
+
+
+def test_the_launch_form_offers_the_listed_apis_v1_kinds():
+    from jupyter_kf.server.payloads import frameworks
+
+    assert [f["kind"] for f in frameworks()] == list(KINDS)
+    assert [f["kind"] for f in frameworks(kinds_of(frozenset({"v1", "v2"})))] == list(KINDS)
+    assert frameworks(kinds_of(frozenset({"v2"}))) == []

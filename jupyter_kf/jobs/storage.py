@@ -202,6 +202,8 @@ def shm_problems(shm: Any) -> list[str]:
     if shm is None:
         return []
     try:
+        if not isinstance(shm, str):  # 5 would be five bytes: surely not what was meant
+            raise TypeError(shm)
         amount = parse_quantity(shm)
     except (ValueError, TypeError):
         return [f"shm {shm!r} is not a size: give a Kubernetes quantity, e.g. '2Gi' or '512Mi'"]

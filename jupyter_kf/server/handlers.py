@@ -21,6 +21,7 @@ from .base import API, KFHandler, bad_request, translate
 from .logs import LogsWebSocket
 from .payloads import (
     MAX_EVENTS,
+    MAX_TAIL_LINES,
     BadRequest,
     clip_line,
     job_payload,
@@ -148,7 +149,9 @@ class LogsHandler(KFHandler):
     async def get(self, name: str) -> None:
         replica = self.get_query_argument("replica", None) or None
         try:
-            tail = non_negative_int("tail_lines", self.get_query_argument("tail_lines", None))
+            tail = non_negative_int(
+                "tail_lines", self.get_query_argument("tail_lines", None), MAX_TAIL_LINES
+            )
             attempt = non_negative_int("attempt", self.get_query_argument("attempt", None))
         except BadRequest as exc:
             raise bad_request(exc) from exc

@@ -28,7 +28,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import JupyterKFError
 from .base import AUTH_RESOURCE, KFApp, translate
-from .payloads import BadRequest, clip_line, non_negative_int
+from .payloads import MAX_TAIL_LINES, BadRequest, clip_line, non_negative_int
 
 FLUSH_SECONDS = 0.05
 DEFAULT_TAIL = 200
@@ -56,7 +56,9 @@ class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
         replica = self.get_query_argument("replica", None) or None
         namespace = self.get_query_argument("namespace", None) or None
         try:
-            tail = non_negative_int("tail_lines", self.get_query_argument("tail_lines", None))
+            tail = non_negative_int(
+                "tail_lines", self.get_query_argument("tail_lines", None), MAX_TAIL_LINES
+            )
         except BadRequest as exc:
             raise web.HTTPError(400, str(exc).replace("%", "%%")) from exc
         try:

@@ -25,6 +25,8 @@ LAUNCH_KEYS = ("script", "cell", "notebook", "args", "profile")
 MAX_LINE_CHARS = 16 * 1024
 # Events in one GET .../events reply: the newest, with a count of the older ones left out.
 MAX_EVENTS = 1000
+# The most lines one logs request may ask for: with MAX_LINE_CHARS this bounds a reply.
+MAX_TAIL_LINES = 10_000
 # What a reply tells of ``Job.extra``: a TrainJob's runtime, its Trainer progress, a notice
 # (a scale that replaced the job, a job run as a TrainJob); the rest is backend bookkeeping.
 PUBLIC_EXTRA = ("runtime", "progress", "notice")
@@ -92,7 +94,7 @@ def workers_body(data: Any) -> int:
     return workers
 
 
-def non_negative_int(name: str, value: str | None) -> int | None:
+def non_negative_int(name: str, value: str | None, maximum: int | None = None) -> int | None:
     if value is None or value == "":
         return None
     try:
@@ -101,6 +103,8 @@ def non_negative_int(name: str, value: str | None) -> int | None:
         raise BadRequest(f"{name} must be a whole number, not {value!r}") from None
     if number < 0:
         raise BadRequest(f"{name} must be >= 0, not {number}")
+    if maximum is not None and number > maximum:
+        raise BadRequest(f"{name} must be at most {maximum}, not {value}")
     return number
 
 

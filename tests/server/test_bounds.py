@@ -24,7 +24,7 @@ from tornado.websocket import websocket_connect
 
 from jupyter_kf import Client
 from jupyter_kf.backends.local import LocalBackend
-from jupyter_kf.server.payloads import MAX_EVENTS, MAX_LINE_CHARS
+from jupyter_kf.server.payloads import MAX_EVENTS, MAX_LINE_CHARS, MAX_TAIL_LINES
 from tests.support.waiting import wait_for
 
 MB = 1024 * 1024
@@ -238,3 +238,12 @@ def test_a_100_mb_log_line_is_cut_with_a_marker(server, jkf_home):
     grew = server.peak - start
     print(f"peak RSS growth for a 100 MB log line: {grew / MB:.1f} MiB")
     assert grew < LOG_LINE_BOUND, f"the server grew {grew / MB:.0f} MiB"
+
+
+def test_a_huge_tail_lines_is_refused_with_its_bound(server):
+    # Found by schemathesis: an int beyond any deque's size was a 500.
+    status, body = server.request("GET", f"/kf/api/jobs/any/logs?tail_lines={10**22}")
+    assert status == 400
+    assert f"tail_lines must be at most {MAX_TAIL_LINES}" in body.decode()
+    status, _ = server.request("GET", f"/kf/api/jobs/any/logs?tail_lines={MAX_TAIL_LINES}")
+    assert status == 404  # within the bound: the job is looked up (and is not there)

@@ -11,8 +11,6 @@ from kubernetes import client
 
 from tests.support.waiting import wait_for
 
-from .harness import LIGHT_ANNOTATIONS
-
 pytestmark = [pytest.mark.cluster, pytest.mark.hub, pytest.mark.timeout(300)]
 
 PROFILES = [
@@ -67,14 +65,7 @@ PROFILES = [
 
 @pytest.fixture
 def phub(hub_factory):
-    # light stand-in servers: these tests are about the pod, not the Jupyter server
-    hub = hub_factory(
-        spawner={
-            "profile_list": PROFILES,
-            "unschedulable_timeout": 15,
-            "extra_annotations": LIGHT_ANNOTATIONS,
-        }
-    )
+    hub = hub_factory(spawner={"profile_list": PROFILES, "unschedulable_timeout": 15})
     hub.add_user("carol")
     hub.add_user("dave", groups=["ml"])
     return hub

@@ -132,7 +132,6 @@ def test_apiserver_outage_watch_recovers_without_hub_restart(hub_factory, node_s
     core = client.CoreV1Api(node_side["api"])
     hub = hub_factory(
         spawner={
-            "extra_annotations": LIGHT_ANNOTATIONS,
             "poll_interval": 5,
             "k8s_api_retry_seconds": 20,
         }

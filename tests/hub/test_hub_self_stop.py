@@ -12,8 +12,6 @@ from kubernetes import client
 
 from tests.support.waiting import wait_for
 
-from .harness import LIGHT_ANNOTATIONS
-
 pytestmark = [pytest.mark.cluster, pytest.mark.hub, pytest.mark.timeout(300)]
 
 
@@ -22,23 +20,19 @@ pytestmark = [pytest.mark.cluster, pytest.mark.hub, pytest.mark.timeout(300)]
 )
 def test_a_pod_that_ended_by_itself(hub_factory, node_side, delete, outcome, code):
     core = client.CoreV1Api(node_side["api"])
-    # KWOK ends the pod 15 s after it runs, with this exit code (tests/cluster/README.md).
-    ending = {
-        "jupyter-kf.test/outcome": outcome,
-        "jupyter-kf.test/after": "15s",
-        "jupyter-kf.test/exit-code": str(code),
-    }
-    hub = hub_factory(
-        spawner={
-            "extra_annotations": {**LIGHT_ANNOTATIONS, **ending},
-            "poll_interval": 2,
-            "delete_stopped_pods": delete,
-        }
-    )
+    hub = hub_factory(spawner={"poll_interval": 2, "delete_stopped_pods": delete})
     hub.add_user("ivy")
     assert hub.spawn("ivy").status_code in (201, 202)
-    hub.wait_ready("ivy")
+    hub.wait_ready("ivy")  # a real server: its pod is held Running until it answered
     ns = f"{hub.settings['prefix']}ivy"
+    # Now KWOK ends the pod, with this exit code (tests/cluster/README.md); no clock races
+    # the server's start.
+    ending = {
+        "jupyter-kf.test/outcome": outcome,
+        "jupyter-kf.test/after": "1s",
+        "jupyter-kf.test/exit-code": str(code),
+    }
+    core.patch_namespaced_pod("jupyter-ivy", ns, {"metadata": {"annotations": ending}})
     wait_for(lambda: hub.server("ivy") is None, 90, what="the hub to see the server end")
     assert f"User ivy server stopped, with exit code: {code}" in hub.log_path.read_text()
 

@@ -56,12 +56,12 @@ CASES: dict[str, tuple[dict, list[tuple[tuple, object]]]] = {
         [(("ours", "update_s"), med(0.7)), (("ratio", "update_s"), 1.0)],
     ),
     "submit_latency": (
-        {"ours": {"visible_s": med(0.3), "returned_s": med(0.4)}},
-        [(("ours", "visible_s"), med(1.2)), (("ours", "returned_s"), med(1.0))],
+        {"ratio": {"visible_s": 0.4, "returned_s": 1.0}},
+        [(("ratio", "visible_s"), 1.2), (("ratio", "returned_s"), 1.01)],
     ),
     "submit_latency_cluster": (
-        {"ours": {"visible_s": med(0.05), "returned_s": med(0.06)}},
-        [(("ours", "returned_s"), med(2.0))],
+        {"ratio": {"visible_s": 0.9, "returned_s": 0.8}},
+        [(("ratio", "visible_s"), 1.21), (("ratio", "returned_s"), 2.07)],
     ),
     "status_propagation": (
         {

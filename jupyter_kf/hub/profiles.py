@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..jobs.profiles import allowed_for
 from .slugs import safe_slug
 
 UNLISTED = "unlisted-choice"
@@ -99,11 +100,7 @@ class Profile:
     allowed_groups: frozenset[str] | None = None
 
     def offered_to(self, user: str, groups: Iterable[str]) -> bool:
-        if self.allowed_users is None and self.allowed_groups is None:
-            return True
-        if self.allowed_users and user in self.allowed_users:
-            return True
-        return bool(self.allowed_groups and self.allowed_groups & set(groups))
+        return allowed_for(self.allowed_users, self.allowed_groups, user, groups)
 
 
 def _unknown(kind: str, got: Iterable[str], allowed: set[str]) -> None:

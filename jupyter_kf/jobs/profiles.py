@@ -56,6 +56,21 @@ PROFILE_KEYS = (
 )
 
 
+def allowed_for(
+    allowed_users: frozenset[str] | None,
+    allowed_groups: frozenset[str] | None,
+    user: str,
+    groups: Iterable[str],
+) -> bool:
+    """Whether a profile limited to these users and groups (None: everyone) is for ``user``;
+    the hub's notebook profiles and the job profiles share the rule."""
+    if allowed_users is None and allowed_groups is None:
+        return True
+    if allowed_users and user in allowed_users:
+        return True
+    return bool(allowed_groups and allowed_groups & set(groups))
+
+
 @dataclass(frozen=True)
 class JobProfile:
     """One profile, as configured (``allowed_*`` None: offered to everyone)."""
@@ -75,11 +90,7 @@ class JobProfile:
     allowed_groups: frozenset[str] | None = None
 
     def offered_to(self, user: str, groups: Iterable[str]) -> bool:
-        if self.allowed_users is None and self.allowed_groups is None:
-            return True
-        if self.allowed_users and user in self.allowed_users:
-            return True
-        return bool(self.allowed_groups and self.allowed_groups & set(groups))
+        return allowed_for(self.allowed_users, self.allowed_groups, user, groups)
 
     def to_dict(self) -> dict[str, Any]:
         """What a notebook sees (who else may use it is the hub's business)."""

@@ -30,6 +30,16 @@ __all__ = [
 ]
 
 CODE_MOUNT = "/opt/jupyter-kf/code"  # where a job's code is mounted in its pods
+# The spec's mapping fields: frozen when made, left out of to_dict when empty.
+MAPPING_FIELDS = (
+    "env",
+    "labels",
+    "annotations",
+    "pod_labels",
+    "pod_annotations",
+    "secret_env",
+    "node_selector",
+)
 
 
 @dataclass(frozen=True)
@@ -96,15 +106,7 @@ class JobSpec:
                 "tolerations",
                 tuple(frozen_map(t) if isinstance(t, Mapping) else t for t in self.tolerations),
             )
-        for name in (
-            "env",
-            "labels",
-            "annotations",
-            "pod_labels",
-            "pod_annotations",
-            "secret_env",
-            "node_selector",
-        ):
+        for name in MAPPING_FIELDS:
             value = getattr(self, name)
             if isinstance(value, Mapping):
                 object.__setattr__(self, name, frozen_map(value))
@@ -228,15 +230,7 @@ class JobSpec:
         ):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        for key in (
-            "env",
-            "labels",
-            "annotations",
-            "pod_labels",
-            "pod_annotations",
-            "secret_env",
-            "node_selector",
-        ):
+        for key in MAPPING_FIELDS:
             if getattr(self, key):
                 out[key] = dict(getattr(self, key))
         if self.tolerations:

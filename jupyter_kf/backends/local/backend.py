@@ -92,7 +92,7 @@ class LocalBackend(Backend):
             if last[1].status.finished:  # nothing of a finished job changes by itself
                 return last[1]
         status = _status(spec, status_data, meta)
-        if not status.finished and self._lost(d, meta):
+        if not status.finished and not _stopped_for_delete(status_data) and self._lost(d, meta):
             status_data = self._mark_lost(d, status_data)
             status = _status(spec, status_data, meta)
         replicas = _replicas(status_data)
@@ -227,35 +227,10 @@ class LocalBackend(Backend):
             )
             write_json(d.status, {"conditions": []})
             self._rewrite_spec(d, spec)
-            proc = subprocess.run(
-                [
-                    self.python,
-                    "-m",
-                    "jupyter_kf.backends.local.supervisor",
-                    "--detach",
-                    str(d.path),
-                ],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                cwd=d.path,
-                env={**os.environ, ENV_JOB_DIR: str(d.path)},
-            )
-            if proc.returncode != 0:
-                raise BackendUnavailableError(
-                    f"could not start the job's supervisor: {proc.stderr.strip()[-500:]}"
-                )
+            _start_supervisor(d, self.python)
         except BaseException:
             shutil.rmtree(d.path, ignore_errors=True)
             raise
-        # Return once the supervisor has written its first status (Created, Running...).
-        waker = Waker([d.path], None, time.monotonic() + STARTUP_GRACE)
-        try:
-            while not _started(read_json(d.status, {}) or {}) and waker.sleep():
-                pass
-        finally:
-            waker.close()
         return self.get(spec.name)
 
     def get(self, name: str, namespace: str | None = None) -> Job:
@@ -453,9 +428,48 @@ class LocalBackend(Backend):
         shutil.rmtree(d.path, ignore_errors=True)
 
 
-def _started(status: dict) -> bool:
-    """The supervisor wrote its first status (a TrainJob may have no condition yet)."""
-    return bool(status.get("conditions") or status.get("replicas"))
+def _stopped_for_delete(status: dict) -> bool:
+    """The supervisor stopped the job because it is being deleted: its exit is expected and
+    the folder is about to go, so a reader between the two must not call it lost."""
+    return any(r.get("reason") == "Deleted" for r in status.get("replicas") or ())
+
+
+def _start_supervisor(d: JobDir, python: str) -> None:
+    """Start the job's supervisor and record its pid; return without waiting for it.
+
+    The job is recorded (its folder is complete) and the supervisor is exec'd when this
+    returns: its first status comes a Python start-up later, and until then the job reads
+    as Pending, as a just-created CR does on a cluster. Writing supervisor.json here (the
+    supervisor writes the same again) means any reader can tell a supervisor that died
+    while starting from one still starting. Its own session keeps it out of the kernel's
+    process group and terminal, so it outlives whoever started it; a thread of ours reaps
+    it if it ends first, since an unreaped child would stay a zombie that still looks
+    alive by pid and start time.
+    """
+    log = os.open(d.supervisor_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # The child inherits this thread's signal mask: a SIGTERM (delete) sent before the
+    # supervisor has its handler stays pending until it has (loop.py's run), instead of
+    # killing it half-started with the job unfinished.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        proc = subprocess.Popen(
+            [python, "-m", "jupyter_kf.backends.local.supervisor", str(d.path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd=d.path,
+            env={**os.environ, ENV_JOB_DIR: str(d.path)},
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise BackendUnavailableError(
+            f"could not start the job's supervisor with {python}: {exc}"
+        ) from exc
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(log)
+    write_json(d.supervisor, {"pid": proc.pid, "pgid": proc.pid, "started": _start_ticks(proc.pid)})
+    threading.Thread(target=proc.wait, name=f"jupyter-kf-reap-{d.name}", daemon=True).start()
 
 
 def _replicas(status: dict) -> tuple[Replica, ...]:

@@ -509,6 +509,10 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
+        # The backend starts us with SIGTERM blocked, so a delete that comes while we were
+        # still starting waits until here and stops the job in order. Unblocked before any
+        # worker starts: workers inherit the mask.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         write_json(
             self.dir.supervisor,
             {"pid": os.getpid(), "pgid": os.getpgid(0), "started": _start_ticks(os.getpid())},

@@ -13,7 +13,6 @@ import dataclasses
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +32,7 @@ from ..base import Backend
 from . import attempts, storage
 from .layout import JobDir, ParsedFiles, default_root, now, read_json, read_jsonl, write_json
 from .loop import ENV_JOB_DIR, _start_ticks
+from .spawn import start_supervisor
 from .stream import Tail, Waker, event_of, follow_log, text_line
 from .stream import updates as follow_updates
 from .trainjob import check_runnable, local_runtimes
@@ -227,7 +227,7 @@ class LocalBackend(Backend):
             )
             write_json(d.status, {"conditions": []})
             self._rewrite_spec(d, spec)
-            _start_supervisor(d, self.python)
+            start_supervisor(d, self.python)
         except BaseException:
             shutil.rmtree(d.path, ignore_errors=True)
             raise
@@ -432,44 +432,6 @@ def _stopped_for_delete(status: dict) -> bool:
     """The supervisor stopped the job because it is being deleted: its exit is expected and
     the folder is about to go, so a reader between the two must not call it lost."""
     return any(r.get("reason") == "Deleted" for r in status.get("replicas") or ())
-
-
-def _start_supervisor(d: JobDir, python: str) -> None:
-    """Start the job's supervisor and record its pid; return without waiting for it.
-
-    The job is recorded (its folder is complete) and the supervisor is exec'd when this
-    returns: its first status comes a Python start-up later, and until then the job reads
-    as Pending, as a just-created CR does on a cluster. Writing supervisor.json here (the
-    supervisor writes the same again) means any reader can tell a supervisor that died
-    while starting from one still starting. Its own session keeps it out of the kernel's
-    process group and terminal, so it outlives whoever started it; a thread of ours reaps
-    it if it ends first, since an unreaped child would stay a zombie that still looks
-    alive by pid and start time.
-    """
-    log = os.open(d.supervisor_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    # The child inherits this thread's signal mask: a SIGTERM (delete) sent before the
-    # supervisor has its handler stays pending until it has (loop.py's run), instead of
-    # killing it half-started with the job unfinished.
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    try:
-        proc = subprocess.Popen(
-            [python, "-m", "jupyter_kf.backends.local.supervisor", str(d.path)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            cwd=d.path,
-            env={**os.environ, ENV_JOB_DIR: str(d.path)},
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise BackendUnavailableError(
-            f"could not start the job's supervisor with {python}: {exc}"
-        ) from exc
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        os.close(log)
-    write_json(d.supervisor, {"pid": proc.pid, "pgid": proc.pid, "started": _start_ticks(proc.pid)})
-    threading.Thread(target=proc.wait, name=f"jupyter-kf-reap-{d.name}", daemon=True).start()
 
 
 def _replicas(status: dict) -> tuple[Replica, ...]:

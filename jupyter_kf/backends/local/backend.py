@@ -225,7 +225,8 @@ class LocalBackend(Backend):
                 d.path / "meta.json",
                 {"created": now(), "createdEpoch": time.time(), "python": self.python},
             )
-            write_json(d.status, {"conditions": []})
+            # No status.json yet: the supervisor writes the first; until then readers
+            # find none and show Pending, as for a CR with no status.
             self._rewrite_spec(d, spec)
             start_supervisor(d, self.python)
         except BaseException:

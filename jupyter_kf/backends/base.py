@@ -136,7 +136,10 @@ class Backend(ABC):
             )
         if job.workers == workers:
             return job
-        was_suspended = job.phase == "Suspended"
+        # Suspended, or asked to be and not yet seen so (a job submitted a moment ago).
+        was_suspended = job.phase == "Suspended" or (
+            job.spec is not None and job.spec.run_policy.suspend
+        )
         notice = self._request_scale(job, workers)
         # A kind that resizes by suspend, resize, resume is done once it left Suspended
         # again (unless it was suspended before): returning the job the cache saw between
@@ -147,7 +150,7 @@ class Backend(ABC):
             lambda j: (
                 j.workers == workers
                 and j.phase != "Restarting"
-                and (was_suspended or j.phase != "Suspended")
+                and (j.phase == "Suspended") == was_suspended
             ),
         )
         if notice:

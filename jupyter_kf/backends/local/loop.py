@@ -521,6 +521,9 @@ class Supervisor:
         self.set_condition("Created", "True", "Created", f"{kind} {name} is created.")
         self.procs = {key: Proc(*key) for key in replica_keys(self.spec)}
         if self.spec.run_policy.suspend:
+            # Replicas read as after any suspend (Stopped), whether it came before we
+            # started (submit does not wait for us) or after.
+            self.stop_world("Suspended")
             self.set_condition("Suspended", "True", "Suspended", f"{kind} {name} is suspended.")
         else:
             self.start_world()

@@ -167,7 +167,7 @@ def test_file_job_with_args_and_manage(shell, capsys, client, tmp_path, stop_fil
     )
     error, job = run(shell, f"--name file1 --env STOP_FILE={stop_file} {script} --lr 0.1 -x")
     assert error is None, error
-    assert job.name == "file1" and job.phase in ("Created", "Running")
+    assert job.name == "file1" and job.phase in ("Pending", "Created", "Running")
     shell.run_cell("%kftrain suspend file1")
     assert client.get("file1").phase == "Suspended"
     shell.run_cell("%kftrain resume file1")

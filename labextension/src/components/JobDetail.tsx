@@ -186,7 +186,10 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       link.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
       link.download = `${name}-${replica}.log`;
       link.click();
-      URL.revokeObjectURL(link.href);
+      // The browser reads the blob after click() returns: revoking it at once can cancel
+      // the download, so the URL lives a minute.
+      const href = link.href;
+      setTimeout(() => URL.revokeObjectURL(href), 60_000);
     } catch (err) {
       setError(describe(err));
     }

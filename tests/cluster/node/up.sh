@@ -12,6 +12,27 @@ NODE_OUT="$JKF_CACHE/node_containerd-${CONTAINERD_VERSION}_coredns-${COREDNS_VER
 NB="$NODE_OUT/bin"
 N="$S/node"
 
+# A bridge or JKF chains with no kubelet running were left by a node whose processes are gone
+# (a killed session, a machine restored from a snapshot); its host-state record went with its
+# state dir, so remove what node_up adds, by name, and go on.
+clear_stale_node() {  # IPTABLES
+  local ipt=$1
+  if ip link show "$JKF_NODE_BRIDGE" >/dev/null 2>&1; then
+    log "real node: removing a stale bridge $JKF_NODE_BRIDGE (no kubelet runs)"
+    ip link del "$JKF_NODE_BRIDGE"
+  fi
+  while "$ipt" -t nat -D PREROUTING -i "$JKF_NODE_BRIDGE" -j JKF-NODE 2>/dev/null; do :; done
+  while "$ipt" -D FORWARD -i "$JKF_NODE_BRIDGE" -j JKF-NODE-FORWARD 2>/dev/null; do :; done
+  if "$ipt" -t nat -S JKF-NODE >/dev/null 2>&1; then
+    log "real node: removing stale iptables chains JKF-NODE, JKF-NODE-FORWARD"
+    "$ipt" -t nat -F JKF-NODE && "$ipt" -t nat -X JKF-NODE
+  fi
+  if "$ipt" -S JKF-NODE-FORWARD >/dev/null 2>&1; then
+    "$ipt" -F JKF-NODE-FORWARD && "$ipt" -X JKF-NODE-FORWARD
+  fi
+  return 0
+}
+
 node_up() {
   if [[ "${JKF_REAL_NODE:-1}" == 0 ]]; then log "real node: off (JKF_REAL_NODE=0)"; return 0; fi
   (( $(id -u) == 0 )) || die "the real node needs root (set JKF_REAL_NODE=0 to run without it)"
@@ -24,8 +45,12 @@ node_up() {
   local runc iptables
   runc=$(command -v runc) || die "runc not found (apt-get install runc)"
   iptables=$(command -v iptables) || die "iptables not found (apt-get install iptables)"
-  ip link show "$JKF_NODE_BRIDGE" >/dev/null 2>&1 && \
-    die "$JKF_NODE_BRIDGE exists: another real node runs here (one per machine), or run node/down.sh"
+  if pgrep -x kubelet >/dev/null; then
+    ip link show "$JKF_NODE_BRIDGE" >/dev/null 2>&1 && \
+      die "$JKF_NODE_BRIDGE exists: another real node runs here (one per machine), or run node/down.sh"
+  else
+    clear_stale_node "$iptables"
+  fi
   log "real node: host state, bridge $JKF_NODE_BRIDGE ($JKF_NODE_IP)"
   mkdir -p "$N"/{containerd,cni,cni-ipam,kubelet,pod-logs,nri/plugins,nri/conf,images}
   JKF_CLUSTER_DIR="$S" bash "$HERE/node/hoststate.sh" save "$N/host-state"

@@ -21,8 +21,9 @@ fresh namespace (deleted afterwards):
 - Ours: an IPython InteractiveShell with ``jupyter_kf.load_ipython_extension`` runs
   ``%%kftrain --cluster --name N --namespace NS`` + ``import time; time.sleep(120)``
   ($KUBECONFIG is the admin kubeconfig, JUPYTER_KF_IMAGE=python:3.11-slim): the magic's
-  Kubernetes client POSTs the PyTorchJob (1 worker), then the code's ConfigMap, and returns
-  once its own list+watch cache holds the job.
+  Kubernetes client POSTs the PyTorchJob (1 worker) with the cell's code inside it (pod
+  annotations behind a downwardAPI volume; a ConfigMap only past 64 KiB) and returns the
+  POST's answer, which its own list+watch cache holds at once (read your writes).
 - Peer: kubeflow-training 1.9.4's ``TrainingClient.create_job(name=N, train_func=train,
   base_image=python:3.11-slim, num_workers=1)`` (PyPI, in .venv-bench-training/) with
   ``train`` the same two lines as a function: the SDK's own way to ship a notebook's code
@@ -319,8 +320,9 @@ def on_cluster(kubeconfig_arg: str | None, rounds: int, settle: float, quick: bo
             "visible_s: t0 in the side's process (before run_cell / create_job) to the "
             "observer's get(N) first succeeding; api_watch_s: to a raw admin watch's "
             "first event for the job (the floor for any watcher); returned_s: to the "
-            "call returning. Ours POSTs the job, then the code's ConfigMap, and returns "
-            "once its own cache holds the job (so the cell's result is already live); "
+            "call returning. Ours POSTs the job with its code inside (pod annotations behind "
+            "a downwardAPI volume) and returns the POST's answer, which its own cache holds "
+            "at once (so the cell's result is already live); "
             "the peer POSTs the job with the code inlined in its command and returns "
             "with the POST. requests: per submission, from the side's process. "
             "first: the warm-up submission (ours: includes making the magic's client "

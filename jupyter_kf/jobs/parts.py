@@ -29,6 +29,11 @@ class Resources:
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, 0)}
 
 
+# Pod annotations under this prefix carry a job's code inline (jobs/render.py, code_inline):
+# jupyter-kf's own, never a user's.
+CODE_ANNOTATION_PREFIX = "code.jupyter-kf.org/"
+
+
 @dataclass(frozen=True)
 class Code:
     """Python source the workers run, shipped with the job (a cell, a file or a function).

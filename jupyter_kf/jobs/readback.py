@@ -1,7 +1,8 @@
 """A job's ``JobSpec`` read back from its CR: for jobs jupyter-kf did not create (the kubeflow
 SDK's, kubectl's) and for ours after a restart, so any job can be cloned and run again.
 
-Pure: the CR (and the files of its code ConfigMap, which the caller reads) in, a spec out.
+Pure: the CR (and the files of its code ConfigMap, which the caller reads, unless the code
+is inline) in, a spec out.
 What a spec cannot say (a sidecar, a volume of someone else's, an env var from a secret) is
 left out; a CR that does not make a valid spec gives None.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..errors import InvalidSpecError
 from .kinds import RESERVED_ENV, kind_info
-from .parts import Code, ElasticPolicy, Resources, RunPolicy
+from .parts import CODE_ANNOTATION_PREFIX, Code, ElasticPolicy, Resources, RunPolicy
 from .render import CODE_VOLUME, LABEL_MANAGED_BY, WORK_DIR
 from .scheduling import ANNOTATION_PROFILE, placement_of
 from .spec import CODE_MOUNT, JobSpec
@@ -38,6 +39,29 @@ def code_files_of(cr: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]] | 
             if cm and cm.get("name"):
                 items = [(i.get("key", ""), i.get("path", "")) for i in cm.get("items") or ()]
                 return cm["name"], items
+    return None
+
+
+def inline_code_of(cr: Mapping[str, Any]) -> dict[str, str] | None:
+    """The files of code carried inline (pod annotations behind a downwardAPI code volume,
+    render.code_inline), by path; None when the code is not inline."""
+    if cr.get("kind") == "TrainJob":
+        return None
+    info = kind_info(str(cr.get("kind", "")))
+    for rs in ((cr.get("spec") or {}).get(info.replica_specs_field) or {}).values():
+        template = (rs or {}).get("template") or {}
+        annotations = (template.get("metadata") or {}).get("annotations") or {}
+        for volume in (template.get("spec") or {}).get("volumes") or ():
+            inline = volume.get("downwardAPI") if volume.get("name") == CODE_VOLUME else None
+            if not inline:
+                continue
+            files = {}
+            for item in inline.get("items") or ():
+                field = (item.get("fieldRef") or {}).get("fieldPath", "")
+                key = field.removeprefix("metadata.annotations['").removesuffix("']")
+                if key.startswith(CODE_ANNOTATION_PREFIX) and key in annotations:
+                    files[str(item.get("path", ""))] = str(annotations[key])
+            return files
     return None
 
 
@@ -160,16 +184,18 @@ def _mine(labels: Mapping[str, Any] | None) -> dict[str, str]:
         k: str(v)
         for k, v in (labels or {}).items()
         if k not in (LABEL_MANAGED_BY, ANNOTATION_PROFILE)
-        and not k.startswith("kubectl.kubernetes.io/")
+        and not k.startswith(("kubectl.kubernetes.io/", CODE_ANNOTATION_PREFIX))
     }
 
 
 def spec_from_cr(cr: Mapping[str, Any], files: Mapping[str, str] | None = None) -> JobSpec | None:
-    """The spec that makes ``cr`` again (``files``: its code by path, from its ConfigMap)."""
+    """The spec that makes ``cr`` again (``files``: its code by path, from its ConfigMap;
+    inline code is read from the CR itself)."""
     try:
         if cr.get("kind") == "TrainJob":
             return _trainjob(cr, files)
-        return _v1(cr, files)
+        inline = inline_code_of(cr)
+        return _v1(cr, files if inline is None else inline)
     except (InvalidSpecError, KeyError, TypeError, ValueError):
         return None
 

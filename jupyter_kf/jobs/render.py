@@ -1,4 +1,5 @@
-"""A ``JobSpec`` as the Training Operator's manifest, and the ConfigMap its code ships in.
+"""A ``JobSpec`` as the Training Operator's manifest, and where its code ships: inside the
+manifest (small code) or in a ConfigMap.
 
 Pure functions returning plain dicts: no client, no I/O, the caller's arguments never
 mutated. tests/unit compares them with literal manifests.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .kinds import API_VERSION, kind_info
+from .parts import CODE_ANNOTATION_PREFIX
 from .scheduling import cr_annotations, pod_scheduling
 from .spec import CODE_MOUNT, JobSpec
 from .storage import HomeVolume, PodStorage, pod_storage
@@ -23,7 +25,7 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 CODE_VOLUME = "code"
 WORK_VOLUME = "work"
 # The working directory of a job that ships code: an empty, writable folder of its own beside
-# the read-only code mount (a ConfigMap volume is always read-only), so a script can write
+# the read-only code mount (a ConfigMap or downwardAPI volume is always read-only), so a script can write
 # checkpoints and outputs to relative paths. The shipped modules stay importable: the script
 # runs from the code mount, and Python puts its folder first on sys.path (inherited by
 # multiprocessing's children). No PYTHONPATH is set: it would replace the image's own.
@@ -31,8 +33,27 @@ WORK_VOLUME = "work"
 WORK_DIR = "/opt/jupyter-kf/work"
 
 
+# Small code travels inside the job itself, as pod annotations that a downwardAPI volume
+# turns back into files at the code mount: one request makes the job, with no ConfigMap to
+# create after it (which needs the job's uid for its owner, so could not go alongside). A
+# pod's annotations may hold 256 KiB in all, the operator copies them to every pod, and
+# each replica's template carries them: beyond this size the code goes in a ConfigMap.
+INLINE_CODE_MAX = 64 * 1024
+
+
 def code_configmap_name(job: str) -> str:
     return f"{job}-code"
+
+
+def code_inline(spec: JobSpec) -> bool:
+    """Whether ``spec``'s code ships inside its (v1) manifest rather than in a ConfigMap."""
+    if spec.code is None or kind_info(spec.kind).is_trainjob:
+        return False
+    return sum(len(text.encode()) for text in spec.code.all_files().values()) <= INLINE_CODE_MAX
+
+
+def code_annotation(index: int) -> str:
+    return f"{CODE_ANNOTATION_PREFIX}f{index}"
 
 
 def code_keys(spec: JobSpec) -> list[tuple[str, str]]:
@@ -187,6 +208,7 @@ def _pod_template(
     # as it does a local worker (backends/local/supervisor.py).
     pod: dict[str, Any] = {"shareProcessNamespace": True, "containers": [container]}
     pod.update(pod_scheduling(spec.node_selector, spec.tolerations, spec.priority_class))
+    annotations = dict(spec.pod_annotations)
     if spec.code is not None:
         # A job without code keeps its image's working directory.
         container["workingDir"] = WORK_DIR
@@ -195,39 +217,49 @@ def _pod_template(
             {"name": WORK_VOLUME, "mountPath": WORK_DIR},
         ]
         pod["volumes"] = [
-            {
-                "name": CODE_VOLUME,
-                "configMap": {
-                    "name": code_configmap_name(spec.name),
-                    "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
-                },
-            },
+            _code_volume(spec, annotations),
             # Kept across the container's restarts (OnFailure), new with each pod.
             {"name": WORK_VOLUME, "emptyDir": {}},
         ]
     storage = storage_of(spec, home)
-    if not storage:
-        return _with_metadata(spec, pod)
-    container["env"] = [*container.get("env", []), *storage.env]
-    container["volumeMounts"] = [*container.get("volumeMounts", []), *storage.mounts]
-    pod["volumes"] = [*pod.get("volumes", []), *storage.volumes]
-    return _with_metadata(spec, pod)
-
-
-def _with_metadata(spec: JobSpec, pod: dict[str, Any]) -> dict[str, Any]:
+    if storage:
+        container["env"] = [*container.get("env", []), *storage.env]
+        container["volumeMounts"] = [*container.get("volumeMounts", []), *storage.mounts]
+        pod["volumes"] = [*pod.get("volumes", []), *storage.volumes]
     metadata: dict[str, Any] = {"labels": {**spec.pod_labels, LABEL_MANAGED_BY: MANAGED_BY}}
-    if spec.pod_annotations:
-        metadata["annotations"] = dict(spec.pod_annotations)
+    if annotations:
+        metadata["annotations"] = annotations
     return {"metadata": metadata, "spec": pod}
 
 
+def _code_volume(spec: JobSpec, annotations: dict[str, str]) -> dict[str, Any]:
+    """The code mount's volume; inline code also goes into ``annotations``."""
+    if not code_inline(spec):
+        return {
+            "name": CODE_VOLUME,
+            "configMap": {
+                "name": code_configmap_name(spec.name),
+                "items": [{"key": key, "path": path} for key, path in code_keys(spec)],
+            },
+        }
+    assert spec.code is not None  # code_inline says so
+    files = spec.code.all_files()
+    items = []
+    for i, (_, path) in enumerate(code_keys(spec)):
+        annotations[code_annotation(i)] = files[path]
+        field = f"metadata.annotations['{code_annotation(i)}']"
+        items.append({"path": path, "fieldRef": {"fieldPath": field}})
+    return {"name": CODE_VOLUME, "downwardAPI": {"items": items}}
+
+
 def render_code_configmap(spec: JobSpec, *, namespace: str) -> dict[str, Any] | None:
-    """The ConfigMap holding the job's code, or None when the job ships none.
+    """The ConfigMap holding the job's code, or None when the job ships none or carries it
+    inline (``code_inline``).
 
     The Kubernetes backend adds an ownerReference to the job, so the cluster's garbage
     collector removes it with the job.
     """
-    if spec.code is None:
+    if spec.code is None or code_inline(spec):
         return None
     files = spec.code.all_files()
     return {

@@ -22,7 +22,7 @@ from .kinds import (
     kind_info,
     kinds_with,
 )
-from .parts import Code, ElasticPolicy, Resources, RunPolicy
+from .parts import CODE_ANNOTATION_PREFIX, Code, ElasticPolicy, Resources, RunPolicy
 from .quantities import parse_quantity
 from .scheduling import node_selector_problems, priority_class_problems, toleration_problems
 from .storage import (
@@ -465,6 +465,11 @@ def _check_metadata(spec: SpecFields, problems: list[str]) -> None:
                 or len(key.split("/")[-1]) > 63
             ):
                 problems.append(f"{label[:-1]} name {key!r} is not a valid Kubernetes key")
+            elif label == "pod_annotations" and key.startswith(CODE_ANNOTATION_PREFIX):
+                problems.append(
+                    f"pod_annotation {key!r}: names under {CODE_ANNOTATION_PREFIX} carry the "
+                    "job's code and are set by jupyter-kf; choose another prefix"
+                )
             if not isinstance(value, str):
                 problems.append(f"{label[:-1]} {key!r} must have a string value")
             elif label.endswith("labels") and (len(value) > 63 or not LABEL_VALUE.match(value)):

@@ -118,6 +118,34 @@ class Informer:
         with self._lock:
             return self._store.get(name)
 
+    def learn(self, obj: dict) -> bool:
+        """Store ``obj``, the API server's answer to this process's own write, unless the
+        watch has already reported that revision or a later one: a reader right after the
+        write sees it without waiting for the watch (read your writes). The watch's own event
+        for it replaces it later. An object the watch has passed (it may be gone since) is
+        left alone, and so is any resourceVersion that is not the API server's integer; True
+        when stored."""
+        if self._transform is not None:
+            obj = self._transform(obj)
+        if self._keep is not None and not self._keep(obj):
+            return False
+        try:
+            written = int(obj["metadata"]["resourceVersion"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        name = self._key(obj)
+        with self._lock:
+            try:
+                seen = int(self._rv or "")
+            except ValueError:
+                return False
+            if not self.synced or written <= seen:
+                return False
+            before = self._store.get(name)
+            self._store[name] = obj
+        self._notify("ADDED" if before is None else "MODIFIED", obj)
+        return True
+
     # -- running ---------------------------------------------------------------------------
     def start(self) -> Informer:
         """List synchronously (errors reach the caller, e.g. a 403), then watch in a thread."""
@@ -201,9 +229,9 @@ class Informer:
         if self._transform is not None:
             items = [self._transform(item) for item in items]
         fresh = {self._key(item): item for item in items if self._keep is None or self._keep(item)}
-        with self._lock:
+        with self._lock:  # with the resourceVersion: learn() reads both as one
             old, self._store = self._store, fresh
-        self._rv = body["metadata"]["resourceVersion"]
+            self._rv = body["metadata"]["resourceVersion"]
         self.synced, self.unsynced_since, self.last_error = True, None, ""
         for name, item in fresh.items():
             before = old.get(name)
@@ -249,7 +277,8 @@ class Informer:
                     raise ApiException(status=obj.get("code", 500), reason=obj.get("message", ""))
                 rv = (obj.get("metadata") or {}).get("resourceVersion")
                 if kind == "BOOKMARK":
-                    self._rv = rv or self._rv
+                    with self._lock:
+                        self._rv = rv or self._rv
                     continue
                 if self._transform is not None:
                     obj = self._transform(obj)
@@ -258,16 +287,16 @@ class Informer:
                     kind = "DELETED"  # no longer (or never) wanted: forget it quietly
                     with self._lock:
                         known = self._store.pop(name, None) is not None
-                    self._rv = rv or self._rv
+                        self._rv = rv or self._rv
                     if known:
                         self._notify(kind, obj)
                     continue
-                with self._lock:
+                with self._lock:  # store and resourceVersion move together (learn())
                     if kind == "DELETED":
                         self._store.pop(name, None)
                     else:
                         self._store[name] = obj
-                self._rv = rv or self._rv
+                    self._rv = rv or self._rv
                 self._notify(kind, obj)
         finally:
             self._response = None

@@ -18,7 +18,7 @@ from tornado import web
 
 from ..errors import JupyterKFError
 from .base import API, KFHandler, bad_request, translate
-from .logs import LogsWebSocket
+from .logs import LogsDownloadHandler, LogsWebSocket
 from .payloads import (
     MAX_EVENTS,
     MAX_TAIL_LINES,
@@ -253,6 +253,7 @@ def _routes() -> list[tuple[str, type]]:
         (rf"{API}/jobs/{NAME}/resume", ResumeHandler),
         (rf"{API}/jobs/{NAME}/logs", LogsHandler),
         (rf"{API}/jobs/{NAME}/logs/follow", LogsWebSocket),
+        (rf"{API}/jobs/{NAME}/logs/download", LogsDownloadHandler),
         (rf"{API}/jobs/{NAME}/events", EventsHandler),
         (rf"{API}/jobs/{NAME}/metrics", MetricsHandler),
         (rf"{API}/jobs/{NAME}/updates", UpdatesHandler),

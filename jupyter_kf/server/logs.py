@@ -1,4 +1,10 @@
-"""Following a replica's log on an authenticated websocket: /kf/api/jobs/{name}/logs/follow.
+"""A replica's whole log as a file (/kf/api/jobs/{name}/logs/download), and following it on
+an authenticated websocket (/kf/api/jobs/{name}/logs/follow).
+
+The download streams plain text in chunks, so the server holds one chunk at a time, and
+stops with a marker line past ``MAX_DOWNLOAD_BYTES``.
+
+The websocket:
 
 The server sends JSON text messages:
 
@@ -14,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from jupyter_core.utils import ensure_async
-from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -27,11 +34,74 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import JupyterKFError
-from .base import AUTH_RESOURCE, KFApp, translate
+from .base import AUTH_RESOURCE, KFApp, KFHandler, bad_request, translate
 from .payloads import MAX_TAIL_LINES, BadRequest, clip_line, non_negative_int
 
 FLUSH_SECONDS = 0.05
 DEFAULT_TAIL = 200
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+CHUNK_CHARS = 256 * 1024
+TEXT = "text/plain; charset=utf-8"
+SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def next_chunk(lines: Iterator[str]) -> tuple[str, bool]:
+    """About ``CHUNK_CHARS`` of ``lines``, whole lines with their newlines, and whether the
+    log ended there. Blocking (it reads the log): called in the extension's threads."""
+    parts: list[str] = []
+    size = 0
+    for line in lines:
+        parts.append(f"{line}\n")
+        size += len(line) + 1
+        if size >= CHUNK_CHARS:
+            return "".join(parts), False
+    return "".join(parts), True
+
+
+class LogsDownloadHandler(KFHandler):
+    """One replica's whole log (of one attempt with ``attempt``), as a ``.log`` file."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        replica = self.get_query_argument("replica", None) or None
+        try:
+            attempt = non_negative_int("attempt", self.get_query_argument("attempt", None))
+        except BadRequest as exc:
+            raise bad_request(exc) from exc
+        lines = iter(
+            await self.call(
+                "logs", name, self.namespace, replica=replica, follow=False, attempt=attempt
+            )
+        )
+        # The first chunk before the headers: an unknown job or replica is still a 404.
+        chunk, ended = await self.run(next_chunk, lines)
+        filename = SAFE_FILENAME.sub("_", f"{name}-{replica or 'log'}") + ".log"
+        self.set_header("Content-Type", TEXT)
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        sent = 0
+        try:
+            while True:
+                data = chunk.encode()
+                if sent + len(data) > MAX_DOWNLOAD_BYTES:
+                    self.write(
+                        f"[jupyter-kf: log cut after {sent} bytes; "
+                        "`jupyter kf logs` prints it whole]\n"
+                    )
+                    break
+                self.write(data)
+                sent += len(data)
+                await self.flush()
+                if ended:
+                    break
+                chunk, ended = await self.run(next_chunk, lines)
+        except web.HTTPError as exc:  # the headers are out: the file says what went wrong
+            self.write(f"[jupyter-kf: the log could not be read further: {exc.log_message}]\n")
+        finally:
+            close = getattr(lines, "close", None)
+            if close is not None:
+                close()
+        self.finish(set_content_type=TEXT)
 
 
 class LogsWebSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):

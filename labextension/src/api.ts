@@ -5,7 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './handler';
+import { requestAPI, requestText } from './handler';
 import { IJob, IJobEvent, IJobSummary } from './jobs';
 import { IUpdates } from './stream';
 
@@ -125,13 +125,19 @@ export class KFApi {
   }
 
   /**
-   * A replica's log (default: rank 0), the last `tailLines` lines (default: all of it); of
-   * one `attempt` of it (0 its first run) when given.
+   * A replica's log (default: rank 0), the last `tailLines` lines (at most 10,000; default:
+   * the server's log_tail_lines); of one `attempt` of it (0 its first run) when given.
    */
-  async logs(name: string, replica?: string, tailLines = 10_000_000, attempt?: number): Promise<string[]> {
+  async logs(name: string, replica?: string, tailLines?: number, attempt?: number): Promise<string[]> {
     const params = this.ns({ replica, tail_lines: tailLines, attempt });
     const reply = await requestAPI<{ lines: string[] }>(jobPath(name, '/logs') + params, {}, this.settings);
     return reply.lines;
+  }
+
+  /** A replica's whole log (of one `attempt` when given), as the text of a file. */
+  logFile(name: string, replica?: string, attempt?: number): Promise<string> {
+    const params = this.ns({ replica, attempt });
+    return requestText(jobPath(name, '/logs/download') + params, {}, this.settings);
   }
 
   /**

@@ -30,6 +30,23 @@ export async function requestAPI<T>(
   init: RequestInit = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<T> {
+  const text = await requestText(endPoint, init, settings);
+  if (text.length === 0) {
+    return null as T;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
+}
+
+/** A route's answer as text (a log file), read as it is; errors as `requestAPI`'s. */
+export async function requestText(
+  endPoint = '',
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<string> {
   const url = URLExt.join(settings.baseUrl, API_PATH, endPoint);
   let response: Response;
   try {
@@ -38,15 +55,13 @@ export async function requestAPI<T>(
     throw new ServerConnection.NetworkError(error as TypeError);
   }
   const text = await response.text();
-  let data: any = null;
-  if (text.length > 0) {
+  if (!response.ok) {
+    let data: any = null;
     try {
       data = JSON.parse(text);
     } catch {
-      data = text;
+      data = null;
     }
-  }
-  if (!response.ok) {
     const message =
       (data && typeof data === 'object' && data.message) ||
       `The server answered ${response.status} ${response.statusText}`;
@@ -57,5 +72,5 @@ export async function requestAPI<T>(
       Array.isArray(data?.problems) ? data.problems : []
     );
   }
-  return data as T;
+  return text;
 }

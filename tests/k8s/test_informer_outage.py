@@ -7,44 +7,18 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from kubernetes import client as k8s
 
 from jupyter_kf.errors import BackendUnavailableError
-from jupyter_kf.k8s import Informer, own_retries
-from jupyter_kf.k8s.rbac import user_role, user_role_binding
+from jupyter_kf.k8s import Informer
 from tests.support.waiting import wait_for
-
-from .proxy import FaultyProxy
 
 pytestmark = pytest.mark.cluster
 
 STALL = 3.0  # the cache's bound on a watch's silence (90 s by default; bookmarks come each 60 s)
 BACKOFF = 5.0  # Informer's max_backoff: the longest pause between two reconnects
-
-
-@pytest.fixture
-def behind_proxy(
-    cluster, admin_api, namespace, sa_client
-) -> Iterator[tuple[FaultyProxy, k8s.ApiClient]]:
-    """(a proxy in front of the API server, an Informer of the namespace's pods through it,
-    as a notebook's ServiceAccount)."""
-    rbac = k8s.RbacAuthorizationV1Api(admin_api)
-    rbac.create_namespaced_role(namespace, user_role(namespace))
-    rbac.create_namespaced_role_binding(namespace, user_role_binding(namespace, "notebook"))
-    direct = sa_client(namespace, "notebook")
-    proxy = FaultyProxy(cluster.api_server, direct.configuration.ssl_ca_cert)
-    conf = k8s.Configuration()
-    conf.host = proxy.url
-    conf.api_key = dict(direct.configuration.api_key)
-    conf.api_key_prefix = dict(direct.configuration.api_key_prefix)
-    api = own_retries(k8s.ApiClient(conf))
-    yield proxy, api
-    proxy.thaw()
-    api.close()
-    proxy.close()
 
 
 def pod(name: str) -> dict:

@@ -5,6 +5,7 @@ from kubernetes import client as k8s
 
 from jupyter_kf.errors import ConflictError, InvalidSpecError, NotFoundError
 from jupyter_kf.jobs import Code, JobSpec, Resources
+from jupyter_kf.jobs.render import INLINE_CODE_MAX
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -79,22 +80,34 @@ def test_suspend_resume_and_delete_leave_nothing(user, admin_api):
     c.resume("sr")
     wait_for(lambda: c.get("sr").phase == "Running")
     wait_for(lambda: len(pods_of(admin_api, user.namespace, "sr")) == 2)
-    core = k8s.CoreV1Api(admin_api)
-    assert core.read_namespaced_config_map("sr-code", user.namespace).data  # the shipped code
     c.delete("sr")
     with pytest.raises(NotFoundError):
         c.get("sr")
     wait_for(lambda: pods_of(admin_api, user.namespace, "sr") == [])
-    wait_for(
-        lambda: (
-            not [
-                m
-                for m in core.list_namespaced_config_map(user.namespace).items
-                if m.metadata.name == "sr-code"
-            ]
-        )
-    )  # garbage-collected with the job
+    assert configmaps(admin_api, user.namespace) == []  # small code travels in the job
     del job
+
+
+def configmaps(admin_api, namespace) -> list[str]:
+    items = k8s.CoreV1Api(admin_api).list_namespaced_config_map(namespace).items
+    return [m.metadata.name for m in items if m.metadata.name != "kube-root-ca.crt"]
+
+
+def test_code_too_big_to_go_inline_ships_in_a_configmap_owned_by_the_job(user, admin_api):
+    c = user.client
+    big = Code("# " + "x" * INLINE_CODE_MAX + "\nprint('training')\n")
+    c.submit(JobSpec.create("pytorch", name="big", workers=1, code=big, pod_annotations=RUN))
+    core = k8s.CoreV1Api(admin_api)
+    cm = core.read_namespaced_config_map("big-code", user.namespace)
+    assert cm.data == {"f0-train.py": big.source}
+    cr = k8s.CustomObjectsApi(admin_api).get_namespaced_custom_object(
+        "kubeflow.org", "v1", user.namespace, "pytorchjobs", "big"
+    )
+    [owner] = cm.metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid) == ("PyTorchJob", "big", cr["metadata"]["uid"])
+    assert c.get("big").spec.code == big  # read back from the ConfigMap
+    c.delete("big")
+    wait_for(lambda: configmaps(admin_api, user.namespace) == [])  # collected with the job
 
 
 def test_a_finished_job_refuses_changes(user):

@@ -1,6 +1,6 @@
-"""Any job's spec is read back from the cluster (its CR and its code ConfigMap): a job a
-notebook submitted, seen from a fresh client, and a job made with kubectl; so a clone of
-either runs again."""
+"""Any job's spec is read back from the cluster (its CR, with its code inline or in its
+ConfigMap): a job a notebook submitted, seen from a fresh client, and a job made with
+kubectl; so a clone of either runs again."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_a_fresh_client_reads_back_the_spec_with_its_code(user):
         assert got is not None
         assert got == dataclasses.replace(spec, image=got.image, kind_auto=False)
         assert got.code is not None and got.code.files == {"m.py": "x = 1\n"}
-        # A clone under another name runs again: its own ConfigMap, the same code.
+        # A clone under another name runs again, with the same code.
         clone = fresh.submit(dataclasses.replace(got, name="clone"))
         assert clone.kind == "PyTorchJob"
         assert fresh.get("clone").spec.code == got.code

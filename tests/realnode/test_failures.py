@@ -180,7 +180,7 @@ def test_a_script_writes_to_its_working_directory_beside_its_read_only_code(real
     assert got["cwd"] == WORK_DIR
     assert got["read"] == "back written here"
     assert got["helper"].startswith(f"42 {CODE_MOUNT}")  # imported from the shipped code
-    assert got["code"] == "dir EROFS"  # a ConfigMap volume: read-only
+    assert got["code"] == "dir EROFS"  # the code's volume (downwardAPI here): read-only
     # The same on the local backend: its own working directory beside the job's code.
     local = written(Client("local"), "writer-local")
     assert local["cwd"].endswith("/writer-local/work")

@@ -26,6 +26,7 @@ ROUTES = [
     ("POST", ("jobs", "j", "suspend")),
     ("POST", ("jobs", "j", "resume")),
     ("GET", ("jobs", "j", "logs")),
+    ("GET", ("jobs", "j", "logs", "download")),
     ("GET", ("jobs", "j", "events")),
     ("GET", ("jobs", "j", "metrics")),
     ("GET", ("jobs", "j", "updates")),

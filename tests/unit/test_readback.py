@@ -7,7 +7,7 @@ import pytest
 
 from jupyter_kf.jobs import Code, JobSpec, Resources, RunPolicy
 from jupyter_kf.jobs.readback import code_files_of, spec_from_cr
-from jupyter_kf.jobs.render import render_code_configmap, render_job
+from jupyter_kf.jobs.render import INLINE_CODE_MAX, render_code_configmap, render_job
 from jupyter_kf.jobs.trainjob import render_trainjob
 
 CODE = Code(source="print(1)\n", args=("--lr", "0.1"), origin="file", files={"lib/m.py": "x = 1"})
@@ -39,6 +39,19 @@ def test_every_v1_kind_reads_back_as_it_was_made(framework):
         pod_annotations={"x": "y"},
     )
     assert roundtrip(spec, render_job(spec, namespace="ns", image="default:1")) == spec
+
+
+def test_code_inline_and_in_a_configmap_both_read_back():
+    """Small code is read from the CR itself; code too big to go inline from its ConfigMap
+    (which the caller reads: without its files the spec keeps the command)."""
+    small = JobSpec.create("pytorch", name="job", workers=1, code=CODE, image="img:1")
+    manifest = render_job(small, namespace="ns", image="img:1")
+    assert spec_from_cr(manifest).code == CODE  # no ConfigMap to read
+    big_code = Code(source="# " + "x" * INLINE_CODE_MAX + "\n", origin="file")
+    big = JobSpec.create("pytorch", name="job", workers=1, code=big_code, image="img:1")
+    manifest = render_job(big, namespace="ns", image="img:1")
+    assert roundtrip(big, manifest) == big
+    assert spec_from_cr(manifest).code is None
 
 
 def test_a_trainjob_reads_back_as_it_was_made():

@@ -2,12 +2,13 @@
 
 import pytest
 
+from jupyter_kf.errors import InvalidSpecError
 from jupyter_kf.jobs import Code, ElasticPolicy, JobSpec, Resources, RunPolicy
-from jupyter_kf.jobs.render import render_code_configmap, render_job
+from jupyter_kf.jobs.render import INLINE_CODE_MAX, render_code_configmap, render_job
 
 CODE = Code("print('hi')\n", files={"helpers/util.py": "X = 1\n"})
 MANAGED = {"app.kubernetes.io/managed-by": "jupyter-kf"}
-# The code read-only, the working directory writable and empty (a ConfigMap mount is
+# The code read-only, the working directory writable and empty (the code's mount is
 # read-only, and a script writes its outputs to relative paths).
 MOUNT = [
     {"name": "code", "mountPath": "/opt/jupyter-kf/code", "readOnly": True},
@@ -19,15 +20,23 @@ STORAGE_ENV = [
     {"name": "JKF_OUTPUT_DIR", "value": "/opt/jupyter-kf/outputs"},
     {"name": "JKF_DIST_BACKEND", "value": "gloo"},
 ]
+# Small code travels in the manifest: pod annotations, files again through a downwardAPI
+# volume (no ConfigMap to create after the job).
+CODE_ANNOTATIONS = {"code.jupyter-kf.org/f0": "X = 1\n", "code.jupyter-kf.org/f1": "print('hi')\n"}
 VOLUMES = [
     {
         "name": "code",
-        "configMap": {
-            "name": "job-code",
+        "downwardAPI": {
             "items": [
-                {"key": "f0-util.py", "path": "helpers/util.py"},
-                {"key": "f1-train.py", "path": "train.py"},
-            ],
+                {
+                    "path": "helpers/util.py",
+                    "fieldRef": {"fieldPath": "metadata.annotations['code.jupyter-kf.org/f0']"},
+                },
+                {
+                    "path": "train.py",
+                    "fieldRef": {"fieldPath": "metadata.annotations['code.jupyter-kf.org/f1']"},
+                },
+            ]
         },
     },
     {"name": "work", "emptyDir": {}},
@@ -37,7 +46,7 @@ VOLUMES = [
 
 def template(container: str, port_name: str, port: int, command: list[str]) -> dict:
     return {
-        "metadata": {"labels": MANAGED},
+        "metadata": {"labels": MANAGED, "annotations": CODE_ANNOTATIONS},
         "spec": {
             "shareProcessNamespace": True,
             "containers": [
@@ -98,7 +107,7 @@ def test_pytorch_full_manifest():
         "volumeMounts": MOUNT,
     }
     pod = {
-        "metadata": {"labels": MANAGED},
+        "metadata": {"labels": MANAGED, "annotations": CODE_ANNOTATIONS},
         "spec": {"shareProcessNamespace": True, "containers": [container], "volumes": VOLUMES},
     }
     assert render_job(spec, namespace="alice", image="img:1") == {
@@ -238,8 +247,28 @@ def test_command_job_ships_no_code():
     assert render_code_configmap(spec, namespace="ns") is None
 
 
-def test_code_configmap():
+def test_small_code_needs_no_configmap():
     spec = JobSpec.create("pytorch", name="job", workers=1, code=CODE)
+    assert render_code_configmap(spec, namespace="ns") is None
+
+
+def test_code_over_the_inline_size_ships_in_a_configmap():
+    big = "# " + "x" * INLINE_CODE_MAX + "\n"
+    spec = JobSpec.create("pytorch", name="job", workers=1, code=Code(big, files=CODE.files))
+    pod = render_job(spec, namespace="ns", image="img")["spec"]["pytorchReplicaSpecs"]["Master"][
+        "template"
+    ]
+    assert "annotations" not in pod["metadata"]  # nothing inline
+    assert pod["spec"]["volumes"][0] == {
+        "name": "code",
+        "configMap": {
+            "name": "job-code",
+            "items": [
+                {"key": "f0-util.py", "path": "helpers/util.py"},
+                {"key": "f1-train.py", "path": "train.py"},
+            ],
+        },
+    }
     assert render_code_configmap(spec, namespace="ns") == {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -248,8 +277,24 @@ def test_code_configmap():
             "namespace": "ns",
             "labels": {**MANAGED, "training.kubeflow.org/job-name": "job"},
         },
-        "data": {"f0-util.py": "X = 1\n", "f1-train.py": "print('hi')\n"},
+        "data": {"f0-util.py": "X = 1\n", "f1-train.py": big},
     }
+
+
+def test_inline_code_sits_beside_the_users_pod_annotations():
+    spec = JobSpec.create(
+        "pytorch", name="job", workers=1, code=CODE, pod_annotations={"team/note": "x"}
+    )
+    pod = render_job(spec, namespace="ns", image="img")["spec"]["pytorchReplicaSpecs"]["Master"]
+    assert pod["template"]["metadata"]["annotations"] == {"team/note": "x", **CODE_ANNOTATIONS}
+    with pytest.raises(InvalidSpecError, match="carry the job's code"):
+        JobSpec.create(
+            "pytorch",
+            name="job",
+            workers=1,
+            code=CODE,
+            pod_annotations={"code.jupyter-kf.org/f0": "import os"},
+        )
 
 
 def test_render_does_not_mutate_the_spec():

@@ -230,6 +230,10 @@ class KubernetesBackend(Backend):
             name=spec.name,
             raw=True,
         )
+        # The answer is the job as stored: the cache holds it now, not a watch event later.
+        informer = ns.jobs.get(info.kind)
+        if informer is not None:
+            informer.learn(created)
         configmap = render_code_configmap(spec, namespace=ns.namespace)
         if configmap is not None:
             try:
@@ -273,7 +277,7 @@ class KubernetesBackend(Backend):
         hit = self._specs.get(key[0])
         if hit is not None and hit[0] == key:
             return hit[1]
-        code = code_files_of(cr)
+        code = code_files_of(cr)  # None for code carried inline: spec_from_cr reads that
         files: dict[str, str] | None = None
         if code is not None:
             cm_name, items = code

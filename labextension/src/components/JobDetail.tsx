@@ -181,7 +181,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   };
   const download = async () => {
     try {
-      const text = (await api.logs(ref, replica)).join('\n') + '\n';
+      const text = await api.logFile(ref, replica);
       const link = document.createElement('a');
       link.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
       link.download = `${name}-${replica}.log`;

@@ -18,7 +18,13 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
+
+from kubernetes import client as k8s
+
+from jupyter_kf.k8s import own_retries
+from jupyter_kf.k8s.rbac import user_role, user_role_binding
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 
@@ -134,3 +140,21 @@ class FaultyProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def notebook_behind_proxy(
+    cluster: Any, admin_api: k8s.ApiClient, namespace: str, sa_client: Any
+) -> tuple[FaultyProxy, k8s.ApiClient]:
+    """A notebook's ServiceAccount with the user Role in ``namespace``, and an API client with
+    its rights that reaches the API server through a new proxy (retrying as every client the
+    package makes or is given). The caller closes both."""
+    rbac = k8s.RbacAuthorizationV1Api(admin_api)
+    rbac.create_namespaced_role(namespace, user_role(namespace))
+    rbac.create_namespaced_role_binding(namespace, user_role_binding(namespace, "notebook"))
+    direct = sa_client(namespace, "notebook")
+    proxy = FaultyProxy(cluster.api_server, direct.configuration.ssl_ca_cert)
+    conf = k8s.Configuration()
+    conf.host = proxy.url
+    conf.api_key = dict(direct.configuration.api_key)
+    conf.api_key_prefix = dict(direct.configuration.api_key_prefix)
+    return proxy, own_retries(k8s.ApiClient(conf))

@@ -12,10 +12,9 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from jupyter_kf.errors import BackendUnavailableError, ConflictError, ForbiddenError
-from jupyter_kf.k8s import acall, call, open_stream, own_retries
-from jupyter_kf.k8s.rbac import user_role, user_role_binding
+from jupyter_kf.k8s import acall, call, open_stream
 
-from .proxy import Fault, FaultyProxy
+from .proxy import Fault, FaultyProxy, notebook_behind_proxy
 
 pytestmark = pytest.mark.cluster
 
@@ -31,16 +30,7 @@ class Door:
 
 @pytest.fixture
 def door(cluster, admin_api, namespace, sa_client) -> Iterator[Door]:
-    rbac = k8s.RbacAuthorizationV1Api(admin_api)
-    rbac.create_namespaced_role(namespace, user_role(namespace))
-    rbac.create_namespaced_role_binding(namespace, user_role_binding(namespace, "notebook"))
-    direct = sa_client(namespace, "notebook")
-    proxy = FaultyProxy(cluster.api_server, direct.configuration.ssl_ca_cert)
-    conf = k8s.Configuration()
-    conf.host = proxy.url
-    conf.api_key = dict(direct.configuration.api_key)
-    conf.api_key_prefix = dict(direct.configuration.api_key_prefix)
-    api = own_retries(k8s.ApiClient(conf))  # as every client the package makes or is given
+    proxy, api = notebook_behind_proxy(cluster, admin_api, namespace, sa_client)
     yield Door(namespace, proxy, api)
     api.close()
     proxy.close()

@@ -22,10 +22,8 @@ from kubernetes import client as k8s
 from jupyter_kf import Client
 from jupyter_kf.backends.kubernetes import KubernetesBackend
 from jupyter_kf.jobs import Code, JobSpec
-from jupyter_kf.k8s import own_retries
-from jupyter_kf.k8s.rbac import user_role, user_role_binding
 from jupyter_kf.widgets import JobMonitor
-from tests.k8s.proxy import FaultyProxy
+from tests.k8s.proxy import notebook_behind_proxy
 from tests.support.images import IMAGE
 from tests.support.waiting import wait_for
 
@@ -62,16 +60,8 @@ def measure(
     """Open a monitor on a running job for ``window`` seconds while rank 0 writes a line
     every 5 s; what the notebook user's client asked of ``pods/log`` meanwhile."""
     ns = namespace_factory("widget")
-    rbac = k8s.RbacAuthorizationV1Api(admin_api)
-    rbac.create_namespaced_role(ns, user_role(ns))
-    rbac.create_namespaced_role_binding(ns, user_role_binding(ns, "notebook"))
-    direct = sa_client(ns, "notebook")
-    proxy = FaultyProxy(cluster.api_server, direct.configuration.ssl_ca_cert)
-    conf = k8s.Configuration()
-    conf.host = proxy.url
-    conf.api_key = dict(direct.configuration.api_key)
-    conf.api_key_prefix = dict(direct.configuration.api_key_prefix)
-    c = Client(KubernetesBackend(api_client=own_retries(k8s.ApiClient(conf)), namespace=ns))
+    proxy, api = notebook_behind_proxy(cluster, admin_api, ns, sa_client)
+    c = Client(KubernetesBackend(api_client=api, namespace=ns))
     monitor = None
     try:
         log = cluster.set_pod_logs(admin_api, ns, "wid-master-0", ["step=0 loss=1.0"])

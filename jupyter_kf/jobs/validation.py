@@ -408,6 +408,12 @@ def _check_storage(spec: SpecFields, problems: list[str]) -> None:
 
 def _check_resources(spec: SpecFields, problems: list[str]) -> None:
     r = spec.resources
+    if not isinstance(r, Resources):
+        problems.append(
+            "resources must be a jupyter_kf.jobs.Resources, e.g. "
+            f"Resources(cpu='2', memory='4Gi', gpu=1), not {type(r).__name__} {r!r}"
+        )
+        return
     for label, value in (("cpu", r.cpu), ("memory", r.memory)):
         if value is None:
             continue
@@ -434,6 +440,12 @@ def _check_policies(spec: SpecFields, problems: list[str]) -> None:
             f"restart_policy must be one of {', '.join(RESTART_POLICIES)}, not {spec.restart_policy!r}"
         )
     rp = spec.run_policy
+    if not isinstance(rp, RunPolicy):
+        problems.append(
+            "run_policy must be a jupyter_kf.jobs.RunPolicy, e.g. "
+            f"RunPolicy(backoff_limit=3, suspend=True), not {type(rp).__name__} {rp!r}"
+        )
+        return
     if rp.clean_pod_policy is not None and rp.clean_pod_policy not in CLEAN_POD_POLICIES:
         problems.append(f"clean_pod_policy must be one of {', '.join(CLEAN_POD_POLICIES)}")
     for label, value, least in (

@@ -11,6 +11,7 @@ import pytest
 
 from jupyter_kf.backends.local import stream
 from jupyter_kf.backends.local.inotify import FileWatch
+from jupyter_kf.jobs import RunPolicy
 from tests.support.waiting import wait_for
 
 SILENT = "import time\nprint('up', flush=True)\ntime.sleep(120)\n"
@@ -109,3 +110,34 @@ def test_many_readers_share_one_inotify_instance(tmp_path):
     finally:
         for w in watches:
             w.close()
+
+
+def test_a_status_written_while_the_watch_reads_the_job_is_reported(client):
+    """The supervisor writes the job's next status just as a watch has read the job: the
+    watch reports it next time round. (It once remembered the newer file with the older
+    state, so a job that failed at that moment read Running to its watchers until --wait
+    gave up.) The watch's read is held open while the real supervisor writes."""
+    client.submit(
+        name="race", framework="pytorch", workers=1, cell=SILENT, run_policy=RunPolicy(suspend=True)
+    )
+    wait_for(lambda: client.get("race").phase == "Suspended", 30, what="suspended")
+    backend = client.backend
+    original = backend._load
+    held = threading.Event()
+
+    def load_then_write(d):
+        job = original(d)
+        if d.name == "race" and not held.is_set():
+            held.set()  # once: the write below happens between this read and the next stat
+            client.resume("race")
+            wait_for(lambda: original(d).phase == "Running", 30, what="the supervisor's write")
+        return job
+
+    backend._load = load_then_write
+    phases = []
+    for change in client.watch(name="race", timeout=20):
+        phases.append(change.job.phase)
+        if change.job.phase == "Running":
+            break
+    assert held.is_set()
+    assert phases[0] == "Suspended" and phases[-1] == "Running", phases

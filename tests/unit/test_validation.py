@@ -64,6 +64,8 @@ def test_good_specs(kwargs):
         (dict(resources=Resources(cpu="lots")), "cpu: 'lots' is not a Kubernetes quantity"),
         (dict(resources=Resources(memory="0")), "memory must be more than zero"),
         (dict(resources=Resources(gpu=-1)), "gpu must be a whole number >= 0"),
+        (dict(resources={"cpu": "1"}), "resources must be a jupyter_kf.jobs.Resources"),
+        (dict(run_policy={"suspend": True}), "run_policy must be a jupyter_kf.jobs.RunPolicy"),
         (
             dict(restart_policy="Sometimes"),
             "restart_policy must be one of Always, OnFailure, Never, ExitCode",

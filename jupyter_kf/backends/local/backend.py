@@ -293,7 +293,10 @@ class LocalBackend(Backend):
                         job = self._load(d)
                     except NotFoundError:
                         continue
-                    stamp = _stamp(d)
+                    # The stamp stays the one taken before the load: a write in between is
+                    # then seen as a change next time round. Taken again here, it would be
+                    # remembered with the older state, and that write never reported (a job
+                    # failing at that moment read Running to its watchers forever).
                     if job.status.finished:
                         running.discard(n)
                     else:
@@ -467,9 +470,11 @@ def _stamp(d: JobDir) -> tuple | None:
         return None
     try:
         status = d.status.stat()
-        return (spec.st_mtime_ns, status.st_mtime_ns, status.st_size)
+        # write_json replaces the file whole: a new inode tells two writes apart even in
+        # one tick of the file system's clock with the same size.
+        return (spec.st_mtime_ns, status.st_ino, status.st_mtime_ns, status.st_size)
     except FileNotFoundError:
-        return (spec.st_mtime_ns, None, None)
+        return (spec.st_mtime_ns, None, None, None)
 
 
 def _read_log(

@@ -5,7 +5,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: quickstart test test-fast lint system-deps cluster-build cluster-up cluster-down bench bench-table clean ci-cold
+.PHONY: quickstart test test-deps test-fast lint system-deps cluster-build cluster-up cluster-down bench bench-table clean ci-cold
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -54,7 +54,7 @@ cluster-down:
 
 # The whole suite: unit, local processes, the real control plane (built and started by the
 # session fixture), the server extension and the browser; then the panel's jest tests.
-test: system-deps $(STAMP) $(CHP) $(JEST) $(SDK_VENV) cluster-build
+test: system-deps test-deps cluster-build
 	$(PY) -m pytest
 	npm test --prefix labextension -- --ci
 
@@ -90,6 +90,11 @@ $(SDK_VENV): benchmarks/requirements-kubeflow-sdk.txt
 	python3 -m venv .venv-sdk
 	.venv-sdk/bin/pip install -q -r benchmarks/requirements-kubeflow-sdk.txt
 	touch $(SDK_VENV)
+
+# What the suite installs besides the control plane (CI installs it while that builds). A
+# rule of its own below SDK_VENV's definition: make expands a rule's prerequisites where
+# the rule is read, so $(SDK_VENV) above it would be empty.
+test-deps: $(STAMP) $(CHP) $(JEST) $(SDK_VENV)
 
 # The v1 Training Operator's SDK, the peer of the cluster benchmarks on PyTorchJobs
 # (status_propagation, list_jobs, submit_latency --cluster), in a virtualenv of its own from

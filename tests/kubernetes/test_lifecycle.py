@@ -105,7 +105,8 @@ def test_code_too_big_to_go_inline_ships_in_a_configmap_owned_by_the_job(user, a
     )
     [owner] = cm.metadata.owner_references
     assert (owner.kind, owner.name, owner.uid) == ("PyTorchJob", "big", cr["metadata"]["uid"])
-    assert c.get("big").spec.code == big  # read back from the ConfigMap
+    code = c.get("big").spec.code  # read back from the ConfigMap
+    assert code is not None and code.source == big.source and code.filename == "train.py"
     c.delete("big")
     wait_for(lambda: configmaps(admin_api, user.namespace) == [])  # collected with the job
 

@@ -1,5 +1,6 @@
 import {
   DEFAULT_BACKOFF_LIMIT,
+  availableKind,
   backoffLimit,
   chooseKind,
   cloneForm,
@@ -161,6 +162,14 @@ describe('the runtime picker', () => {
       { value: 'runtime:jax-distributed', label: 'jax-distributed (TrainJob)' }
     ]);
     expect(kindChoices(frameworks, [])).toHaveLength(2);
+  });
+
+  it('picks a kind the server offers: the first runtime where no v1 kind is served', () => {
+    const v2only = kindChoices([], runtimes);
+    expect(availableKind('pytorch', v2only)).toBe('runtime:torch-distributed');
+    expect(availableKind('runtime:jax-distributed', v2only)).toBe('runtime:jax-distributed');
+    expect(availableKind('jax', kindChoices(frameworks, runtimes))).toBe('jax');
+    expect(availableKind('pytorch', [])).toBe('pytorch'); // nothing listed yet: unchanged
   });
 
   it('a picked runtime makes a TrainJob body with its nodes, a v1 kind a framework body', () => {

@@ -75,6 +75,18 @@ export function kindValue(form: Pick<ILaunchForm, 'framework' | 'runtime'>): str
   return form.runtime ? RUNTIME + form.runtime : form.framework;
 }
 
+/**
+ * The picker's value to show: the form's own while the choices have it, else the first
+ * choice (a cluster that serves only Trainer v2 offers no v1 framework, so the default
+ * 'pytorch' would be refused at Launch), else the form's.
+ */
+export function availableKind(current: string, choices: Array<{ value: string }>): string {
+  if (choices.length === 0 || choices.some(c => c.value === current)) {
+    return current;
+  }
+  return choices[0].value;
+}
+
 export function chooseKind(value: string): Pick<ILaunchForm, 'framework' | 'runtime'> {
   return value.startsWith(RUNTIME)
     ? { framework: '', runtime: value.slice(RUNTIME.length) }

@@ -5,6 +5,7 @@ import { IRuntime, IServerConfig } from '../api';
 import {
   ILaunchForm,
   RESTART_POLICIES,
+  availableKind,
   chooseKind,
   createBody,
   emptyForm,
@@ -75,6 +76,14 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
     // A clone's runtime before the list comes (or one the list no longer has): still shown.
     kinds.push({ value: kindValue(form), label: `${form.runtime} (TrainJob)` });
   }
+  // A kind the server does not offer (pytorch on a cluster with only Trainer v2) would be
+  // refused at Launch: the picker moves to the first one it offers.
+  const offered = availableKind(kindValue(form), kinds);
+  React.useEffect(() => {
+    if (offered !== kindValue(form)) {
+      setForm(f => ({ ...f, ...chooseKind(offered) }));
+    }
+  }, [offered]);
   const profiles = props.config?.profiles ?? [];
 
   const browse = async () => {

@@ -33,9 +33,10 @@ HUGE = 100 * MB
 # The stated bounds: what the server's peak RSS may grow by while it answers.
 BODY_BOUND = 16 * MB  # a refused 100 MB body is never held
 EVENTS_BOUND = 32 * MB  # 10,000 events read, 1,000 sent
-# A 100 MB line: the local backend reads the line whole (the bytes, their concatenation
-# across its 4 MiB reads, then the text) before the server cuts it, so up to three copies of
-# it (304 MiB measured); the replies themselves are ~16 KiB.
+# A 100 MB line: the local backend reads the line whole before the server cuts it (its
+# bytes, grown in place across 4 MiB reads, then its text): 300 MiB measured over the three
+# readers below (up to 368 MiB when the partial line was copied at every read); the replies
+# themselves are ~16 KiB.
 LOG_LINE_BOUND = 3 * HUGE + 64 * MB
 
 

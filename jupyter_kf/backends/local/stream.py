@@ -46,7 +46,9 @@ class Tail:
         self.parse = parse
         self.skip = skip
         self.offset = 0
-        self.partial = b""
+        # An unfinished last line, grown in place: a 100 MB line is read in 4 MiB rounds
+        # without copying what came before each time.
+        self.partial = bytearray()
         self.more = False  # the last read stopped at READ_CHUNK, not at the end
 
     def read(self, final: bool = False) -> list[Any]:
@@ -60,13 +62,17 @@ class Tail:
             data = fh.read(READ_CHUNK)
         self.offset += len(data)
         self.more = len(data) == READ_CHUNK
-        *lines, self.partial = (self.partial + data).split(b"\n")
+        lines = self._complete_lines(data)
         if final and not self.more and self.partial:
-            lines.append(self.partial)
-            self.partial = b""
+            lines.append(bytes(self.partial))
+            self.partial = bytearray()
         out = []
-        for raw in lines:
+        for i, raw in enumerate(lines):
+            # Each raw line is let go as it is parsed: a huge line is held twice at most
+            # (its bytes and its text).
+            lines[i] = b""
             item = self.parse(raw)
+            del raw
             if item is None:
                 continue
             if self.skip:
@@ -74,6 +80,22 @@ class Tail:
                 continue
             out.append(item)
         return out
+
+    def _complete_lines(self, data: bytes) -> list[bytes]:
+        """``data`` added to the unfinished line; the lines it completes, each copied once
+        (the buffer that held them is let go before they are parsed)."""
+        buf = self.partial
+        searched = len(buf)  # what was kept before has no newline
+        buf += data
+        lines: list[bytes] = []
+        start = 0
+        with memoryview(buf) as view:  # a slice of the view is copied once, not twice
+            while (end := buf.find(b"\n", max(start, searched))) >= 0:
+                lines.append(view[start:end].tobytes())
+                start = end + 1
+        if start:
+            self.partial = buf[start:]
+        return lines
 
 
 def text_line(raw: bytes) -> str:
